@@ -1,0 +1,162 @@
+/**
+ * A flat view of the settings schema: one entry per leaf key (`server.port`), with its type,
+ * default and description. The loader, `config show|init` and the docs generator all read this.
+ */
+import { z } from 'zod';
+import { settingsSchema } from './schema.ts';
+
+export type LeafType = 'string' | 'number' | 'integer' | 'boolean' | 'enum' | 'list' | 'json';
+
+export interface Field {
+  key: string;
+  type: LeafType;
+  description: string;
+  default: unknown;
+  options?: readonly string[];
+  min?: number;
+  max?: number;
+  schema: z.ZodType;
+}
+
+export interface Group {
+  key: string;
+  description: string;
+}
+
+// zod keeps its definition on `_zod.def`; these helpers read just what we need of it.
+type Def = {
+  type: string;
+  innerType?: z.ZodType;
+  shape?: Record<string, z.ZodType>;
+  entries?: Record<string, string>;
+  element?: z.ZodType;
+  checks?: Array<{ _zod: { def: Record<string, unknown> } }>;
+  defaultValue?: unknown;
+};
+const def = (s: z.ZodType): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
+
+function unwrap(s: z.ZodType): z.ZodType {
+  let cur = s;
+  while (['default', 'prefault', 'optional', 'nullable'].includes(def(cur).type)) cur = def(cur).innerType!;
+  return cur;
+}
+
+function leafOf(s: z.ZodType): Pick<Field, 'type' | 'options' | 'min' | 'max'> {
+  const inner = unwrap(s);
+  const d = def(inner);
+  switch (d.type) {
+    case 'string':
+      return { type: 'string' };
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'enum':
+      return { type: 'enum', options: Object.values(d.entries ?? {}) };
+    case 'number': {
+      const js = z.toJSONSchema(inner) as {
+        type?: string;
+        minimum?: number;
+        maximum?: number;
+        exclusiveMinimum?: number;
+      };
+      const max = js.maximum !== undefined && js.maximum < Number.MAX_SAFE_INTEGER ? js.maximum : undefined;
+      // .positive() is an exclusive minimum of 0: for integers that is "≥ 1".
+      const min =
+        js.minimum ??
+        (js.exclusiveMinimum !== undefined
+          ? js.exclusiveMinimum + (js.type === 'integer' ? 1 : 0)
+          : undefined);
+      return {
+        type: js.type === 'integer' ? 'integer' : 'number',
+        min: min !== undefined && min > Number.MIN_SAFE_INTEGER ? min : undefined,
+        max,
+      };
+    }
+    case 'array': {
+      const el = def(unwrap(d.element!)).type;
+      return el === 'string' || el === 'enum' ? { type: 'list' } : { type: 'json' };
+    }
+    default:
+      return { type: 'json' };
+  }
+}
+
+function defaultOf(s: z.ZodType): unknown {
+  let cur = s;
+  while (true) {
+    const d = def(cur);
+    if (d.type === 'default' || d.type === 'prefault') {
+      const v = d.defaultValue;
+      return typeof v === 'function' ? (v as () => unknown)() : v;
+    }
+    if (d.type === 'optional' || d.type === 'nullable') {
+      cur = d.innerType!;
+      continue;
+    }
+    return undefined;
+  }
+}
+
+function walk(schema: z.ZodType, prefix: string, fields: Field[], groups: Group[]): void {
+  const shape = def(unwrap(schema)).shape!;
+  for (const [name, child] of Object.entries(shape)) {
+    const key = prefix ? `${prefix}.${name}` : name;
+    const inner = unwrap(child);
+    if (
+      def(inner).type === 'object' &&
+      def(inner).shape &&
+      Object.keys(def(inner).shape!).length > 0 &&
+      !isRecordLike(inner)
+    ) {
+      groups.push({ key, description: child.description ?? '' });
+      walk(child, key, fields, groups);
+    } else {
+      fields.push({
+        key,
+        description: child.description ?? '',
+        default: defaultOf(child),
+        schema: child,
+        ...leafOf(child),
+      });
+    }
+  }
+}
+
+function isRecordLike(s: z.ZodType): boolean {
+  return def(s).type === 'record';
+}
+
+const fields: Field[] = [];
+const groups: Group[] = [];
+walk(settingsSchema, '', fields, groups);
+
+export const FIELDS: readonly Field[] = fields;
+export const GROUPS: readonly Group[] = groups;
+export const FIELD_BY_KEY: ReadonlyMap<string, Field> = new Map(fields.map((f) => [f.key, f]));
+
+/** Human description of what a key accepts, for error messages and docs. */
+export function expectedForm(f: Field): string {
+  switch (f.type) {
+    case 'boolean':
+      return 'true or false';
+    case 'enum':
+      return `one of ${f.options!.join(', ')}`;
+    case 'integer':
+    case 'number': {
+      const noun = f.type === 'integer' ? 'an integer' : 'a number';
+      if (f.min !== undefined && f.max !== undefined) return `${noun} from ${f.min} to ${f.max}`;
+      if (f.min !== undefined) return `${noun} ≥ ${f.min}`;
+      return noun;
+    }
+    case 'list':
+      return 'a list of strings (comma-separated or a JSON array in env)';
+    case 'json':
+      return 'a JSON value (see docs/configuration.md)';
+    default:
+      return 'a string';
+  }
+}
+
+/** The environment variable for a key: `server.port` → `SERVER__PORT`. */
+export function envName(key: string): string {
+  return key.toUpperCase().replaceAll('.', '__');
+}

@@ -1,0 +1,308 @@
+/**
+ * Every setting ccproxy has, with its type, default and one-line description. Validation,
+ * `ccproxy config show|init` and docs/configuration.md are all generated from this one schema.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const home = os.homedir();
+const xdgConfig = process.env.XDG_CONFIG_HOME || path.join(home, '.config');
+const xdgData = process.env.XDG_DATA_HOME || path.join(home, '.local', 'share');
+
+/** Keys whose values are secrets: masked in `config show`, never logged. */
+export const SECRET_KEYS = new Set(['security.auth_token']);
+
+const seconds = (def: number, description: string) => z.number().min(0).default(def).describe(description);
+const flag = (def: boolean, description: string) => z.boolean().default(def).describe(description);
+const text = (def: string, description: string) => z.string().default(def).describe(description);
+const list = (def: string[], description: string) => z.array(z.string()).default(def).describe(description);
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const modelRuleSchema = z.object({
+  match: z.enum(['exact', 'prefix', 'regex']).default('exact'),
+  pattern: z.string().min(1),
+  model: z.string().min(1),
+});
+export type ModelRule = z.infer<typeof modelRuleSchema>;
+
+const priceSchema = z.object({
+  input: z.number().min(0),
+  output: z.number().min(0),
+  cache_write_5m: z.number().min(0).optional(),
+  cache_write_1h: z.number().min(0).optional(),
+  cache_read: z.number().min(0).optional(),
+});
+
+export const settingsSchema = z.object({
+  server: z
+    .object({
+      host: text('127.0.0.1', 'Address to bind. Anything but loopback requires security.auth_token.'),
+      port: z
+        .number()
+        .int()
+        .min(0)
+        .max(65535)
+        .default(8000)
+        .describe('TCP port to listen on (0 = any free port).'),
+      log_level: z
+        .enum(LOG_LEVELS)
+        .default('info')
+        .describe('Log level: fatal, error, warn, info, debug, trace or silent.'),
+      log_format: z
+        .enum(['pretty', 'json'])
+        .default('pretty')
+        .describe('Log lines as readable text or as JSON (one object per line).'),
+      max_body_bytes: z
+        .number()
+        .int()
+        .positive()
+        .default(32 * 1024 * 1024)
+        .describe('Largest request body accepted; larger ones get 413.'),
+      allowed_hosts: list(
+        [],
+        'Extra Host header values accepted besides the bound address and localhost (DNS-rebinding defence).',
+      ),
+      shutdown_grace_s: seconds(
+        15,
+        'On SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted.',
+      ),
+    })
+    .prefault({})
+    .describe('The HTTP server.'),
+
+  upstream: z
+    .object({
+      base_url: text('https://api.anthropic.com', 'The Anthropic API that API mode forwards to.'),
+      anthropic_version: text('2023-06-01', 'anthropic-version sent when the client sends none.'),
+      timeouts: z
+        .object({
+          connect_s: seconds(10, 'Time allowed to open a connection to the upstream.'),
+          first_byte_s: seconds(600, 'Time allowed until the upstream sends response headers.'),
+          idle_s: seconds(300, 'Longest silence allowed between two chunks of an upstream response.'),
+          total_s: seconds(3600, 'Longest a whole upstream request may take (0 = no limit).'),
+        })
+        .prefault({})
+        .describe('Upstream timeouts.'),
+      pool: z
+        .object({
+          connections: z
+            .number()
+            .int()
+            .positive()
+            .default(256)
+            .describe('Most keep-alive connections to the upstream.'),
+          keep_alive_s: seconds(30, 'How long an idle upstream connection is kept open.'),
+        })
+        .prefault({})
+        .describe('The upstream connection pool.'),
+      retry: z
+        .object({
+          max_attempts: z
+            .number()
+            .int()
+            .min(1)
+            .max(10)
+            .default(3)
+            .describe('Attempts per request, the first included (1 = never retry).'),
+          max_wait_s: seconds(30, 'Most total time spent waiting between attempts.'),
+          base_delay_ms: z
+            .number()
+            .int()
+            .min(0)
+            .default(500)
+            .describe('First backoff delay; doubles each attempt, with jitter.'),
+        })
+        .prefault({})
+        .describe('Retries before anything was sent to the client.'),
+      max_concurrency: z
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .describe('Most upstream requests in flight at once (0 = no limit).'),
+      queue_timeout_s: seconds(
+        30,
+        'With max_concurrency, how long a request may wait for a slot before a 429.',
+      ),
+      models_cache_s: seconds(3600, "How long the upstream's model list is cached."),
+    })
+    .prefault({})
+    .describe('The Anthropic API (API mode).'),
+
+  claude: z
+    .object({
+      system_prompt_injection: z
+        .enum(['auto', 'always', 'never'])
+        .default('auto')
+        .describe(
+          "API mode: prepend Claude Code's identity to system prompts (auto = only when the client is not Claude Code).",
+        ),
+      user_agent: text(
+        'claude-cli/2.1.332 (external, cli)',
+        'user-agent sent upstream when the client sends no claude-cli one.',
+      ),
+      x_app: text('cli', 'x-app header sent upstream when the client sends none.'),
+      cli_path: text('', 'Claude Code binary for SDK mode (empty = the one bundled with the Agent SDK).'),
+      model: text(
+        '',
+        'SDK mode: model for requests that name none a mapping resolves (empty = Claude Code default).',
+      ),
+      max_turns: z.number().int().min(1).default(10).describe('SDK mode: most agent turns per request.'),
+      permission_mode: z
+        .enum(['default', 'acceptEdits', 'bypassPermissions', 'plan', 'dontAsk', 'auto'])
+        .default('default')
+        .describe("SDK mode: Claude Code's permission mode for its own tools."),
+      allowed_tools: list([], 'SDK mode: Claude Code tools allowed without asking (e.g. Read, Grep).'),
+      disallowed_tools: list([], 'SDK mode: Claude Code tools the agent may not use.'),
+      cwd: text('', 'SDK mode: working directory of the agent (empty = where ccproxy was started).'),
+      max_thinking_tokens: z
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .describe('SDK mode: thinking budget (0 = Claude Code default).'),
+      mcp_servers: z
+        .record(z.string(), z.unknown())
+        .default({})
+        .describe('SDK mode: extra MCP servers, as in Claude Code settings (JSON in env).'),
+      setting_sources: z
+        .array(z.enum(['user', 'project', 'local']))
+        .default(['user', 'project', 'local'])
+        .describe('SDK mode: which Claude Code settings files apply.'),
+      system_prompt_mode: z
+        .enum(['append', 'replace'])
+        .default('append')
+        .describe("SDK mode: the request's system prompt is appended to Claude Code's, or replaces it."),
+      tool_display: z
+        .enum(['text', 'hidden'])
+        .default('text')
+        .describe("SDK mode: show the agent's own tool activity as text in the answer, or hide it."),
+      timeout_s: seconds(600, 'SDK mode: longest an agent run may take before a 504.'),
+      pool_size: z
+        .number()
+        .int()
+        .min(0)
+        .default(2)
+        .describe('SDK mode: warm Claude Code processes kept ready (0 = start one per request).'),
+      pool_idle_s: seconds(300, 'SDK mode: a warm process unused this long is stopped.'),
+    })
+    .prefault({})
+    .describe('Claude Code: identity in API mode, the agent in SDK mode.'),
+
+  auth: z
+    .object({
+      credentials_file: text(
+        path.join(xdgConfig, 'ccproxy', 'credentials.json'),
+        "ccproxy's own credential store (written by `ccproxy auth login`).",
+      ),
+      claude_credentials_file: text(
+        path.join(home, '.claude', '.credentials.json'),
+        "The Claude CLI's credentials, used when ccproxy has none of its own.",
+      ),
+      client_id: text('9d1c250a-e61b-44d9-88ed-5944d1962f5e', 'OAuth client id.'),
+      authorize_url: text('https://claude.ai/oauth/authorize', 'OAuth authorize URL (login).'),
+      token_url: text('https://console.anthropic.com/v1/oauth/token', 'OAuth token URL (login and refresh).'),
+      profile_url: text('https://api.anthropic.com/api/oauth/profile', 'OAuth profile URL (`auth info`).'),
+      scopes: list(
+        ['org:create_api_key', 'user:profile', 'user:inference'],
+        'OAuth scopes requested at login.',
+      ),
+      callback_port: z
+        .number()
+        .int()
+        .min(0)
+        .max(65535)
+        .default(54545)
+        .describe('Local port of the login callback server.'),
+      refresh_margin_s: seconds(300, 'Refresh the access token when less than this remains.'),
+    })
+    .prefault({})
+    .describe('The subscription credentials.'),
+
+  security: z
+    .object({
+      auth_token: text('', 'Token clients must send (x-api-key or Authorization: Bearer). Empty = no check.'),
+      allow_unauthenticated: flag(false, 'Allow binding beyond loopback without an auth token.'),
+    })
+    .prefault({})
+    .describe('Who may use the proxy.'),
+
+  cors: z
+    .object({
+      origins: list([], 'Browser origins allowed to call the proxy (CORS is closed when empty).'),
+    })
+    .prefault({})
+    .describe('Cross-origin requests.'),
+
+  openai: z
+    .object({
+      model_map: z
+        .array(modelRuleSchema)
+        .default([])
+        .describe(
+          'Model rules tried in order before the built-in ones: {match = "exact"|"prefix"|"regex", pattern, model}.',
+        ),
+      reasoning_output: z
+        .enum(['reasoning_content', 'tags', 'drop'])
+        .default('reasoning_content')
+        .describe(
+          'Where thinking goes in OpenAI answers: reasoning_content, <thinking> tags in content, or dropped.',
+        ),
+      default_max_tokens: z
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .describe('max_tokens when the client sends none (0 = per-model default).'),
+    })
+    .prefault({})
+    .describe('OpenAI compatibility.'),
+
+  observability: z
+    .object({
+      enabled: flag(false, 'Turn metrics, access log and dashboard all on.'),
+      metrics: flag(false, 'Serve Prometheus metrics at /metrics.'),
+      access_log: flag(false, 'Record every request in the DuckDB access log.'),
+      dashboard: flag(false, 'Serve the live dashboard at /dashboard (needs the access log).'),
+      duckdb_path: text(path.join(xdgData, 'ccproxy', 'access-log.duckdb'), 'The access-log DuckDB file.'),
+      batch_size: z.number().int().positive().default(500).describe('Rows written per access-log batch.'),
+      flush_interval_ms: z
+        .number()
+        .int()
+        .positive()
+        .default(1000)
+        .describe('Longest a row waits before it is written.'),
+      retention_days: z
+        .number()
+        .int()
+        .min(0)
+        .default(30)
+        .describe('Rows older than this are pruned (0 = keep forever).'),
+      pricing: z
+        .record(z.string(), priceSchema)
+        .default({})
+        .describe(
+          'Price overrides in USD per million tokens, by model id: {input, output, cache_write_5m, cache_write_1h, cache_read}.',
+        ),
+    })
+    .prefault({})
+    .describe('Metrics, access log and dashboard.'),
+
+  limits: z
+    .object({
+      block_overage: flag(
+        false,
+        "Refuse requests (429) instead of drawing on paid extra usage when the plan's window is exhausted.",
+      ),
+    })
+    .prefault({})
+    .describe("The subscription plan's limits."),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export function defaultSettings(): Settings {
+  return settingsSchema.parse({});
+}
