@@ -3,7 +3,9 @@
  * answers with Anthropic shapes; it never sees a client's wire format.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import type { ProxyError } from '../errors.ts';
 import type { Message, MessagesRequest, StreamEvent } from '../formats/anthropic/types.ts';
 import type { Format } from '../formats/frontend.ts';
 import type { ModelInfo } from '../formats/models.ts';
@@ -44,7 +46,14 @@ export type Reply =
    * The upstream's response, to be written to the client byte for byte (passthrough only). The
    * body is read exactly once; the server writes each chunk as it arrives.
    */
-  | { type: 'raw'; status: number; headers: Record<string, string>; body: AsyncIterable<Uint8Array> };
+  | {
+      type: 'raw';
+      status: number;
+      headers: Record<string, string>;
+      body: Readable;
+      /** Describes a failure of `body` mid-response (a dropped or stalled upstream) for the client. */
+      mapError?: (err: unknown) => ProxyError;
+    };
 
 export interface Backend {
   mode: Mode;

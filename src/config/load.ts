@@ -110,6 +110,13 @@ function coerce(field: Field, raw: unknown, source: Source): unknown {
   }
 }
 
+/** `~/x` in a path setting means the home directory, as in a shell. */
+function expandHome(value: unknown, home: string): unknown {
+  return typeof value === 'string' && (value === '~' || value.startsWith('~/'))
+    ? path.join(home, value.slice(1))
+    : value;
+}
+
 /** Flatten a TOML document into dotted leaf keys, warning about keys the schema does not have. */
 function flattenToml(doc: Record<string, unknown>, file: string, warnings: string[]): Map<string, unknown> {
   const out = new Map<string, unknown>();
@@ -164,7 +171,7 @@ export function loadSettings(opts: LoadOptions = {}): Loaded {
   const warnings: string[] = [];
   const values = new Map<string, { value: unknown; source: Source }>();
   const put = (key: string, value: unknown, source: Source) => {
-    values.set(key, { value: coerce(FIELD_BY_KEY.get(key)!, value, source), source });
+    values.set(key, { value: expandHome(coerce(FIELD_BY_KEY.get(key)!, value, source), home), source });
   };
 
   // 1. TOML (lowest of the sources that are not defaults).

@@ -187,6 +187,22 @@ export const settingsSchema = z.object({
         .default(2)
         .describe('SDK mode: warm Claude Code processes kept ready (0 = start one per request).'),
       pool_idle_s: seconds(300, 'SDK mode: a warm process unused this long is stopped.'),
+      prewarm_on_start: flag(
+        false,
+        'SDK mode: start the warm pool with ccproxy instead of at the first SDK request.',
+      ),
+      max_sessions: z
+        .number()
+        .int()
+        .min(0)
+        .default(16)
+        .describe(
+          'SDK mode: most agent sessions kept running between turns (the longest idle one stops first).',
+        ),
+      client_tool_timeout_s: seconds(
+        300,
+        "SDK mode: how long an agent run that called a client's tool waits for the client to send its result.",
+      ),
     })
     .prefault({})
     .describe('Claude Code: identity in API mode, the agent in SDK mode.'),

@@ -1,0 +1,143 @@
+/**
+ * Where the subscription's OAuth credentials come from, first found wins:
+ * 1. `CLAUDE_CODE_OAUTH_TOKEN` (a long-lived token from `claude setup-token`; never refreshed),
+ * 2. ccproxy's own store (written by `ccproxy auth login`),
+ * 3. the Claude CLI's `~/.claude/.credentials.json`.
+ * Both files use the Claude CLI's shape, `{"claudeAiOauth": {...}}`, so either can be copied to the other.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface OAuthCredentials {
+  accessToken: string;
+  refreshToken?: string;
+  /** Epoch milliseconds; undefined when unknown (env tokens). */
+  expiresAt?: number;
+  scopes?: string[];
+  subscriptionType?: string;
+}
+
+export type CredentialSource =
+  | { kind: 'env'; label: string }
+  | { kind: 'ccproxy'; path: string; label: string }
+  | { kind: 'claude-cli'; path: string; label: string };
+
+export interface FoundCredentials {
+  source: CredentialSource;
+  credentials: OAuthCredentials;
+}
+
+export interface CredentialPaths {
+  credentialsFile: string;
+  claudeCredentialsFile: string;
+}
+
+export const ENV_TOKEN = 'CLAUDE_CODE_OAUTH_TOKEN';
+
+/** Read one credentials file; undefined when absent, an Error message when unreadable. */
+export function readCredentialsFile(file: string): OAuthCredentials | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`Cannot read credentials file ${file}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new Error(`Credentials file ${file} is not valid JSON.`);
+  }
+  const oauth = (doc as { claudeAiOauth?: Record<string, unknown> } | null)?.claudeAiOauth;
+  if (!oauth || typeof oauth.accessToken !== 'string' || oauth.accessToken === '') return undefined;
+  return {
+    accessToken: oauth.accessToken,
+    refreshToken: typeof oauth.refreshToken === 'string' ? oauth.refreshToken : undefined,
+    expiresAt: typeof oauth.expiresAt === 'number' ? oauth.expiresAt : undefined,
+    scopes: Array.isArray(oauth.scopes)
+      ? oauth.scopes.filter((s): s is string => typeof s === 'string')
+      : undefined,
+    subscriptionType: typeof oauth.subscriptionType === 'string' ? oauth.subscriptionType : undefined,
+  };
+}
+
+/** Find credentials in the documented order. Unreadable files are reported through `onProblem` and skipped. */
+export function findCredentials(
+  paths: CredentialPaths,
+  env: Record<string, string | undefined>,
+  onProblem: (msg: string) => void = () => {},
+): FoundCredentials | undefined {
+  const envToken = env[ENV_TOKEN]?.trim();
+  if (envToken)
+    return {
+      source: { kind: 'env', label: `environment variable ${ENV_TOKEN}` },
+      credentials: { accessToken: envToken },
+    };
+  const files = [
+    {
+      kind: 'ccproxy' as const,
+      path: paths.credentialsFile,
+      label: `ccproxy credentials (${paths.credentialsFile})`,
+    },
+    {
+      kind: 'claude-cli' as const,
+      path: paths.claudeCredentialsFile,
+      label: `Claude CLI credentials (${paths.claudeCredentialsFile})`,
+    },
+  ];
+  for (const source of files) {
+    try {
+      const credentials = readCredentialsFile(source.path);
+      if (credentials) return { source, credentials };
+    } catch (err) {
+      onProblem((err as Error).message);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Write credentials back to their file atomically (temp file + rename), mode 0600, keeping any
+ * other keys the file holds (the Claude CLI stores more than OAuth tokens there).
+ */
+export function writeCredentialsFile(file: string, creds: OAuthCredentials): void {
+  let doc: Record<string, unknown> = {};
+  try {
+    const parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (parsed && typeof parsed === 'object') doc = parsed;
+  } catch {
+    // absent or unreadable: start fresh
+  }
+  const previous = (doc.claudeAiOauth as Record<string, unknown> | undefined) ?? {};
+  doc.claudeAiOauth = {
+    ...previous,
+    accessToken: creds.accessToken,
+    refreshToken: creds.refreshToken,
+    expiresAt: creds.expiresAt,
+    scopes: creds.scopes ?? previous.scopes,
+    subscriptionType: creds.subscriptionType ?? previous.subscriptionType,
+  };
+  writeSecretFile(file, `${JSON.stringify(doc, null, 2)}\n`);
+}
+
+/** Atomically write a file only its owner can read. */
+export function writeSecretFile(file: string, contents: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    fs.writeFileSync(tmp, contents, { mode: 0o600 });
+    fs.chmodSync(tmp, 0o600); // umask may have narrowed it, never widened; be explicit anyway
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** A token shown to people: first and last few characters only. */
+export function maskToken(token: string | undefined): string {
+  if (!token) return '(none)';
+  if (token.length <= 12) return '****';
+  return `${token.slice(0, 8)}…${token.slice(-4)}`;
+}

@@ -1,0 +1,222 @@
+/**
+ * Keeps the subscription's access token usable: finds credentials, refreshes them before they
+ * expire (single flight: concurrent requests wait for one refresh), writes rotated tokens back
+ * where they came from, and stops retrying once the refresh token is dead (`invalid_grant`).
+ */
+import type { Logger } from 'pino';
+import { request } from 'undici';
+import type { Settings } from '../config/schema.ts';
+import { ProxyError } from '../errors.ts';
+import {
+  type FoundCredentials,
+  findCredentials,
+  type OAuthCredentials,
+  writeCredentialsFile,
+} from './credentials.ts';
+
+export type RefreshResult = 'success' | 'failure' | 'invalid_grant';
+
+export interface TokenManagerDeps {
+  settings: Settings;
+  env: Record<string, string | undefined>;
+  log: Logger;
+  onRefresh?: (result: RefreshResult) => void;
+  now?: () => number;
+}
+
+export interface TokenState {
+  source?: string;
+  kind?: 'env' | 'ccproxy' | 'claude-cli';
+  subscriptionType?: string;
+  expiresAt?: number;
+  scopes?: string[];
+  reloginRequired: boolean;
+  lastRefreshError?: string;
+}
+
+/** How often the credential files are re-read when nothing else prompts it. */
+const RELOAD_EVERY_MS = 30_000;
+
+export const LOGIN_HINT =
+  'Run `ccproxy auth login` (or `claude /login`), or set CLAUDE_CODE_OAUTH_TOKEN to a token from `claude setup-token`.';
+
+export class TokenManager {
+  private found: FoundCredentials | undefined;
+  private loadedAt = 0;
+  private refreshing: Promise<string> | undefined;
+  private reloginRequired = false;
+  private lastRefreshError: string | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: TokenManagerDeps) {
+    this.now = deps.now ?? Date.now;
+    this.reload();
+  }
+
+  /** Re-read the credential sources (after `auth login`, `claude /login`, or a rotated file). */
+  reload(): FoundCredentials | undefined {
+    const { settings, env, log } = this.deps;
+    const before = this.found?.credentials.accessToken;
+    this.found = findCredentials(
+      {
+        credentialsFile: settings.auth.credentials_file,
+        claudeCredentialsFile: settings.auth.claude_credentials_file,
+      },
+      env,
+      (msg) => log.warn(msg),
+    );
+    this.loadedAt = this.now();
+    // New credentials on disk (e.g. a fresh login) clear a dead-token state.
+    if (this.found && this.found.credentials.accessToken !== before) this.reloginRequired = false;
+    return this.found;
+  }
+
+  get credentials(): FoundCredentials | undefined {
+    return this.found;
+  }
+
+  state(): TokenState {
+    const c = this.found?.credentials;
+    return {
+      source: this.found?.source.label,
+      kind: this.found?.source.kind,
+      subscriptionType: c?.subscriptionType,
+      expiresAt: c?.expiresAt,
+      scopes: c?.scopes,
+      reloginRequired: this.reloginRequired,
+      lastRefreshError: this.lastRefreshError,
+    };
+  }
+
+  /** A valid access token, refreshed first if it expires within the margin. Throws a 401 ProxyError when there is none. */
+  async getAccessToken(): Promise<string> {
+    if (!this.found || this.reloginRequired || this.now() - this.loadedAt > RELOAD_EVERY_MS) this.reload();
+    const found = this.found;
+    if (!found)
+      throw new ProxyError('authentication', `No Claude subscription credentials found. ${LOGIN_HINT}`);
+    if (this.reloginRequired) {
+      throw new ProxyError(
+        'authentication',
+        'The subscription login has expired and could not be refreshed. Run `ccproxy auth login`.',
+      );
+    }
+    const c = found.credentials;
+    if (c.expiresAt === undefined || !c.refreshToken) return c.accessToken;
+    const margin = this.deps.settings.auth.refresh_margin_s * 1000;
+    if (c.expiresAt - this.now() > margin) return c.accessToken;
+    try {
+      return await this.refresh();
+    } catch (err) {
+      // Still valid for a little while: use it rather than fail the request.
+      if (c.expiresAt > this.now() && !this.reloginRequired) return c.accessToken;
+      throw err;
+    }
+  }
+
+  /**
+   * After the upstream rejected `rejected` with 401: refresh once (or pick up a token another
+   * request or process already rotated) and return the new token, or undefined if there is none.
+   */
+  async recover(rejected: string): Promise<string | undefined> {
+    this.reload();
+    const c = this.found?.credentials;
+    if (!c) return undefined;
+    if (c.accessToken !== rejected) return c.accessToken;
+    if (!c.refreshToken) return undefined;
+    try {
+      return await this.refresh();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Refresh now; concurrent callers share one refresh. */
+  refresh(): Promise<string> {
+    this.refreshing ??= this.doRefresh().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<string> {
+    const { settings, log, onRefresh } = this.deps;
+    const found = this.found;
+    if (!found?.credentials.refreshToken)
+      throw new ProxyError('authentication', `No refresh token available. ${LOGIN_HINT}`);
+    const started = this.now();
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(settings.auth.token_url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({
+          grant_type: 'refresh_token',
+          refresh_token: found.credentials.refreshToken,
+          client_id: settings.auth.client_id,
+        }),
+        headersTimeout: 30_000,
+        bodyTimeout: 30_000,
+      });
+    } catch (err) {
+      return this.refreshFailed(
+        'failure',
+        `cannot reach ${settings.auth.token_url}: ${(err as Error).message}`,
+      );
+    }
+    const text = await res.body.text();
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // handled below
+    }
+    if (res.statusCode === 400 || res.statusCode === 401) {
+      if (body.error === 'invalid_grant' || res.statusCode === 401) {
+        this.reloginRequired = true;
+        onRefresh?.('invalid_grant');
+        return this.refreshFailed(
+          'invalid_grant',
+          'the refresh token was rejected (invalid_grant); run `ccproxy auth login`',
+        );
+      }
+    }
+    if (res.statusCode !== 200 || typeof body.access_token !== 'string') {
+      return this.refreshFailed('failure', `token endpoint answered ${res.statusCode}`);
+    }
+    const creds: OAuthCredentials = {
+      ...found.credentials,
+      accessToken: body.access_token,
+      refreshToken:
+        typeof body.refresh_token === 'string' ? body.refresh_token : found.credentials.refreshToken,
+      expiresAt:
+        typeof body.expires_in === 'number' ? started + body.expires_in * 1000 : found.credentials.expiresAt,
+      scopes:
+        typeof body.scope === 'string' ? body.scope.split(' ').filter(Boolean) : found.credentials.scopes,
+    };
+    this.found = { source: found.source, credentials: creds };
+    this.lastRefreshError = undefined;
+    if (found.source.kind !== 'env') {
+      try {
+        writeCredentialsFile(found.source.path, creds);
+      } catch (err) {
+        log.error(
+          { file: found.source.path, err: (err as Error).message },
+          'could not save the refreshed credentials',
+        );
+      }
+    }
+    onRefresh?.('success');
+    log.info(
+      { source: found.source.kind, expiresAt: new Date(creds.expiresAt ?? 0).toISOString() },
+      'access token refreshed',
+    );
+    return creds.accessToken;
+  }
+
+  private refreshFailed(result: RefreshResult, why: string): never {
+    this.lastRefreshError = why;
+    if (result === 'failure') this.deps.onRefresh?.('failure');
+    this.deps.log.warn({ why }, 'token refresh failed');
+    throw new ProxyError('authentication', `Could not refresh the subscription token: ${why}.`);
+  }
+}

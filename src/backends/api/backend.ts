@@ -1,0 +1,204 @@
+/**
+ * API mode: a reverse proxy to the Anthropic API on the subscription's OAuth token. Anthropic
+ * clients get the upstream's bytes untouched (a `raw` reply); other formats get parsed events.
+ */
+import type { Logger } from 'pino';
+import type { TokenManager } from '../../auth/token-manager.ts';
+import type { Settings } from '../../config/schema.ts';
+import { ProxyError } from '../../errors.ts';
+import { decodeEvents, snippet } from '../../formats/anthropic/sse.ts';
+import type { Message, MessagesRequest } from '../../formats/anthropic/types.ts';
+import { BUILTIN_MODELS, type ModelInfo } from '../../formats/models.ts';
+import type { Backend, Reply, RequestContext } from '../backend.ts';
+import { clientHeaders } from './headers.ts';
+import { injectSystemPrompt } from './system-prompt.ts';
+import { header, readJson, readLimited, Upstream, type UpstreamResponse } from './upstream.ts';
+
+export interface ApiBackendDeps {
+  settings: Settings;
+  tokens: TokenManager;
+  log: Logger;
+  /** Every upstream response's headers (rate-limit readings). */
+  onUpstreamHeaders?: (headers: Record<string, string | string[] | undefined>) => void;
+}
+
+export interface ApiBackend extends Backend {
+  upstream: Upstream;
+}
+
+export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
+  const { settings, tokens } = deps;
+  const upstream = new Upstream(settings, tokens);
+  let lastError: { at: string; status: number; message: string } | undefined;
+  let models: { at: number; list: ModelInfo[] } | undefined;
+
+  const remember = (err: unknown) => {
+    if (err instanceof ProxyError && err.kind !== 'invalid_request') {
+      lastError = { at: new Date().toISOString(), status: err.status, message: err.message };
+    }
+  };
+
+  async function call(ctx: RequestContext, path: string, body: string): Promise<UpstreamResponse> {
+    try {
+      const res = await upstream.call({
+        method: 'POST',
+        path: ctx.query ? `${path}?${ctx.query}` : path,
+        body,
+        clientHeaders: ctx.headers,
+        signal: ctx.signal,
+        log: ctx.log,
+        onRetry: (why) => {
+          ctx.record.retries++;
+          ctx.log.warn({ why, attempt: ctx.record.retries + 1 }, 'retrying upstream request');
+        },
+        onHeaders: deps.onUpstreamHeaders,
+      });
+      ctx.record.upstreamRequestId = header(res.headers, 'request-id');
+      return res;
+    } catch (err) {
+      remember(err);
+      throw err;
+    }
+  }
+
+  const midResponse = (err: unknown) => {
+    const pe = upstream.connectionError(err, true);
+    remember(pe);
+    return pe;
+  };
+
+  /** The upstream said 2xx but sent something else than asked for (an HTML page from a middlebox…). */
+  async function expect(res: UpstreamResponse, sse: boolean): Promise<void> {
+    const type = header(res.headers, 'content-type') ?? '';
+    const ok = sse ? type.startsWith('text/event-stream') : type.includes('json');
+    if (ok) return;
+    const text = await readLimited(res.body, 4096);
+    const err = new ProxyError(
+      'upstream',
+      `The upstream ${upstream.baseUrl} answered HTTP ${res.status} with ${type || 'no content-type'} instead of ${sse ? 'an event stream' : 'JSON'}: ${snippet(text) || '(empty)'}`,
+    );
+    remember(err);
+    throw err;
+  }
+
+  return {
+    mode: 'api',
+    upstream,
+
+    async send(request: MessagesRequest, ctx: RequestContext): Promise<Reply> {
+      injectSystemPrompt(request, settings.claude.system_prompt_injection);
+      ctx.record.upstreamModel = request.model;
+      const stream = request.stream === true;
+      const res = await call(ctx, '/v1/messages', JSON.stringify(request));
+      await expect(res, stream);
+      if (ctx.passthrough) {
+        return {
+          type: 'raw',
+          status: res.status,
+          headers: clientHeaders(res.headers),
+          body: res.body,
+          mapError: midResponse,
+        };
+      }
+      if (stream)
+        return {
+          type: 'stream',
+          events: mapErrors(decodeEvents(res.body), midResponse),
+          headers: keepHeaders(res),
+        };
+      const message = (await readJson(res, upstream.baseUrl)) as Message;
+      return { type: 'message', message, headers: keepHeaders(res) };
+    },
+
+    async countTokens(body: unknown, ctx: RequestContext): Promise<Reply> {
+      const request = body as MessagesRequest;
+      injectSystemPrompt(request, settings.claude.system_prompt_injection);
+      ctx.record.upstreamModel = request.model;
+      const res = await call(ctx, '/v1/messages/count_tokens', JSON.stringify(request));
+      await expect(res, false);
+      return {
+        type: 'raw',
+        status: res.status,
+        headers: clientHeaders(res.headers),
+        body: res.body,
+        mapError: midResponse,
+      };
+    },
+
+    async listModels(ctx): Promise<ModelInfo[]> {
+      const ttl = settings.upstream.models_cache_s * 1000;
+      if (models && Date.now() - models.at < ttl) return models.list;
+      try {
+        const res = await upstream.call({
+          method: 'GET',
+          path: '/v1/models?limit=1000',
+          clientHeaders: {},
+          signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000)]),
+          log: ctx.log,
+        });
+        const doc = (await readJson(res, upstream.baseUrl)) as { data?: ModelInfo[] };
+        if (!Array.isArray(doc.data) || doc.data.length === 0) throw new Error('empty model list');
+        const list = doc.data.map((m) => ({
+          id: m.id,
+          display_name: m.display_name ?? m.id,
+          created_at: m.created_at,
+        }));
+        models = { at: Date.now(), list };
+        return list;
+      } catch (err) {
+        ctx.log.debug(
+          { err: (err as Error).message },
+          'upstream model list unavailable; using the built-in list',
+        );
+        return [...BUILTIN_MODELS];
+      }
+    },
+
+    async status() {
+      const s = tokens.state();
+      return {
+        mode: 'api',
+        upstream: upstream.baseUrl,
+        credentials: {
+          found: s.source !== undefined,
+          source: s.source ?? null,
+          subscription_type: s.subscriptionType ?? null,
+          expires_at: s.expiresAt ? new Date(s.expiresAt).toISOString() : null,
+          relogin_required: s.reloginRequired,
+          last_refresh_error: s.lastRefreshError ?? null,
+        },
+        last_upstream_error: lastError ?? null,
+      };
+    },
+
+    async health() {
+      const s = tokens.state();
+      if (!s.source) return { ok: false, detail: 'no subscription credentials found' };
+      if (s.reloginRequired) return { ok: false, detail: 're-login required: run `ccproxy auth login`' };
+      return { ok: true };
+    },
+
+    async close() {
+      await upstream.close();
+    },
+  };
+}
+
+/** Rethrow an event source's failures as ProxyErrors. */
+async function* mapErrors<T>(source: AsyncIterable<T>, map: (err: unknown) => ProxyError): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } catch (err) {
+    throw map(err);
+  }
+}
+
+/** Upstream response headers worth passing on when the body is re-rendered in another format. */
+function keepHeaders(res: UpstreamResponse): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(res.headers)) {
+    if (v !== undefined && (k === 'request-id' || k.startsWith('anthropic-ratelimit-')))
+      out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}

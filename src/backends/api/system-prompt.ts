@@ -1,0 +1,78 @@
+/**
+ * The upstream accepts subscription tokens only for requests that look like Claude Code's, which
+ * start their system prompt with Claude Code's identity. Requests from Claude Code itself already
+ * do; others get the identity prepended as its own first block.
+ */
+import type { ContentBlock, MessagesRequest, OtherBlock, TextBlock } from '../../formats/anthropic/types.ts';
+
+export const CLAUDE_CODE_IDENTITY = "You are Claude Code, Anthropic's official CLI for Claude.";
+/** What Claude Code 2.1 puts first in its system prompt. */
+const BILLING_HEADER = 'x-anthropic-billing-header:';
+/** The upstream rejects requests with more cache_control marks than this. */
+export const MAX_CACHE_MARKS = 4;
+
+export type InjectionMode = 'auto' | 'always' | 'never';
+
+function firstText(system: MessagesRequest['system']): string | undefined {
+  if (typeof system === 'string') return system;
+  if (Array.isArray(system) && system[0]?.type === 'text') return system[0].text;
+  return undefined;
+}
+
+/** True when the request already comes from Claude Code (or already carries the identity). */
+export function looksLikeClaudeCode(system: MessagesRequest['system']): boolean {
+  const first = firstText(system);
+  return first !== undefined && (first.startsWith(BILLING_HEADER) || first.startsWith(CLAUDE_CODE_IDENTITY));
+}
+
+function hasIdentity(system: MessagesRequest['system']): boolean {
+  if (typeof system === 'string') return system.startsWith(CLAUDE_CODE_IDENTITY);
+  return (
+    Array.isArray(system) &&
+    system.slice(0, 2).some((b) => b.type === 'text' && b.text.startsWith(CLAUDE_CODE_IDENTITY))
+  );
+}
+
+/** cache_control marks anywhere in the request (system, tools, message content, tool results), and whether any uses the 1-hour TTL. */
+export function cacheMarks(req: MessagesRequest): { count: number; oneHour: boolean } {
+  let count = 0;
+  let oneHour = false;
+  const mark = (cc: { ttl?: string } | undefined) => {
+    if (!cc) return;
+    count++;
+    if (cc.ttl === '1h') oneHour = true;
+  };
+  const visit = (blocks: ReadonlyArray<ContentBlock | OtherBlock | TextBlock> | undefined) => {
+    if (!Array.isArray(blocks)) return;
+    for (const b of blocks) {
+      mark((b as { cache_control?: { ttl?: string } }).cache_control);
+      const inner = (b as { content?: unknown }).content;
+      if (Array.isArray(inner)) visit(inner);
+    }
+  };
+  if (Array.isArray(req.system)) visit(req.system);
+  if (Array.isArray(req.tools)) for (const t of req.tools) mark(t.cache_control);
+  for (const m of req.messages) if (Array.isArray(m.content)) visit(m.content);
+  return { count, oneHour };
+}
+
+/** Returns the request with the identity prepended when the mode calls for it (mutates `req.system`). */
+export function injectSystemPrompt(req: MessagesRequest, mode: InjectionMode): MessagesRequest {
+  if (mode === 'never') return req;
+  if (mode === 'auto' && looksLikeClaudeCode(req.system)) return req;
+  if (hasIdentity(req.system)) return req;
+  const identity: TextBlock = { type: 'text', text: CLAUDE_CODE_IDENTITY };
+  // Mark our block for caching only when the client's own marks leave room (theirs matter more).
+  // The upstream wants longer TTLs before shorter ones, so ours follows the client's longest.
+  const marks = cacheMarks(req);
+  if (marks.count < MAX_CACHE_MARKS)
+    identity.cache_control = marks.oneHour ? { type: 'ephemeral', ttl: '1h' } : { type: 'ephemeral' };
+  const rest: TextBlock[] =
+    typeof req.system === 'string'
+      ? req.system
+        ? [{ type: 'text', text: req.system }]
+        : []
+      : (req.system ?? []);
+  req.system = [identity, ...rest];
+  return req;
+}

@@ -1,0 +1,286 @@
+/**
+ * The HTTP client for the Anthropic API: one undici keep-alive pool, the subscription's token on
+ * every call, a 401 answered by one token refresh, retries before anything reached the client,
+ * and every failure turned into a ProxyError that names the upstream.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { Pool } from 'undici';
+import type { TokenManager } from '../../auth/token-manager.ts';
+import type { Settings } from '../../config/schema.ts';
+import { kindForAnthropicType, ProxyError } from '../../errors.ts';
+import { snippet } from '../../formats/anthropic/sse.ts';
+import type { ApiErrorBody } from '../../formats/anthropic/types.ts';
+import { type IdentityHeaders, upstreamHeaders } from './headers.ts';
+import { isRetryableStatus, nextDelayMs, type RetryPolicy, retryAfterMs, sleep } from './retry.ts';
+
+export interface UpstreamResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Readable & AsyncIterable<Uint8Array>;
+}
+
+export interface CallOptions {
+  method: 'GET' | 'POST';
+  /** Path and query, e.g. `/v1/messages?beta=true`. */
+  path: string;
+  body?: string;
+  clientHeaders: IncomingHttpHeaders;
+  signal: AbortSignal;
+  log: Logger;
+  /** Called before each retry, with why. */
+  onRetry?: (why: string) => void;
+  /** Every response's headers, for rate-limit readings. */
+  onHeaders?: (headers: IncomingHttpHeaders) => void;
+}
+
+/** Upstream error bodies are small; we never hold more than this of one. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+export class Upstream {
+  readonly baseUrl: string;
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly identity: IdentityHeaders;
+  private readonly retry: RetryPolicy;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly tokens: TokenManager,
+  ) {
+    const url = new URL(settings.upstream.base_url);
+    this.baseUrl = settings.upstream.base_url.replace(/\/+$/, '');
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    const t = settings.upstream.timeouts;
+    this.pool = new Pool(url.origin, {
+      connections: settings.upstream.pool.connections,
+      keepAliveTimeout: settings.upstream.pool.keep_alive_s * 1000,
+      keepAliveMaxTimeout: Math.max(settings.upstream.pool.keep_alive_s * 1000, 1000),
+      connect: { timeout: t.connect_s * 1000 },
+      headersTimeout: t.first_byte_s * 1000,
+      bodyTimeout: t.idle_s * 1000,
+    });
+    this.identity = {
+      userAgent: settings.claude.user_agent,
+      xApp: settings.claude.x_app,
+      anthropicVersion: settings.upstream.anthropic_version,
+    };
+    this.retry = {
+      maxAttempts: settings.upstream.retry.max_attempts,
+      maxWaitMs: settings.upstream.retry.max_wait_s * 1000,
+      baseDelayMs: settings.upstream.retry.base_delay_ms,
+    };
+  }
+
+  /** Make a call; resolves with a 2xx response whose body is unread, or throws a ProxyError. */
+  async call(opts: CallOptions): Promise<UpstreamResponse> {
+    let attempt = 0;
+    let waited = 0;
+    let rateLimited = 0;
+    let refreshed = false;
+    for (;;) {
+      attempt++;
+      const token = await this.tokens.getAccessToken();
+      let res: UpstreamResponse;
+      try {
+        res = (await this.pool.request({
+          method: opts.method,
+          path: this.basePath + opts.path,
+          headers: upstreamHeaders(opts.clientHeaders, token, this.identity),
+          body: opts.body,
+          signal: opts.signal,
+        })) as unknown as UpstreamResponse;
+        res.status = (res as unknown as { statusCode: number }).statusCode;
+      } catch (err) {
+        if (opts.signal.aborted) throw err;
+        const pe = this.connectionError(err);
+        const delay =
+          pe.kind === 'upstream' ? nextDelayMs(this.retry, attempt, waited, undefined) : undefined;
+        if (delay === undefined) throw pe;
+        waited += delay;
+        opts.onRetry?.(pe.message);
+        await sleep(delay, opts.signal);
+        continue;
+      }
+      opts.onHeaders?.(res.headers);
+      if (res.status >= 200 && res.status < 300) return res;
+
+      const error = await this.errorFrom(res);
+      if (res.status === 401 && !refreshed) {
+        refreshed = true;
+        const fresh = await this.tokens.recover(token);
+        if (fresh) {
+          attempt--; // a refreshed token is a new start, not a retry
+          opts.log.info('upstream rejected the token; retrying once with a refreshed one');
+          continue;
+        }
+      }
+      if (isRetryableStatus(res.status, rateLimited)) {
+        const delay = nextDelayMs(this.retry, attempt, waited, retryAfterMs(res.headers));
+        if (delay !== undefined) {
+          if (res.status === 429) rateLimited++;
+          waited += delay;
+          opts.onRetry?.(`upstream answered ${res.status}`);
+          await sleep(delay, opts.signal);
+          continue;
+        }
+      }
+      throw error;
+    }
+  }
+
+  /** Read an error response and describe it; HTML or garbage becomes a 502 with a snippet. */
+  private async errorFrom(res: UpstreamResponse): Promise<ProxyError> {
+    const text = await readLimited(res.body, MAX_ERROR_BODY);
+    const requestId = header(res.headers, 'request-id');
+    const retryAfter = header(res.headers, 'retry-after');
+    const keep = passHeaders(res.headers);
+    let body: ApiErrorBody | undefined;
+    try {
+      const parsed = JSON.parse(text);
+      if (parsed?.type === 'error' && typeof parsed.error?.message === 'string') body = parsed;
+    } catch {
+      // not JSON
+    }
+    if (!body) {
+      return new ProxyError(
+        'upstream',
+        `The upstream ${this.baseUrl} answered HTTP ${res.status} with a body that is not an Anthropic error: ${snippet(text) || '(empty)'}`,
+        { status: 502, upstream: { status: res.status, requestId, retryAfter }, headers: keep },
+      );
+    }
+    const kind = kindForAnthropicType(body.error.type, res.status);
+    return new ProxyError(kind, body.error.message, {
+      status: res.status,
+      upstream: {
+        status: res.status,
+        type: body.error.type,
+        message: body.error.message,
+        requestId,
+        retryAfter,
+        body,
+      },
+      headers: keep,
+    });
+  }
+
+  /** A network failure as a ProxyError; `midResponse` when the response had already begun. */
+  connectionError(err: unknown, midResponse = false): ProxyError {
+    if (err instanceof ProxyError) return err;
+    const e = err as { code?: string; message?: string; cause?: { code?: string } };
+    const code = e.code ?? e.cause?.code;
+    const t = this.settings.upstream.timeouts;
+    switch (code) {
+      case 'UND_ERR_CONNECT_TIMEOUT':
+        return new ProxyError(
+          'timeout',
+          `Timed out connecting to the upstream ${this.baseUrl} after ${t.connect_s}s (upstream.timeouts.connect_s).`,
+        );
+      case 'UND_ERR_HEADERS_TIMEOUT':
+        return new ProxyError(
+          'timeout',
+          `The upstream ${this.baseUrl} sent no response within ${t.first_byte_s}s (upstream.timeouts.first_byte_s).`,
+        );
+      case 'UND_ERR_BODY_TIMEOUT':
+        return new ProxyError(
+          'timeout',
+          `The upstream ${this.baseUrl} stalled: nothing received for ${t.idle_s}s (upstream.timeouts.idle_s).`,
+        );
+      default: {
+        const why = describeNetworkError(code, e.message);
+        if (midResponse)
+          return new ProxyError('upstream', `The upstream ${this.baseUrl} failed mid-response: ${why}.`, {
+            cause: err,
+          });
+        return new ProxyError('upstream', `Cannot reach the upstream ${this.baseUrl}: ${why}.`, {
+          cause: err,
+        });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+function describeNetworkError(code: string | undefined, message: string | undefined): string {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name not found';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'the connection was closed unexpectedly';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'network unreachable';
+    case 'CERT_HAS_EXPIRED':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      return `TLS certificate problem (${code})`;
+    default:
+      return message ? `${message}${code ? ` (${code})` : ''}` : (code ?? 'unknown network error');
+  }
+}
+
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Upstream headers a client should see even on an error: its request id, retry hints, rate limits. */
+export function passHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    if (
+      k === 'request-id' ||
+      k === 'retry-after' ||
+      k === 'retry-after-ms' ||
+      k.startsWith('anthropic-ratelimit-') ||
+      k === 'x-should-retry'
+    ) {
+      out[k] = Array.isArray(v) ? v.join(', ') : v;
+    }
+  }
+  return out;
+}
+
+export async function readLimited(
+  body: AsyncIterable<Uint8Array> & { destroy?: () => void },
+  limit: number,
+): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= limit) {
+      body.destroy?.();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+/** Read a whole 2xx JSON body (bounded), or throw an upstream ProxyError quoting what came instead. */
+export async function readJson(
+  res: UpstreamResponse,
+  baseUrl: string,
+  limit = 64 * 1024 * 1024,
+): Promise<unknown> {
+  const text = await readLimited(res.body, limit);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ProxyError(
+      'upstream',
+      `The upstream ${baseUrl} answered HTTP ${res.status} with a body that is not JSON: ${snippet(text) || '(empty)'}`,
+    );
+  }
+}

@@ -1,0 +1,145 @@
+/** `ccproxy serve` (the default command): start the proxy and print how to point clients at it. */
+import type { Command } from 'commander';
+import { maskToken } from '../auth/credentials.ts';
+import type { Settings } from '../config/schema.ts';
+import { ProxyError } from '../errors.ts';
+import { createLogger } from '../logging.ts';
+import { buildApp, type ProxyApp } from '../server/app.ts';
+import { isLoopback } from '../server/guard.ts';
+import { VERSION } from '../version.ts';
+import { type CommonFlags, loadOrExit } from './settings.ts';
+
+export function addServerFlags(cmd: Command): Command {
+  return cmd
+    .option('--host <host>', 'address to bind (server.host)')
+    .option('-p, --port <port>', 'port to listen on (server.port)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (server.log_level)')
+    .option('--log-format <format>', 'pretty or json (server.log_format)')
+    .option('--allow-unauthenticated', 'allow binding beyond loopback without security.auth_token')
+    .option('--observability', 'turn on metrics, the access log and the dashboard (observability.enabled)');
+}
+
+export function registerServe(program: Command): void {
+  addServerFlags(
+    program.command('serve', { isDefault: true }).description('Start the proxy (the default command)'),
+  ).action(async (_opts, cmd: Command) => {
+    await serve({ ...program.opts(), ...cmd.opts() } as CommonFlags);
+  });
+}
+
+/** Refuse to expose the subscription on a network without a token, unless told to. */
+function checkExposure(settings: Settings): string | undefined {
+  if (isLoopback(settings.server.host) || settings.security.auth_token) return undefined;
+  if (!settings.security.allow_unauthenticated) {
+    return `Refusing to listen on ${settings.server.host} without security.auth_token: anyone who can reach this address could use your subscription. Run \`ccproxy generate-token\` and set SECURITY__AUTH_TOKEN, or pass --allow-unauthenticated if you really mean it.`;
+  }
+  return undefined;
+}
+
+async function serve(flags: CommonFlags): Promise<void> {
+  const { settings, env } = loadOrExit(flags);
+  const refusal = checkExposure(settings);
+  if (refusal) {
+    process.stderr.write(`ccproxy: ${refusal}\n`);
+    process.exit(2);
+  }
+  const log = createLogger({
+    level: settings.server.log_level,
+    format: settings.server.log_format,
+    secrets: () => [settings.security.auth_token].filter(Boolean),
+  });
+  if (!isLoopback(settings.server.host) && !settings.security.auth_token) {
+    log.warn(
+      `ccproxy is listening on ${settings.server.host} WITHOUT authentication: anyone who can reach it can use your Claude subscription.`,
+    );
+  }
+
+  let proxy: ProxyApp;
+  let url: string;
+  try {
+    proxy = await buildApp({ settings, log, env });
+    url = await proxy.listen();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') {
+      process.stderr.write(
+        `ccproxy: port ${settings.server.port} on ${settings.server.host} is already in use (another ccproxy?). Stop it, or start on another port with --port <n>.\n`,
+      );
+      process.exit(1);
+    }
+    if (e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+      process.stderr.write(
+        `ccproxy: cannot listen on ${settings.server.host}:${settings.server.port} (${e.code}). Use --host/--port.\n`,
+      );
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  process.stdout.write(banner(url, settings, proxy));
+  handleSignals(proxy, settings, log);
+}
+
+function banner(url: string, settings: Settings, proxy: ProxyApp): string {
+  const key = settings.security.auth_token ? '<your ccproxy token>' : 'dummy';
+  const t = proxy.tokens.state();
+  const lines = [
+    `ccproxy ${VERSION} listening on ${url}`,
+    '',
+    `  API mode  (Anthropic API on your subscription)  ${url}/api`,
+    `  SDK mode  (answered by Claude Code)             ${url}/sdk`,
+    '',
+    '  Anthropic clients (SDKs, Claude Code, aider):',
+    `    export ANTHROPIC_BASE_URL=${url}/api ANTHROPIC_API_KEY=${key}`,
+    '  OpenAI clients:',
+    `    export OPENAI_BASE_URL=${url}/api/v1 OPENAI_API_KEY=${key}`,
+    '',
+  ];
+  if (t.source) {
+    const exp = t.expiresAt ? `, token expires ${new Date(t.expiresAt).toISOString()}` : '';
+    const plan = t.subscriptionType ? `, ${t.subscriptionType} plan` : '';
+    lines.push(`  Credentials: ${t.source}${plan}${exp}`);
+    if (t.kind === 'env')
+      lines.push(`  Token: ${maskToken(proxy.tokens.credentials?.credentials.accessToken)}`);
+  } else {
+    lines.push(
+      '  WARNING: no Claude subscription credentials found. Requests will fail with 401 until you',
+      '  run `ccproxy auth login`, or `claude /login`, or set CLAUDE_CODE_OAUTH_TOKEN (from `claude setup-token`).',
+    );
+  }
+  return `${lines.join('\n')}\n\n`;
+}
+
+/** First SIGINT/SIGTERM: stop accepting, let requests finish for the grace period, then end the rest. Second: exit now. */
+function handleSignals(proxy: ProxyApp, settings: Settings, log: ReturnType<typeof createLogger>): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      log.warn(`${signal} again: exiting now`);
+      process.exit(130);
+    }
+    stopping = true;
+    const grace = settings.server.shutdown_grace_s;
+    log.info(
+      `${signal}: shutting down; in-flight requests have ${grace}s to finish (Ctrl-C again to exit now)`,
+    );
+    const timer = setTimeout(() => {
+      proxy.abortAll(
+        new ProxyError(
+          'unavailable',
+          'ccproxy is shutting down; retry the request against another instance or later.',
+        ),
+      );
+    }, grace * 1000);
+    timer.unref();
+    try {
+      await proxy.close();
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'error while shutting down');
+    }
+    clearTimeout(timer);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

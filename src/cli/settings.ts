@@ -1,0 +1,38 @@
+/** Loading settings for a command: flags → dotted keys, warnings printed, errors as one clear line. */
+import { type Loaded, loadSettings, SettingsError } from '../config/load.ts';
+
+export interface CommonFlags {
+  config?: string;
+  host?: string;
+  port?: string;
+  logLevel?: string;
+  logFormat?: string;
+  allowUnauthenticated?: boolean;
+  observability?: boolean;
+}
+
+export function flagSettings(f: CommonFlags): Record<string, unknown> {
+  return {
+    'server.host': f.host,
+    'server.port': f.port,
+    'server.log_level': f.logLevel,
+    'server.log_format': f.logFormat,
+    'security.allow_unauthenticated': f.allowUnauthenticated || undefined,
+    'observability.enabled': f.observability || undefined,
+  };
+}
+
+/** Load settings or exit with a one-line error (exit code 2). */
+export function loadOrExit(f: CommonFlags): Loaded {
+  try {
+    const loaded = loadSettings({ flags: flagSettings(f), configFile: f.config });
+    for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
+    return loaded;
+  } catch (err) {
+    if (err instanceof SettingsError) {
+      process.stderr.write(`ccproxy: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * Assembles the proxy: Fastify, the guard, body parsing, the route table (mode × format), health
+ * and status, and observability. `buildApp` is what `ccproxy serve` and the tests start.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { TokenManager } from '../auth/token-manager.ts';
+import { createApiBackend } from '../backends/api/backend.ts';
+import type { Backend, Mode } from '../backends/backend.ts';
+import type { Settings } from '../config/schema.ts';
+import { ProxyError } from '../errors.ts';
+import { anthropicFrontend } from '../formats/anthropic/frontend.ts';
+import type { Format, FormatOptions, Frontend } from '../formats/frontend.ts';
+import { modelRules } from '../formats/models.ts';
+import { Lifecycle } from '../observability/lifecycle.ts';
+import { VERSION } from '../version.ts';
+import { formatForPath, toProxyError } from './errors.ts';
+import { createGuard, PUBLIC_PATHS } from './guard.ts';
+import { registerHealth } from './health.ts';
+import { type RouteConfig, registerRoutes } from './routes.ts';
+
+export interface AppOptions {
+  settings: Settings;
+  log: Logger;
+  /** What credential lookups read (process.env over `.env`). */
+  env?: Record<string, string | undefined>;
+  lifecycle?: Lifecycle;
+  tokens?: TokenManager;
+  /** Replace the backends (tests); defaults to API and SDK mode. */
+  backends?: Partial<Record<Mode, Backend>>;
+}
+
+export interface ProxyApp {
+  app: FastifyInstance;
+  settings: Settings;
+  lifecycle: Lifecycle;
+  tokens: TokenManager;
+  backends: Partial<Record<Mode, Backend>>;
+  /** End every in-flight request now, each with `reason` rendered in its client's format. */
+  abortAll(reason: Error): void;
+  /** Listen on the configured host and port; resolves with the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export const FRONTENDS: readonly Frontend[] = [anthropicFrontend as Frontend];
+
+/** A client's own request id is kept when it is short and plain; otherwise we make one. */
+function requestIdOf(value: unknown): string {
+  if (typeof value === 'string' && value.length > 0 && value.length <= 128 && /^[\w.:-]+$/.test(value))
+    return value;
+  return `req_${randomUUID().replaceAll('-', '')}`;
+}
+
+export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
+  const { settings, log } = opts;
+  const env = opts.env ?? process.env;
+  const lifecycle = opts.lifecycle ?? new Lifecycle();
+  const tokens = opts.tokens ?? new TokenManager({ settings, env, log });
+  const backends: Partial<Record<Mode, Backend>> = opts.backends ?? {
+    api: createApiBackend({ settings, tokens, log }),
+  };
+  const frontends = FRONTENDS;
+  const formatOptions: FormatOptions = {
+    modelRules: modelRules(settings.openai.model_map),
+    defaultMaxTokens: settings.openai.default_max_tokens,
+    reasoningOutput: settings.openai.reasoning_output,
+    debug: (msg) => log.debug(msg),
+  };
+
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // One line per request comes from the lifecycle listener below instead.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
+    bodyLimit: settings.server.max_body_bytes,
+    genReqId: (req) => requestIdOf(req.headers['x-request-id']),
+    // Long agent runs and streams: the proxy's own time limits apply instead.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+    // On close, idle keep-alive sockets go at once; in-flight requests may finish.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  // Every body is JSON, whatever Content-Type the client sent (curl -d sends form encoding).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '')
+      return done(ProxyError.invalid('The request body is empty; send a JSON object.'), undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(ProxyError.invalid(`The request body is not valid JSON: ${(err as Error).message}.`), undefined);
+    }
+  });
+
+  const renderers = new Map<Format, Frontend>(frontends.map((f) => [f.format, f]));
+  const renderFor = (format: Format) => renderers.get(format) ?? anthropicFrontend;
+  const formatOf = (req: { url: string; routeOptions?: { config?: unknown } }) =>
+    (req.routeOptions?.config as RouteConfig | undefined)?.format ?? formatForPath(req.url, frontends);
+
+  const guard = createGuard({ settings });
+  app.addHook('onRequest', async (req, reply) => {
+    reply.raw.setHeader('x-request-id', req.id);
+    const cors = guard.corsHeaders(req.headers);
+    if (cors) for (const [k, v] of Object.entries(cors)) reply.raw.setHeader(k, v);
+    guard.check(req.method, req.url.split('?', 1)[0], req.headers);
+    if (req.method === 'OPTIONS') {
+      reply.code(204).send();
+      return reply;
+    }
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const pe = toProxyError(err);
+    if (pe.kind === 'internal') req.log.error({ err }, 'unexpected error');
+    const rendered = renderFor(formatOf(req)).renderError(pe);
+    reply
+      .code(rendered.status)
+      .headers(rendered.headers ?? {})
+      .send(rendered.body);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    if (req.method === 'OPTIONS') return reply.code(204).send();
+    const path = req.url.split('?', 1)[0];
+    const pe = new ProxyError(
+      'not_found',
+      `No route for ${req.method} ${path}. ccproxy answers under /api (Anthropic API mode) and /sdk (Claude Code SDK mode), e.g. POST /api/v1/messages.`,
+    );
+    const rendered = renderFor(formatForPath(req.url, frontends)).renderError(pe);
+    return reply.code(rendered.status).send(rendered.body);
+  });
+
+  app.get('/', async () => ({
+    name: 'ccproxy',
+    version: VERSION,
+    modes: Object.keys(backends).map((m) => ({
+      mode: m,
+      anthropic_base_url: `/${m}`,
+      openai_base_url: `/${m}/v1`,
+    })),
+    health: '/health',
+  }));
+
+  const live = new Set<AbortController>();
+  registerHealth(app, { backends, tokens, version: VERSION });
+  registerRoutes(app, {
+    backends,
+    frontends,
+    formatOptions,
+    lifecycle,
+    live,
+    renderOpenAIModels: (models) => ({
+      object: 'list',
+      data: models.map((m) => ({
+        id: m.id,
+        object: 'model',
+        created: Math.floor(Date.parse(m.created_at) / 1000),
+        owned_by: 'anthropic',
+      })),
+    }),
+    timeout: (mode) =>
+      mode === 'sdk'
+        ? {
+            ms: settings.claude.timeout_s * 1000,
+            message: `The agent run took longer than ${settings.claude.timeout_s}s (claude.timeout_s).`,
+          }
+        : {
+            ms: settings.upstream.timeouts.total_s * 1000,
+            message: `The upstream request took longer than ${settings.upstream.timeouts.total_s}s (upstream.timeouts.total_s).`,
+          },
+  });
+
+  lifecycle.subscribe((event, r) => {
+    if (event !== 'end') return;
+    log.info(
+      {
+        reqId: r.id,
+        status: r.status,
+        ms: Math.round(r.durationMs ?? 0),
+        model: r.upstreamModel ?? r.clientModel,
+        in: r.usage?.input,
+        out: r.usage?.output,
+        ...(r.errorKind ? { error: r.errorKind } : {}),
+        ...(r.clientAborted ? { aborted: true } : {}),
+      },
+      `${r.method} ${r.route}`,
+    );
+  });
+
+  let closed = false;
+  return {
+    app,
+    settings,
+    lifecycle,
+    tokens,
+    backends,
+    abortAll(reason) {
+      for (const c of live) c.abort(reason);
+    },
+    async listen() {
+      await app.listen({ host: settings.server.host, port: settings.server.port });
+      const addr = app.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : settings.server.port;
+      const host = settings.server.host.includes(':') ? `[${settings.server.host}]` : settings.server.host;
+      return `http://${host}:${port}`;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await Promise.all(Object.values(backends).map((b) => b?.close()));
+    },
+  };
+}
+
+export { PUBLIC_PATHS };

@@ -1,0 +1,104 @@
+/**
+ * One request's context: its record for observability, an abort signal that fires when the
+ * client hangs up or the request outlives its time limit, and the lifecycle events around it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Mode, RequestContext } from '../backends/backend.ts';
+import { ProxyError } from '../errors.ts';
+import type { Format } from '../formats/frontend.ts';
+import type { Lifecycle, RequestRecord } from '../observability/lifecycle.ts';
+
+/** Why a context's signal fired when the client went away (as opposed to a time limit). */
+export class ClientClosed extends Error {
+  constructor() {
+    super('The client closed the connection.');
+    this.name = 'ClientClosed';
+  }
+}
+
+export interface OpenContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  requestId: string;
+  mode: Mode | 'none';
+  format: Format | 'none';
+  route: string;
+  lifecycle: Lifecycle;
+  log: Logger;
+  /** Abort the work after this long (0 = never). */
+  timeoutMs: number;
+  timeoutMessage?: string;
+  /** Every in-flight request's controller, so shutdown can end them with a proper error. */
+  live?: Set<AbortController>;
+}
+
+export interface LiveContext extends RequestContext {
+  /** Mark the first byte of the answer body as sent (once). */
+  firstByte(): void;
+}
+
+export function openContext(o: OpenContext): LiveContext {
+  const record: RequestRecord = {
+    id: o.requestId,
+    startedAt: Date.now(),
+    t0: performance.now(),
+    mode: o.mode,
+    format: o.format,
+    route: o.route,
+    method: o.req.method ?? 'GET',
+    stream: false,
+    retries: 0,
+    userAgent: o.req.headers['user-agent'],
+  };
+  const controller = new AbortController();
+  o.live?.add(controller);
+  let timer: NodeJS.Timeout | undefined;
+  if (o.timeoutMs > 0) {
+    timer = setTimeout(() => {
+      controller.abort(
+        new ProxyError('timeout', o.timeoutMessage ?? `The request took longer than ${o.timeoutMs / 1000}s.`),
+      );
+    }, o.timeoutMs);
+    timer.unref();
+  }
+  const { res, lifecycle } = o;
+  res.once('close', () => {
+    if (timer) clearTimeout(timer);
+    o.live?.delete(controller);
+    if (!res.writableFinished) {
+      record.clientAborted = true;
+      if (!controller.signal.aborted) controller.abort(new ClientClosed());
+    }
+    record.status ??= res.statusCode;
+    record.durationMs = performance.now() - record.t0;
+    lifecycle.emit('end', record);
+  });
+  lifecycle.emit('start', record);
+
+  const [, query = ''] = (o.req.url ?? '').split('?', 2);
+  return {
+    requestId: o.requestId,
+    mode: o.mode as Mode,
+    format: o.format as Format,
+    signal: controller.signal,
+    headers: o.req.headers,
+    query,
+    passthrough: false,
+    record,
+    log: o.log,
+    firstByte() {
+      if (record.ttfbMs !== undefined) return;
+      record.ttfbMs = performance.now() - record.t0;
+      lifecycle.emit('first_byte', record);
+    },
+  };
+}
+
+/** The error to report for a failure, given what the context's signal says. */
+export function failureOf(err: unknown, signal: AbortSignal): unknown {
+  if (signal.aborted && signal.reason instanceof ProxyError) return signal.reason;
+  if (signal.aborted && signal.reason instanceof ClientClosed) return signal.reason;
+  return err;
+}

@@ -1,0 +1,60 @@
+/**
+ * Turning any failure into a ProxyError, and a ProxyError into the body a client expects: the
+ * format is the route's, or guessed from the path when no route matched.
+ */
+import type { ServerResponse } from 'node:http';
+import { ProxyError } from '../errors.ts';
+import type { Format, Frontend, RenderedError } from '../formats/frontend.ts';
+
+/** The format a path speaks, for errors raised before (or without) a route. */
+export function formatForPath(url: string, frontends: readonly Frontend[]): Format {
+  const path = url.split('?', 1)[0];
+  for (const f of frontends) if (f.format !== 'anthropic' && path.endsWith(f.path)) return f.format;
+  if (path.endsWith('/models') && !path.includes('/messages')) return 'openai';
+  return 'anthropic';
+}
+
+/** Fastify's own errors (body parsing, limits) and anything unexpected, as ProxyErrors. */
+export function toProxyError(err: unknown): ProxyError {
+  if (err instanceof ProxyError) return err;
+  const e = err as { code?: string; statusCode?: number; message?: string };
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ProxyError(
+        'too_large',
+        'The request body is larger than the proxy accepts (server.max_body_bytes).',
+      );
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return ProxyError.invalid('The request body is empty; send a JSON object.');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return ProxyError.invalid('The Content-Length header does not match the body.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return ProxyError.invalid('Unsupported Content-Type; send application/json.');
+    default:
+      if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+        return new ProxyError(
+          e.statusCode === 404 ? 'not_found' : 'invalid_request',
+          e.message ?? 'Bad request.',
+          { status: e.statusCode },
+        );
+      }
+      return new ProxyError('internal', 'The proxy hit an unexpected error; see its log for details.', {
+        cause: err,
+      });
+  }
+}
+
+/** Write an error the way the client's format expects; keeps headers set earlier (x-request-id, CORS). */
+export function writeError(res: ServerResponse, rendered: RenderedError): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(rendered.body);
+  res.writeHead(rendered.status, {
+    ...rendered.headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}

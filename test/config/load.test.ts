@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parse as parseToml } from 'smol-toml';
+import { loadSettings, SettingsError } from '../../src/config/load.ts';
+import { renderConfigDocs, renderEffective, renderTomlTemplate } from '../../src/config/render.ts';
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'ccproxy-cfg-'));
+}
+
+describe('settings precedence', () => {
+  it('defaults when nothing is set', () => {
+    const cwd = tmp();
+    const l = loadSettings({ env: {}, cwd, home: cwd });
+    assert.equal(l.settings.server.port, 8000);
+    assert.equal(l.settings.server.host, '127.0.0.1');
+    assert.equal(l.sources['server.port'], 'default');
+    assert.equal(l.tomlPath, undefined);
+  });
+
+  it('flag > env > .env > toml > default, each source recorded', () => {
+    const cwd = tmp();
+    fs.writeFileSync(
+      path.join(cwd, '.ccproxy.toml'),
+      '[server]\nport = 1111\nhost = "127.0.0.2"\nlog_level = "warn"\nshutdown_grace_s = 3\n',
+    );
+    fs.writeFileSync(
+      path.join(cwd, '.env'),
+      'SERVER__PORT=2222\nSERVER__HOST=127.0.0.3\nSERVER__LOG_LEVEL=error\n',
+    );
+    const l = loadSettings({
+      env: { SERVER__PORT: '3333', SERVER__HOST: '127.0.0.4' },
+      cwd,
+      home: cwd,
+      flags: { 'server.port': '4444' },
+    });
+    assert.equal(l.settings.server.port, 4444);
+    assert.equal(l.sources['server.port'], 'flag');
+    assert.equal(l.settings.server.host, '127.0.0.4');
+    assert.equal(l.sources['server.host'], 'env');
+    assert.equal(l.settings.server.log_level, 'error');
+    assert.equal(l.sources['server.log_level'], '.env');
+    assert.equal(l.settings.server.shutdown_grace_s, 3);
+    assert.match(l.sources['server.shutdown_grace_s'], /^toml:.*\.ccproxy\.toml$/);
+  });
+
+  it('finds the TOML files in order and honours --config', () => {
+    const cwd = tmp();
+    const home = tmp();
+    fs.mkdirSync(path.join(home, '.config', 'ccproxy'), { recursive: true });
+    fs.writeFileSync(path.join(home, '.config', 'ccproxy', 'config.toml'), '[server]\nport = 3\n');
+    assert.equal(loadSettings({ env: {}, cwd, home }).settings.server.port, 3);
+    fs.writeFileSync(path.join(cwd, 'ccproxy.toml'), '[server]\nport = 2\n');
+    assert.equal(loadSettings({ env: {}, cwd, home }).settings.server.port, 2);
+    fs.writeFileSync(path.join(cwd, '.ccproxy.toml'), '[server]\nport = 1\n');
+    assert.equal(loadSettings({ env: {}, cwd, home }).settings.server.port, 1);
+    fs.writeFileSync(path.join(cwd, 'other.toml'), '[server]\nport = 9\n');
+    assert.equal(loadSettings({ env: {}, cwd, home, configFile: 'other.toml' }).settings.server.port, 9);
+    assert.throws(
+      () => loadSettings({ env: {}, cwd, home, configFile: 'missing.toml' }),
+      /Config file not found/,
+    );
+  });
+
+  it('coerces env strings to the key type: numbers, booleans, lists, JSON', () => {
+    const cwd = tmp();
+    const l = loadSettings({
+      cwd,
+      home: cwd,
+      env: {
+        OBSERVABILITY__METRICS: 'true',
+        SERVER__ALLOWED_HOSTS: 'a.local, b.local',
+        CORS__ORIGINS: '["http://x.test"]',
+        OPENAI__MODEL_MAP: '[{"match":"prefix","pattern":"gpt-4o","model":"claude-haiku-5-5"}]',
+      },
+    });
+    assert.equal(l.settings.observability.metrics, true);
+    assert.deepEqual(l.settings.server.allowed_hosts, ['a.local', 'b.local']);
+    assert.deepEqual(l.settings.cors.origins, ['http://x.test']);
+    assert.equal(l.settings.openai.model_map[0].model, 'claude-haiku-5-5');
+  });
+
+  it('a bad value is one clear line naming the key, the source and the expected form', () => {
+    const cwd = tmp();
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [
+        { SERVER__PORT: 'abc' },
+        /server\.port = "abc" \(from environment variable SERVER__PORT\): expected an integer from 0 to 65535/,
+      ],
+      [{ SERVER__PORT: '70000' }, /server\.port = 70000 .*expected an integer from 0 to 65535/],
+      [
+        { SERVER__LOG_LEVEL: 'loud' },
+        /server\.log_level = "loud" .*expected one of fatal, error, warn, info/,
+      ],
+      [{ OBSERVABILITY__METRICS: 'maybe' }, /observability\.metrics .*expected true or false/],
+      [{ OPENAI__MODEL_MAP: '[{"pattern":"x"}]' }, /openai\.model_map .*model/],
+    ];
+    for (const [env, re] of cases) {
+      assert.throws(
+        () => loadSettings({ env, cwd, home: cwd }),
+        (err: unknown) => err instanceof SettingsError && re.test(err.message) && !err.message.includes('\n'),
+      );
+    }
+  });
+
+  it('an unreadable TOML file stops with its path; unknown keys only warn', () => {
+    const cwd = tmp();
+    fs.writeFileSync(path.join(cwd, 'ccproxy.toml'), '[server\nport = ');
+    assert.throws(() => loadSettings({ env: {}, cwd, home: cwd }), /Cannot read config file .*ccproxy\.toml/);
+    fs.writeFileSync(path.join(cwd, 'ccproxy.toml'), '[server]\nportt = 1\n[nope]\nx = 1\n');
+    const l = loadSettings({ env: { SERVER__NOPE: '1', PATH: '/bin' }, cwd, home: cwd });
+    assert.equal(l.warnings.length, 3);
+    assert.match(l.warnings.join('\n'), /server\.portt/);
+    assert.match(l.warnings.join('\n'), /SERVER__NOPE/);
+  });
+});
+
+describe('generated settings text', () => {
+  it('docs/configuration.md is current (run `npm run docs:config` after changing the schema)', () => {
+    const onDisk = fs.readFileSync(
+      path.join(import.meta.dirname, '..', '..', 'docs', 'configuration.md'),
+      'utf8',
+    );
+    assert.equal(onDisk, renderConfigDocs());
+  });
+
+  it('config init writes TOML that parses and mentions every key', () => {
+    const text = renderTomlTemplate();
+    const uncommented = text.replace(/^# ([a-z_0-9]+ = .*)$/gm, '$1');
+    const doc = parseToml(uncommented) as Record<string, Record<string, unknown>>;
+    assert.equal(doc.server.port, 8000);
+    const cwd = tmp();
+    fs.writeFileSync(path.join(cwd, 'ccproxy.toml'), uncommented);
+    const l = loadSettings({ env: {}, cwd, home: cwd });
+    assert.deepEqual(l.warnings, []);
+  });
+
+  it('config show masks secrets', () => {
+    const cwd = tmp();
+    const l = loadSettings({ env: { SECURITY__AUTH_TOKEN: 'ccp_supersecretvalue1234' }, cwd, home: cwd });
+    const out = renderEffective(l.settings, l.sources);
+    assert.doesNotMatch(out, /supersecretvalue/);
+    assert.match(out, /security\.auth_token\s+ccp_supe…1234\s+env/);
+  });
+});
