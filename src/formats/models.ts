@@ -138,3 +138,15 @@ export function usesAdaptiveThinking(model: string): boolean {
   const v = modelVersion(model);
   return v !== undefined && v >= 4.6;
 }
+
+/**
+ * `temperature`, `top_p` and `top_k`: removed on Opus 4.7 and later and on every Claude 5 model,
+ * which answer 400 when a request sets them. Client-format frontends drop them for these models.
+ * https://platform.claude.com/docs/en/about-claude/models/migration-guide
+ */
+export function acceptsSamplingParameters(model: string): boolean {
+  const m = family(model);
+  if (!m) return true;
+  const v = modelVersion(model) ?? 0;
+  return v < 5 && !(m[1] === 'opus' && v >= 4.7);
+}

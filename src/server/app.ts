@@ -13,6 +13,7 @@ import { ProxyError } from '../errors.ts';
 import { anthropicFrontend } from '../formats/anthropic/frontend.ts';
 import type { Format, FormatOptions, Frontend } from '../formats/frontend.ts';
 import { modelRules } from '../formats/models.ts';
+import { openaiFrontend, renderOpenAIModels } from '../formats/openai/index.ts';
 import { Lifecycle } from '../observability/lifecycle.ts';
 import { VERSION } from '../version.ts';
 import { formatForPath, toProxyError } from './errors.ts';
@@ -44,7 +45,8 @@ export interface ProxyApp {
   close(): Promise<void>;
 }
 
-export const FRONTENDS: readonly Frontend[] = [anthropicFrontend as Frontend];
+/** Every client format the proxy speaks; each is served under every mode prefix. */
+export const FRONTENDS: readonly Frontend[] = [anthropicFrontend as Frontend, openaiFrontend as Frontend];
 
 /** A client's own request id is kept when it is short and plain; otherwise we make one. */
 function requestIdOf(value: unknown): string {
