@@ -101,7 +101,13 @@ export function findCredentials(
  * Write credentials back to their file atomically (temp file + rename), mode 0600, keeping any
  * other keys the file holds (the Claude CLI stores more than OAuth tokens there).
  */
-export function writeCredentialsFile(file: string, creds: OAuthCredentials): void {
+export function writeCredentialsFile(
+  file: string,
+  creds: OAuthCredentials,
+  opts: {
+    /** A new login: drop the old entry's fields instead of keeping the ones `creds` lacks. */ replace?: boolean;
+  } = {},
+): void {
   let doc: Record<string, unknown> = {};
   try {
     const parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -109,7 +115,7 @@ export function writeCredentialsFile(file: string, creds: OAuthCredentials): voi
   } catch {
     // absent or unreadable: start fresh
   }
-  const previous = (doc.claudeAiOauth as Record<string, unknown> | undefined) ?? {};
+  const previous = opts.replace ? {} : ((doc.claudeAiOauth as Record<string, unknown> | undefined) ?? {});
   doc.claudeAiOauth = {
     ...previous,
     accessToken: creds.accessToken,

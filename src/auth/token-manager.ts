@@ -13,6 +13,7 @@ import {
   type OAuthCredentials,
   writeCredentialsFile,
 } from './credentials.ts';
+import { deadTokensFile, isRefreshTokenDead, markRefreshTokenDead } from './dead-tokens.ts';
 
 export type RefreshResult = 'success' | 'failure' | 'invalid_grant';
 
@@ -66,9 +67,19 @@ export class TokenManager {
       (msg) => log.warn(msg),
     );
     this.loadedAt = this.now();
-    // New credentials on disk (e.g. a fresh login) clear a dead-token state.
-    if (this.found && this.found.credentials.accessToken !== before) this.reloginRequired = false;
+    // New credentials on disk (e.g. a fresh login) clear a dead-token state; ones whose refresh
+    // token was already rejected (by this or another ccproxy process) are dead from the start.
+    if (this.found && this.found.credentials.accessToken !== before)
+      this.reloginRequired = this.knownDead(this.found);
     return this.found;
+  }
+
+  private knownDead(found: FoundCredentials): boolean {
+    if (found.source.kind === 'env') return false;
+    return isRefreshTokenDead(
+      deadTokensFile(this.deps.settings.auth.credentials_file),
+      found.credentials.refreshToken,
+    );
   }
 
   get credentials(): FoundCredentials | undefined {
@@ -172,6 +183,18 @@ export class TokenManager {
     }
     if (res.statusCode === 400 || res.statusCode === 401) {
       if (body.error === 'invalid_grant' || res.statusCode === 401) {
+        try {
+          markRefreshTokenDead(
+            deadTokensFile(settings.auth.credentials_file),
+            found.credentials.refreshToken,
+          );
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'could not record the rejected refresh token');
+        }
+        // Another process sharing the file (Claude Code, another ccproxy) may have rotated the pair
+        // first: then our refresh token is dead but the file holds a live one.
+        const rotated = this.rotatedOnDisk(found);
+        if (rotated) return rotated;
         this.reloginRequired = true;
         onRefresh?.('invalid_grant');
         return this.refreshFailed(
@@ -211,6 +234,16 @@ export class TokenManager {
       'access token refreshed',
     );
     return creds.accessToken;
+  }
+
+  /** The access token of a newer pair the source file holds now, adopted; undefined when there is none. */
+  private rotatedOnDisk(found: FoundCredentials): string | undefined {
+    if (found.source.kind === 'env') return undefined;
+    const c = this.reload()?.credentials;
+    if (!c || c.refreshToken === found.credentials.refreshToken || this.reloginRequired) return undefined;
+    if (c.expiresAt !== undefined && c.expiresAt <= this.now()) return undefined;
+    this.deps.log.info({ source: found.source.kind }, 'picked up a token pair rotated by another process');
+    return c.accessToken;
   }
 
   private refreshFailed(result: RefreshResult, why: string): never {

@@ -26,9 +26,14 @@ export interface Guard {
   corsHeaders(headers: IncomingHttpHeaders): Record<string, string> | undefined;
 }
 
+/** 127.0.0.0/8 as an IPv4 literal: a name like `127.0.0.1.nip.io` is not loopback (DNS rebinding). */
+const LOOPBACK_V4 =
+  /^127\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)$/;
+
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || h.startsWith('127.') || h === '::ffff:127.0.0.1';
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return h === 'localhost' || h === '::1' || LOOPBACK_V4.test(v4);
 }
 
 /** `host:port` → host, keeping IPv6 brackets apart. */
@@ -88,9 +93,10 @@ export function createGuard({ settings, publicPrefixes = [] }: GuardOptions): Gu
         );
       }
       const origin = headers.origin;
+      // `Origin: null` (sandboxed iframes, file: pages) is a cross-origin caller like any other:
+      // refused unless "null" itself is listed.
       if (
         typeof origin === 'string' &&
-        origin !== 'null' &&
         !origins.has(origin.toLowerCase()) &&
         !sameOrigin(origin, headers.host)
       ) {

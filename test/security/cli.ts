@@ -1,0 +1,45 @@
+/**
+ * Spawn the real `ccproxy` command from source (test/security/run-cli.ts is what bin/ccproxy.js
+ * does with dist/), with a chosen working directory and environment.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import path from 'node:path';
+
+const RUNNER = path.join(import.meta.dirname, 'run-cli.ts');
+const TSX = import.meta.resolve('tsx');
+
+export function spawnCli(
+  args: string[],
+  opts: { cwd: string; env: Record<string, string | undefined> },
+): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', TSX, RUNNER, ...args], {
+    cwd: opts.cwd,
+    env: opts.env as NodeJS.ProcessEnv,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run to the end, feeding `input` on stdin. */
+export async function runCli(
+  args: string[],
+  opts: { cwd: string; env: Record<string, string | undefined>; input?: string },
+): Promise<CliResult> {
+  const child = spawnCli(args, opts);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => {
+    stdout += c;
+  });
+  child.stderr.on('data', (c) => {
+    stderr += c;
+  });
+  child.stdin.end(opts.input ?? '');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, stdout, stderr };
+}
