@@ -1,0 +1,182 @@
+/**
+ * `ccproxy usage`: today's and this week's requests, tokens and cost by model, as a table.
+ * DuckDB locks its file while the server runs, so this asks the running server's
+ * `/logs/analytics` first and opens the file read-only only when no server answers.
+ */
+import fs from 'node:fs';
+import type { Settings } from '../config/schema.ts';
+import { DuckDbStore } from '../observability/access-log/duckdb/store.ts';
+import type { Aggregate, Analytics, AnalyticsQuery } from '../observability/access-log/store.ts';
+
+export interface UsageOptions {
+  /** The clock (tests). */
+  now?: Date;
+  /** Ask the running server first (default true). */
+  server?: boolean;
+  /** How long to wait for the server, in ms. */
+  timeoutMs?: number;
+}
+
+interface Period {
+  title: string;
+  from: Date;
+}
+
+/** Local midnight today, and Monday 00:00 of this week (ISO weeks start on Monday). */
+export function periods(now: Date): Period[] {
+  const today = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  const monday = new Date(today);
+  monday.setDate(today.getDate() - ((today.getDay() + 6) % 7));
+  const day = (d: Date) =>
+    d.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short' });
+  return [
+    { title: `Today (since ${day(today)} 00:00)`, from: today },
+    { title: `This week (since ${day(monday)} 00:00)`, from: monday },
+  ];
+}
+
+/** The server's base URL as a client reaches it: a wildcard bind is asked on loopback. */
+export function serverUrl(settings: Settings): string {
+  let host = settings.server.host;
+  if (host === '0.0.0.0' || host === '') host = '127.0.0.1';
+  if (host === '::') host = '::1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${settings.server.port}`;
+}
+
+type Source = { analytics: (q: AnalyticsQuery) => Promise<Analytics>; label: string; close(): Promise<void> };
+
+class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function fromServer(settings: Settings, timeoutMs: number): Promise<Source | undefined> {
+  const base = serverUrl(settings);
+  const headers: Record<string, string> = {};
+  if (settings.security.auth_token) headers.authorization = `Bearer ${settings.security.auth_token}`;
+  const get = async (q: AnalyticsQuery): Promise<Analytics> => {
+    const qs = new URLSearchParams({ from: String(q.from), to: String(q.to), bucket: String(q.bucketS) });
+    const res = await fetch(`${base}/logs/analytics?${qs}`, {
+      headers,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
+    if (!res.ok) throw new HttpStatusError(res.status, body?.error?.message ?? `HTTP ${res.status}`);
+    return body as unknown as Analytics;
+  };
+  return { analytics: get, label: `the running server at ${base}`, close: async () => {} };
+}
+
+async function fromFile(file: string): Promise<Source> {
+  const store = await DuckDbStore.open(file, { readOnly: true });
+  return { analytics: (q) => store.aggregate(q), label: file, close: () => store.close() };
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const usd = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toFixed(4));
+
+/** A plain-text table: first column left-aligned, the rest right-aligned. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function periodTable(a: Analytics): string {
+  if (a.totals.requests === 0) return '  no requests';
+  const models = [...a.by_model].sort((x, y) => y.cost_usd - x.cost_usd || y.requests - x.requests);
+  const row = (name: string, m: Aggregate) => [
+    name,
+    int(m.requests),
+    int(m.errors),
+    int(m.input_tokens),
+    int(m.output_tokens),
+    int(m.cache_read_tokens),
+    int(m.cache_write_tokens),
+    m.unpriced && m.unpriced === m.requests ? 'unknown' : `$${usd(m.cost_usd)}${m.unpriced ? '*' : ''}`,
+  ];
+  const out = table(
+    ['model', 'requests', 'errors', 'input', 'output', 'cache read', 'cache write', 'cost'],
+    [...models.map((m) => row(m.model, m)), row('total', a.totals)],
+  );
+  const note = a.totals.unpriced
+    ? `\n  * ${a.totals.unpriced} request(s) on models without a price are not in the cost (see observability.pricing).`
+    : '';
+  return out
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n')
+    .concat(note);
+}
+
+/** The report `ccproxy usage` prints. Throws with a message a person can act on. */
+export async function usageReport(settings: Settings, opts: UsageOptions = {}): Promise<string> {
+  const now = opts.now ?? new Date();
+  const file = settings.observability.duckdb_path;
+  let source: Source | undefined;
+  let serverProblem: string | undefined;
+
+  const ps = periods(now);
+  const query = (p: Period): AnalyticsQuery => ({
+    from: p.from.getTime(),
+    to: now.getTime() + 1,
+    bucketS: 86_400,
+  });
+  const results: Analytics[] = [];
+
+  if (opts.server !== false) {
+    source = await fromServer(settings, opts.timeoutMs ?? 2000);
+    try {
+      for (const p of ps) results.push(await source!.analytics(query(p)));
+    } catch (err) {
+      // The server is there but wants another token: reading the file would only hit its lock.
+      if (err instanceof HttpStatusError && err.status === 401) {
+        throw new Error(
+          `The server at ${serverUrl(settings)} refused the token: set security.auth_token to the one it was started with.`,
+        );
+      }
+      // Not running, or running without the access log: read the file instead.
+      if (err instanceof HttpStatusError) {
+        serverProblem = `the server at ${serverUrl(settings)} answered ${err.status}: ${err.message}`;
+      }
+      source = undefined;
+      results.length = 0;
+    }
+  }
+
+  if (!source) {
+    if (!fs.existsSync(file)) {
+      throw new Error(
+        `No access log at ${file}${serverProblem ? `, and ${serverProblem}` : ''}. ` +
+          'Turn it on with observability.access_log = true (or OBSERVABILITY__ACCESS_LOG=true) and serve some requests.',
+      );
+    }
+    try {
+      source = await fromFile(file);
+    } catch (err) {
+      const msg = (err as Error).message;
+      const locked = /lock/i.test(msg);
+      throw new Error(
+        locked
+          ? `The access log ${file} is held by a running ccproxy that did not answer /logs/analytics${serverProblem ? ` (${serverProblem})` : ''}. Run this against that server (server.host, server.port, security.auth_token) or stop it.`
+          : `Cannot read the access log ${file}: ${msg}`,
+      );
+    }
+    try {
+      for (const p of ps) results.push(await source.analytics(query(p)));
+    } finally {
+      await source.close();
+    }
+  }
+
+  const sections = ps.map((p, i) => `${p.title}\n${periodTable(results[i]!)}`);
+  return `ccproxy usage, from ${source.label}. Cost is the API-equivalent price in USD.\n\n${sections.join('\n\n')}\n`;
+}

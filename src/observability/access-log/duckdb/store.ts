@@ -1,0 +1,188 @@
+/**
+ * The access log in an embedded DuckDB file. One instance per file per process: one writer
+ * connection, used by one write at a time (appends, pruning), and a short-lived connection per
+ * read, so a slow query never waits on a write (DuckDB runs both on its own threads).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+} from '@duckdb/node-api';
+import type { AccessLogRow } from '../row.ts';
+import type { AccessLogStore, Analytics, AnalyticsQuery, LogPage, LogQuery, StoreStatus } from '../store.ts';
+import { aggregate, queryPage } from './queries.ts';
+import { migrate, SCHEMA_VERSION, schemaVersion, TABLE } from './schema.ts';
+
+export interface DuckDbStoreOptions {
+  /** Open without writing (the `ccproxy usage` view while no server holds the file). */
+  readOnly?: boolean;
+}
+
+/** Rows appended per event-loop turn, so a big batch never holds the loop for long. */
+const APPEND_SLICE = 200;
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function appendRow(a: DuckDBAppender, r: AccessLogRow): void {
+  const str = (v: string | null) => (v === null ? a.appendNull() : a.appendVarchar(v));
+  const dbl = (v: number | null) => (v === null ? a.appendNull() : a.appendDouble(v));
+  a.appendVarchar(r.id);
+  a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.trunc(r.ts)) * 1000n));
+  a.appendVarchar(r.mode);
+  a.appendVarchar(r.format);
+  a.appendVarchar(r.method);
+  a.appendVarchar(r.path);
+  str(r.client_model);
+  str(r.upstream_model);
+  a.appendBoolean(r.stream);
+  r.status === null ? a.appendNull() : a.appendSmallInt(r.status);
+  str(r.error_kind);
+  dbl(r.duration_ms);
+  dbl(r.ttft_ms);
+  a.appendInteger(r.input_tokens);
+  a.appendInteger(r.output_tokens);
+  a.appendInteger(r.cache_read_tokens);
+  a.appendInteger(r.cache_write_tokens);
+  a.appendInteger(r.cache_write_1h_tokens);
+  dbl(r.cost_usd);
+  str(r.stop_reason);
+  a.appendSmallInt(Math.min(r.retries, 32767));
+  r.sdk_turns === null ? a.appendNull() : a.appendInteger(r.sdk_turns);
+  dbl(r.sdk_cost_usd);
+  str(r.user_agent);
+  str(r.upstream_request_id);
+  a.appendBoolean(r.client_aborted);
+  a.endRow();
+}
+
+export class DuckDbStore implements AccessLogStore {
+  private closed = false;
+  /** Writes (appends, pruning) run one at a time: a DuckDB connection is not for concurrent use. */
+  private writes: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly file: string,
+    private readonly instance: DuckDBInstance,
+    private readonly writer: DuckDBConnection | undefined,
+    private readonly version: number,
+  ) {}
+
+  /** Open (creating the file and its parent directories) and bring the schema up to date. */
+  static async open(file: string, opts: DuckDbStoreOptions = {}): Promise<DuckDbStore> {
+    const resolved = path.resolve(file);
+    if (!opts.readOnly) fs.mkdirSync(path.dirname(resolved), { recursive: true });
+    const instance = await DuckDBInstance.create(resolved, opts.readOnly ? { access_mode: 'READ_ONLY' } : {});
+    try {
+      if (opts.readOnly) {
+        const conn = await instance.connect();
+        const version = await schemaVersion(conn).finally(() => conn.closeSync());
+        if (version === 0) throw new Error(`${resolved} is not a ccproxy access log.`);
+        return new DuckDbStore(resolved, instance, undefined, version);
+      }
+      const writer = await instance.connect();
+      const version = await migrate(writer);
+      return new DuckDbStore(resolved, instance, writer, version);
+    } catch (err) {
+      instance.closeSync();
+      throw err;
+    }
+  }
+
+  /** Run a write after the ones before it. */
+  private write<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    const writer = this.writer;
+    if (!writer) return Promise.reject(new Error('The access log was opened read-only.'));
+    if (this.closed) return Promise.reject(new Error('The access log is closed.'));
+    const run = this.writes.then(() => fn(writer));
+    this.writes = run.catch(() => {});
+    return run;
+  }
+
+  /** Reads get a connection of their own, so concurrent API calls never share one. */
+  private async read<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('The access log is closed.');
+    const conn = await this.instance.connect();
+    try {
+      return await fn(conn);
+    } finally {
+      conn.closeSync();
+    }
+  }
+
+  insertBatch(rows: readonly AccessLogRow[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    return this.write(async (conn) => {
+      const appender = await conn.createAppender(TABLE);
+      try {
+        for (let i = 0; i < rows.length; i++) {
+          if (i > 0 && i % APPEND_SLICE === 0) await yieldToLoop();
+          appendRow(appender, rows[i]!);
+        }
+        appender.flushSync();
+      } catch (err) {
+        appender.clear();
+        throw err;
+      } finally {
+        appender.closeSync();
+      }
+    });
+  }
+
+  query(q: LogQuery): Promise<LogPage> {
+    return this.read((conn) => queryPage(conn, q));
+  }
+
+  aggregate(q: AnalyticsQuery): Promise<Analytics> {
+    return this.read((conn) => aggregate(conn, q));
+  }
+
+  async status(): Promise<StoreStatus> {
+    const r = await this.read((conn) =>
+      conn.runAndReadAll(
+        `SELECT count(*)::DOUBLE AS rows, epoch_ms(min(ts))::DOUBLE AS oldest, epoch_ms(max(ts))::DOUBLE AS newest FROM ${TABLE}`,
+      ),
+    );
+    const row = r.getRowObjectsJS()[0] ?? {};
+    let size: number | null = 0;
+    for (const f of [this.file, `${this.file}.wal`]) {
+      try {
+        size += fs.statSync(f).size;
+      } catch {}
+    }
+    return {
+      kind: 'duckdb',
+      location: this.file,
+      rows: Number(row.rows ?? 0),
+      oldest: row.oldest === null || row.oldest === undefined ? null : Number(row.oldest),
+      newest: row.newest === null || row.newest === undefined ? null : Number(row.newest),
+      size_bytes: size,
+      schema_version: this.version,
+    };
+  }
+
+  async prune(before: number): Promise<number> {
+    if (!this.writer) return 0;
+    const r = await this.write((conn) =>
+      conn.run(`DELETE FROM ${TABLE} WHERE ts < make_timestamp($before::BIGINT * 1000)`, {
+        before: Math.trunc(before),
+      }),
+    );
+    return r.rowsChanged;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.writer) {
+      // Fold the WAL into the file so a reader opening it read-only later sees everything.
+      await this.write((conn) => conn.run('CHECKPOINT')).catch(() => {});
+      this.writer.closeSync();
+    }
+    this.closed = true;
+    this.instance.closeSync();
+  }
+}
+
+export { SCHEMA_VERSION };

@@ -1,0 +1,115 @@
+/**
+ * One access-log row: a finished request as it is stored and served by the logs API (snake_case,
+ * the same names as the table's columns). Built once per request, at `end`, from its RequestRecord.
+ */
+import { kindForStatus } from '../../errors.ts';
+import { emptyUsage, type RequestRecord } from '../lifecycle.ts';
+import type { Pricing } from '../pricing.ts';
+
+export interface AccessLogRow {
+  id: string;
+  /** Start time, epoch milliseconds. */
+  ts: number;
+  mode: string;
+  format: string;
+  method: string;
+  path: string;
+  client_model: string | null;
+  upstream_model: string | null;
+  stream: boolean;
+  status: number | null;
+  error_kind: string | null;
+  duration_ms: number | null;
+  /** Time to first token: streamed, successful answers only (a non-streamed answer arrives whole). */
+  ttft_ms: number | null;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  cache_write_1h_tokens: number;
+  /** API-equivalent cost in USD; null when the model has no price. */
+  cost_usd: number | null;
+  stop_reason: string | null;
+  retries: number;
+  sdk_turns: number | null;
+  sdk_cost_usd: number | null;
+  user_agent: string | null;
+  upstream_request_id: string | null;
+  client_aborted: boolean;
+}
+
+/** Columns in table order: the schema, the appender, the CSV export and the query all follow it. */
+export const ROW_COLUMNS = [
+  'id',
+  'ts',
+  'mode',
+  'format',
+  'method',
+  'path',
+  'client_model',
+  'upstream_model',
+  'stream',
+  'status',
+  'error_kind',
+  'duration_ms',
+  'ttft_ms',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_tokens',
+  'cache_write_1h_tokens',
+  'cost_usd',
+  'stop_reason',
+  'retries',
+  'sdk_turns',
+  'sdk_cost_usd',
+  'user_agent',
+  'upstream_request_id',
+  'client_aborted',
+] as const satisfies ReadonlyArray<keyof AccessLogRow>;
+
+const MAX_TEXT = 512;
+const text = (s: string | undefined): string | null => (s ? s.slice(0, MAX_TEXT) : null);
+const count = (n: number | undefined): number => (Number.isFinite(n) && n! > 0 ? Math.round(n!) : 0);
+const ms = (n: number | undefined): number | null =>
+  Number.isFinite(n) ? Math.round(n! * 1000) / 1000 : null;
+
+/** A finished request's row. Pure and cheap: called in the `end` listener. */
+export function toRow(r: RequestRecord, pricing: Pricing): AccessLogRow {
+  const status = r.status ?? null;
+  const errorKind = r.errorKind ?? (status !== null && status >= 400 ? kindForStatus(status) : null);
+  const model = r.upstreamModel ?? r.clientModel;
+  const u = r.usage;
+  // Priced from the table; an SDK run on a model the table lacks falls back to the SDK's own figure.
+  // No usage (a refused request) costs 0 on a priced model.
+  const cost =
+    pricing.costUsd(model, u ?? emptyUsage()) ?? (Number.isFinite(r.sdkCostUsd) ? r.sdkCostUsd! : null);
+  return {
+    id: r.id,
+    ts: r.startedAt,
+    mode: r.mode,
+    format: r.format,
+    method: r.method,
+    path: r.route,
+    client_model: text(r.clientModel),
+    upstream_model: text(r.upstreamModel),
+    stream: r.stream,
+    status,
+    error_kind: errorKind,
+    duration_ms: ms(r.durationMs),
+    ttft_ms: r.stream && errorKind === null ? ms(r.ttfbMs) : null,
+    input_tokens: count(u?.input),
+    output_tokens: count(u?.output),
+    cache_read_tokens: count(u?.cacheRead),
+    cache_write_tokens: count(u?.cacheWrite),
+    cache_write_1h_tokens: count(u?.cacheWrite1h),
+    cost_usd: cost,
+    stop_reason: text(r.stopReason),
+    retries: count(r.retries),
+    sdk_turns: Number.isFinite(r.sdkTurns) ? r.sdkTurns! : null,
+    sdk_cost_usd: Number.isFinite(r.sdkCostUsd) ? r.sdkCostUsd! : null,
+    user_agent: text(r.userAgent),
+    upstream_request_id: text(r.upstreamRequestId),
+    client_aborted: r.clientAborted === true,
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Observability, assembled: Prometheus metrics, the DuckDB access log with its logs API and live
+ * stream, and the dashboard — each switched on in settings (`observability.enabled` turns all on).
+ * One lifecycle listener feeds them all; it only counts and pushes to buffers, so nothing here can
+ * delay a request, and a broken access log never breaks proxying.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import type { Settings } from '../config/schema.ts';
+import { DuckDbStore } from './access-log/duckdb/store.ts';
+import { toRow } from './access-log/row.ts';
+import type { AccessLogStore } from './access-log/store.ts';
+import { AccessLogWriter } from './access-log/writer.ts';
+import { registerDashboard } from './dashboard-routes.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import { registerLogsApi } from './logs-api/routes.ts';
+import { StreamHub } from './logs-api/stream.ts';
+import { Metrics, type RateLimitReading, type RefreshResult } from './metrics.ts';
+import { createPricing } from './pricing.ts';
+
+export { isPublicDashboardPath, PUBLIC_DASHBOARD_PATHS } from './dashboard-routes.ts';
+export type { Pricing } from './pricing.ts';
+export { createPricing } from './pricing.ts';
+
+export interface Observability {
+  /** Register the enabled pieces' routes on the app: /metrics, /logs/status|query|analytics|stream|export, /dashboard (+ assets). */
+  register(app: FastifyInstance): Promise<void>;
+  /** Hooks for parts outside the request lifecycle. */
+  tokenRefresh(result: RefreshResult): void;
+  /** Flushes the access log, then closes everything. */
+  close(): Promise<void>;
+}
+
+export interface ObservabilityDeps {
+  settings: Settings;
+  lifecycle: Lifecycle;
+  log: Logger;
+  version: string;
+  /** Latest upstream rate-limit readings, e.g. [{ name: 'unified_5h_utilization', value: 0.42 }]; bounded names. */
+  rateLimits?: () => RateLimitReading[];
+  /** Where the dashboard bundle is (default: dist/dashboard, found from src/ or dist/). */
+  dashboardDir?: string;
+  /** Use this store instead of opening the DuckDB file (another database, or tests). */
+  store?: AccessLogStore;
+}
+
+/** Which pieces are on: `enabled` turns on all; the dashboard needs the access log, so it brings it along. */
+export function enabledPieces(o: Settings['observability']) {
+  const dashboard = o.enabled || o.dashboard;
+  return { metrics: o.enabled || o.metrics, accessLog: o.enabled || o.access_log || dashboard, dashboard };
+}
+
+export async function createObservability(deps: ObservabilityDeps): Promise<Observability> {
+  const o = deps.settings.observability;
+  const on = enabledPieces(o);
+  const log = deps.log.child({ component: 'observability' });
+  const pricing = createPricing(o.pricing);
+
+  let store: AccessLogStore | undefined;
+  let storeError: string | undefined;
+  if (on.accessLog) {
+    try {
+      store = deps.store ?? (await DuckDbStore.open(o.duckdb_path));
+    } catch (err) {
+      storeError = (err as Error).message;
+      log.error(
+        { err, path: o.duckdb_path },
+        'access log: cannot open the DuckDB file; requests are not being recorded',
+      );
+    }
+  }
+  const writer = store
+    ? new AccessLogWriter(store, {
+        batchSize: o.batch_size,
+        flushIntervalMs: o.flush_interval_ms,
+        retentionDays: o.retention_days,
+        log,
+      })
+    : undefined;
+  const hub = on.accessLog ? new StreamHub() : undefined;
+  const metrics = on.metrics
+    ? new Metrics({
+        version: deps.version,
+        pricing,
+        rateLimits: deps.rateLimits,
+        accessLog: writer && (() => writer.stats),
+      })
+    : undefined;
+
+  const unsubscribe =
+    metrics || writer || hub
+      ? deps.lifecycle.subscribe((event, r) => {
+          if (event === 'end') {
+            const row = toRow(r, pricing);
+            metrics?.observe(event, r, row);
+            writer?.push(row);
+            hub?.publishRow(row);
+            return;
+          }
+          metrics?.observe(event, r);
+          if (event === 'start') hub?.publishStart(r);
+        })
+      : () => {};
+
+  let closing: Promise<void> | undefined;
+
+  return {
+    async register(app) {
+      if (metrics) {
+        app.get('/metrics', async (_req, reply) =>
+          reply
+            .header('cache-control', 'no-store')
+            .type(metrics.contentType)
+            .send(await metrics.metrics()),
+        );
+      }
+      if (on.accessLog) {
+        if (store && writer && hub) {
+          // Live streams never end by themselves: end them when the server shuts down, so it can.
+          app.addHook('preClose', async () => hub.close());
+          registerLogsApi(app, {
+            store,
+            writer,
+            hub,
+            log,
+            settings: o,
+            rateLimits: deps.rateLimits,
+          });
+        } else {
+          const unavailable = async (_req: unknown, reply: FastifyReply) =>
+            reply.code(503).send({
+              error: {
+                type: 'api_error',
+                message: `The access log is unavailable: ${storeError ?? 'not opened'}.`,
+              },
+            });
+          for (const p of ['status', 'query', 'analytics', 'stream', 'export'])
+            app.get(`/logs/${p}`, unavailable);
+        }
+      }
+      if (on.dashboard) registerDashboard(app, { dir: deps.dashboardDir, log });
+    },
+
+    tokenRefresh(result) {
+      metrics?.tokenRefresh(result);
+    },
+
+    close() {
+      closing ??= (async () => {
+        unsubscribe();
+        hub?.close();
+        try {
+          await writer?.close();
+          await store?.close();
+        } catch (err) {
+          log.warn({ err }, 'access log: close failed');
+        }
+        metrics?.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,218 @@
+/**
+ * Query-string parameters of the logs API, checked strictly: an unknown, repeated or malformed
+ * parameter is a 400 that names it, so a typo never silently widens a query.
+ */
+import type { ErrorKind } from '../../errors.ts';
+import { decodeCursor } from '../access-log/duckdb/queries.ts';
+import type { AnalyticsQuery, LogFilter, LogQuery, StatusClass } from '../access-log/store.ts';
+
+export class ParamError extends Error {
+  constructor(
+    readonly param: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ParamError';
+  }
+}
+
+export const MAX_LIMIT = 10_000;
+export const DEFAULT_LIMIT = 100;
+/** Most time buckets one analytics call may ask for. */
+export const MAX_BUCKETS = 10_000;
+
+const MODES = ['api', 'sdk', 'none'];
+const FORMATS = ['anthropic', 'openai', 'responses', 'none'];
+const ERROR_KINDS: readonly ErrorKind[] = [
+  'invalid_request',
+  'authentication',
+  'permission',
+  'not_found',
+  'method_not_allowed',
+  'too_large',
+  'rate_limited',
+  'upstream',
+  'overloaded',
+  'timeout',
+  'unavailable',
+  'internal',
+];
+const BUCKET_ALIASES: Record<string, number> = { minute: 60, hour: 3600, day: 86400 };
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+const FILTER_PARAMS = [
+  'from',
+  'to',
+  'model',
+  'mode',
+  'format',
+  'status',
+  'error',
+  'error_kind',
+  'stream',
+  'min_duration_ms',
+  'q',
+];
+export const QUERY_PARAMS = [...FILTER_PARAMS, 'order', 'limit', 'cursor'];
+export const EXPORT_PARAMS = [...QUERY_PARAMS, 'output'];
+export const ANALYTICS_PARAMS = [...FILTER_PARAMS, 'bucket'];
+export const STREAM_PARAMS = [...FILTER_PARAMS.filter((p) => p !== 'from' && p !== 'to'), 'events'];
+
+type Raw = Record<string, unknown>;
+
+/** The raw query as single strings; unknown or repeated parameters are errors. */
+function strings(raw: unknown, allowed: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries((raw ?? {}) as Raw)) {
+    if (!allowed.includes(key)) {
+      throw new ParamError(key, `Unknown parameter '${key}'. Known: ${allowed.join(', ')}.`);
+    }
+    if (typeof value !== 'string') throw new ParamError(key, `Parameter '${key}' must be given once.`);
+    out[key] = value;
+  }
+  return out;
+}
+
+const oneOf = (name: string, value: string, options: readonly string[]): string => {
+  if (!options.includes(value))
+    throw new ParamError(name, `Parameter '${name}' must be one of ${options.join(', ')}; got '${value}'.`);
+  return value;
+};
+
+const bool = (name: string, value: string): boolean => {
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ParamError(name, `Parameter '${name}' must be true or false; got '${value}'.`);
+};
+
+function int(name: string, value: string, min: number, max: number): number {
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ParamError(
+      name,
+      `Parameter '${name}' must be an integer from ${min} to ${max}; got '${value}'.`,
+    );
+  }
+  return n;
+}
+
+/** Epoch ms, an ISO 8601 date/time, or a time ago such as `-15m`, `-24h`, `-7d`. */
+export function parseTime(name: string, value: string, now: number): number {
+  const rel = /^-(\d+)([smhdw])$/.exec(value);
+  if (rel) return now - Number(rel[1]) * UNITS[rel[2]!]!;
+  if (/^\d{10,}$/.test(value)) return Number(value);
+  const t = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(t)) {
+    throw new ParamError(
+      name,
+      `Parameter '${name}' must be epoch milliseconds, an ISO 8601 time or a time ago like -24h; got '${value}'.`,
+    );
+  }
+  return t;
+}
+
+function filter(p: Record<string, string>, now: number): LogFilter {
+  const f: LogFilter = {};
+  if (p.from !== undefined) f.from = parseTime('from', p.from, now);
+  if (p.to !== undefined) f.to = parseTime('to', p.to, now);
+  if (f.from !== undefined && f.to !== undefined && f.from >= f.to) {
+    throw new ParamError('to', `Parameter 'to' must be later than 'from'.`);
+  }
+  if (p.model !== undefined) {
+    if (!p.model || p.model.length > 200)
+      throw new ParamError('model', `Parameter 'model' must be a model id.`);
+    f.model = p.model;
+  }
+  if (p.mode !== undefined) f.mode = oneOf('mode', p.mode, MODES);
+  if (p.format !== undefined) f.format = oneOf('format', p.format, FORMATS);
+  if (p.status !== undefined) {
+    if (/^[1-5]xx$/i.test(p.status)) f.status = p.status.toLowerCase() as StatusClass;
+    else if (/^[1-5]\d\d$/.test(p.status)) f.status = Number(p.status);
+    else
+      throw new ParamError(
+        'status',
+        `Parameter 'status' must be a class (2xx, 4xx, 5xx…) or a code like 429; got '${p.status}'.`,
+      );
+  }
+  if (p.error !== undefined) f.error = bool('error', p.error);
+  if (p.error_kind !== undefined) f.errorKind = oneOf('error_kind', p.error_kind, ERROR_KINDS);
+  if (p.stream !== undefined) f.stream = bool('stream', p.stream);
+  if (p.min_duration_ms !== undefined) {
+    const n = Number(p.min_duration_ms);
+    if (!/^\d+(\.\d+)?$/.test(p.min_duration_ms) || !Number.isFinite(n)) {
+      throw new ParamError(
+        'min_duration_ms',
+        `Parameter 'min_duration_ms' must be a number of milliseconds; got '${p.min_duration_ms}'.`,
+      );
+    }
+    f.minDurationMs = n;
+  }
+  if (p.q !== undefined) {
+    if (p.q.length > 200) throw new ParamError('q', `Parameter 'q' is longer than 200 characters.`);
+    if (p.q) f.q = p.q;
+  }
+  return f;
+}
+
+export function parseQuery(
+  raw: unknown,
+  now = Date.now(),
+  allowed = QUERY_PARAMS,
+): LogQuery & { output?: 'csv' | 'ndjson' } {
+  const p = strings(raw, allowed);
+  const q: LogQuery & { output?: 'csv' | 'ndjson' } = {
+    ...filter(p, now),
+    order: p.order === undefined ? 'desc' : (oneOf('order', p.order, ['asc', 'desc']) as 'asc' | 'desc'),
+    limit: p.limit === undefined ? DEFAULT_LIMIT : int('limit', p.limit, 1, MAX_LIMIT),
+  };
+  if (p.cursor !== undefined) {
+    if (!decodeCursor(p.cursor))
+      throw new ParamError('cursor', `Parameter 'cursor' is not a cursor this API returned.`);
+    q.cursor = p.cursor;
+  }
+  if (p.output !== undefined) q.output = oneOf('output', p.output, ['csv', 'ndjson']) as 'csv' | 'ndjson';
+  return q;
+}
+
+/** Export: the query's filters; `limit` caps the whole export (default: everything that matches). */
+export function parseExport(
+  raw: unknown,
+  now = Date.now(),
+): LogQuery & { output: 'csv' | 'ndjson'; total?: number } {
+  const p = strings(raw, EXPORT_PARAMS);
+  const total = p.limit === undefined ? undefined : int('limit', p.limit, 1, 10_000_000);
+  const { limit: _limit, ...rest } = p;
+  const q = parseQuery(rest, now, EXPORT_PARAMS);
+  return { ...q, output: q.output ?? 'csv', total };
+}
+
+export function parseAnalytics(raw: unknown, now = Date.now()): AnalyticsQuery {
+  const p = strings(raw, ANALYTICS_PARAMS);
+  const f = filter(p, now);
+  f.from ??= now - 24 * 3_600_000;
+  let bucketS = 3600;
+  if (p.bucket !== undefined) {
+    bucketS = BUCKET_ALIASES[p.bucket] ?? int('bucket', p.bucket, 1, 31 * 86400);
+  }
+  const span = (f.to ?? now) - f.from;
+  if (span / (bucketS * 1000) > MAX_BUCKETS) {
+    throw new ParamError(
+      'bucket',
+      `Parameter 'bucket' is too small for the time range: at most ${MAX_BUCKETS} buckets.`,
+    );
+  }
+  return { ...f, bucketS };
+}
+
+export type StreamEventName = 'start' | 'request';
+
+export function parseStream(raw: unknown): LogFilter & { events: Set<StreamEventName> } {
+  const p = strings(raw, STREAM_PARAMS);
+  const events = new Set<StreamEventName>(['start', 'request']);
+  if (p.events !== undefined) {
+    events.clear();
+    for (const e of p.events.split(','))
+      events.add(oneOf('events', e.trim(), ['start', 'request']) as StreamEventName);
+  }
+  return { ...filter(p, Date.now()), events };
+}

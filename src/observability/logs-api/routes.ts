@@ -1,0 +1,134 @@
+/**
+ * The logs API: `/logs/status`, `/logs/query`, `/logs/analytics`, `/logs/stream` (SSE) and
+ * `/logs/export` (CSV or NDJSON). Read-only; the server's guard has already checked the caller.
+ */
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import type { AccessLogStore } from '../access-log/store.ts';
+import type { AccessLogWriter } from '../access-log/writer.ts';
+import type { RateLimitReading } from '../metrics.ts';
+import { CSV_HEADER, csvLine } from './csv.ts';
+import { ParamError, parseAnalytics, parseExport, parseQuery, parseStream } from './params.ts';
+import type { StreamHub } from './stream.ts';
+
+export interface LogsApiDeps {
+  store: AccessLogStore;
+  writer: AccessLogWriter;
+  hub: StreamHub;
+  log: Logger;
+  settings: { retention_days: number; batch_size: number; flush_interval_ms: number };
+  rateLimits?: () => RateLimitReading[];
+}
+
+const EXPORT_PAGE = 5000;
+
+function sendError(reply: FastifyReply, status: number, type: string, message: string) {
+  return reply.code(status).header('cache-control', 'no-store').send({ error: { type, message } });
+}
+
+export function registerLogsApi(app: FastifyInstance, deps: LogsApiDeps): void {
+  const { store, writer, hub, log } = deps;
+
+  /** Parse, run, and turn parameter errors into 400s and store errors into 500s. */
+  const handle =
+    <T>(parse: (query: unknown) => T, run: (parsed: T, reply: FastifyReply) => Promise<unknown>) =>
+    async (req: { query: unknown }, reply: FastifyReply) => {
+      let parsed: T;
+      try {
+        parsed = parse(req.query);
+      } catch (err) {
+        if (err instanceof ParamError) return sendError(reply, 400, 'invalid_request_error', err.message);
+        throw err;
+      }
+      try {
+        reply.header('cache-control', 'no-store');
+        return await run(parsed, reply);
+      } catch (err) {
+        log.warn({ err }, 'access log: query failed');
+        return sendError(
+          reply,
+          500,
+          'api_error',
+          `The access log could not be read: ${(err as Error).message}`,
+        );
+      }
+    };
+
+  app.get(
+    '/logs/status',
+    handle(
+      (q) => parseQuery(q, Date.now(), []),
+      async () => {
+        let readings: RateLimitReading[] = [];
+        try {
+          readings = deps.rateLimits?.() ?? [];
+        } catch {}
+        return {
+          store: await store.status(),
+          writer: writer.stats,
+          retention_days: deps.settings.retention_days,
+          batch_size: deps.settings.batch_size,
+          flush_interval_ms: deps.settings.flush_interval_ms,
+          stream_clients: hub.size,
+          rate_limits: readings.filter((r) => Number.isFinite(r.value)).slice(0, 32),
+        };
+      },
+    ),
+  );
+
+  app.get(
+    '/logs/query',
+    handle(parseQuery, async (q) => {
+      const page = await store.query(q);
+      return { rows: page.rows, count: page.rows.length, next_cursor: page.next_cursor };
+    }),
+  );
+
+  app.get(
+    '/logs/analytics',
+    handle(parseAnalytics, (q) => store.aggregate(q)),
+  );
+
+  app.get(
+    '/logs/export',
+    handle(parseExport, async (q, reply) => {
+      const csv = q.output === 'csv';
+      const stamp = new Date().toISOString().slice(0, 19).replaceAll(':', '-');
+      async function* lines() {
+        if (csv) yield CSV_HEADER;
+        let cursor = q.cursor;
+        let left = q.total ?? Number.POSITIVE_INFINITY;
+        while (left > 0) {
+          const page = await store.query({ ...q, cursor, limit: Math.min(EXPORT_PAGE, left) });
+          let chunk = '';
+          for (const row of page.rows) chunk += csv ? csvLine(row) : `${JSON.stringify(row)}\n`;
+          if (chunk) yield chunk;
+          left -= page.rows.length;
+          if (!page.next_cursor) return;
+          cursor = page.next_cursor;
+        }
+      }
+      return reply
+        .type(csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+        .header(
+          'content-disposition',
+          `attachment; filename="ccproxy-access-log-${stamp}.${csv ? 'csv' : 'ndjson'}"`,
+        )
+        .send(Readable.from(lines()));
+    }),
+  );
+
+  app.get('/logs/stream', async (req, reply) => {
+    let parsed: ReturnType<typeof parseStream>;
+    try {
+      parsed = parseStream(req.query);
+    } catch (err) {
+      if (err instanceof ParamError) return sendError(reply, 400, 'invalid_request_error', err.message);
+      throw err;
+    }
+    const { events, ...filter } = parsed;
+    reply.hijack();
+    hub.attach(reply.raw, filter, events);
+  });
+}

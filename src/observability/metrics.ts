@@ -1,0 +1,231 @@
+/**
+ * Prometheus metrics, in a registry of their own (tests create several). Listeners only bump
+ * counters; rate-limit readings and access-log counters are read at scrape time.
+ * Naming: https://prometheus.io/docs/practices/naming/ — label values are bounded: mode, format,
+ * a known Claude model id or `other`, the numeric status, the error kind.
+ */
+import client from 'prom-client';
+import { BUILTIN_MODELS } from '../formats/models.ts';
+import type { AccessLogRow } from './access-log/row.ts';
+import type { WriterStats } from './access-log/writer.ts';
+import type { LifecycleEvent, RequestRecord } from './lifecycle.ts';
+import { baseModel, type Pricing } from './pricing.ts';
+
+export type RefreshResult = 'success' | 'failure' | 'invalid_grant';
+export type RateLimitReading = { name: string; value: number };
+
+export interface MetricsOptions {
+  version: string;
+  pricing: Pricing;
+  rateLimits?: () => RateLimitReading[];
+  /** The access log's counters, when it is on. */
+  accessLog?: () => WriterStats;
+}
+
+const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600];
+const TTFT_BUCKETS = [0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8, 15, 30, 60];
+const READING_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+const MAX_READINGS = 32;
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  private readonly knownModels: Set<string>;
+  /** Requests counted in the active gauges, so each is taken out exactly once. */
+  private readonly inFlight = new WeakSet<RequestRecord>();
+  private readonly streaming = new WeakSet<RequestRecord>();
+  private readonly requests;
+  private readonly duration;
+  private readonly ttft;
+  private readonly tokens;
+  private readonly cost;
+  private readonly errors;
+  private readonly active;
+  private readonly activeStreams;
+  private readonly refreshes;
+
+  constructor(opts: MetricsOptions) {
+    const registers = [this.registry];
+    this.knownModels = new Set([...BUILTIN_MODELS.map((m) => m.id), ...opts.pricing.models()]);
+    client.collectDefaultMetrics({ register: this.registry });
+
+    new client.Gauge({
+      name: 'ccproxy_build_info',
+      help: 'ccproxy version and Node.js runtime; always 1.',
+      labelNames: ['version', 'node_version'],
+      registers,
+    }).set({ version: opts.version, node_version: process.version }, 1);
+
+    this.requests = new client.Counter({
+      name: 'ccproxy_requests_total',
+      help: 'Finished requests.',
+      labelNames: ['mode', 'format', 'model', 'status'],
+      registers,
+    });
+    this.duration = new client.Histogram({
+      name: 'ccproxy_request_duration_seconds',
+      help: 'Time from request start to the end of the answer.',
+      labelNames: ['mode', 'model'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.ttft = new client.Histogram({
+      name: 'ccproxy_time_to_first_token_seconds',
+      help: 'Time from request start to the first byte of a streamed answer.',
+      labelNames: ['mode', 'model'],
+      buckets: TTFT_BUCKETS,
+      registers,
+    });
+    this.tokens = new client.Counter({
+      name: 'ccproxy_tokens_total',
+      help: 'Tokens used, by type (input, output, cache_read, cache_write).',
+      labelNames: ['mode', 'model', 'type'],
+      registers,
+    });
+    this.cost = new client.Counter({
+      name: 'ccproxy_cost_usd_total',
+      help: 'API-equivalent cost of the tokens used, in USD (models without a price add nothing).',
+      labelNames: ['mode', 'model'],
+      registers,
+    });
+    this.errors = new client.Counter({
+      name: 'ccproxy_errors_total',
+      help: 'Failed requests, by error kind.',
+      labelNames: ['mode', 'format', 'kind'],
+      registers,
+    });
+    this.active = new client.Gauge({
+      name: 'ccproxy_active_requests',
+      help: 'Requests in flight.',
+      registers,
+    });
+    this.activeStreams = new client.Gauge({
+      name: 'ccproxy_active_streams',
+      help: 'Streamed answers being sent.',
+      registers,
+    });
+    this.refreshes = new client.Counter({
+      name: 'ccproxy_token_refreshes_total',
+      help: 'Upstream OAuth token refreshes, by result.',
+      labelNames: ['result'],
+      registers,
+    });
+
+    const rateLimits = opts.rateLimits;
+    if (rateLimits) {
+      new client.Gauge({
+        name: 'ccproxy_upstream_ratelimit',
+        help: 'Latest rate-limit readings from upstream response headers (utilization 0..1, reset times in epoch seconds).',
+        labelNames: ['reading'],
+        registers,
+        collect() {
+          this.reset();
+          let readings: RateLimitReading[] = [];
+          try {
+            readings = rateLimits();
+          } catch {}
+          for (const r of readings.slice(0, MAX_READINGS)) {
+            if (READING_NAME.test(r.name) && Number.isFinite(r.value)) this.set({ reading: r.name }, r.value);
+          }
+        },
+      });
+    }
+
+    const accessLog = opts.accessLog;
+    if (accessLog) {
+      const fromStats = (name: string, help: string, pick: (s: WriterStats) => number) => {
+        let reported = 0;
+        new client.Counter({
+          name,
+          help,
+          registers,
+          collect() {
+            const now = pick(accessLog());
+            if (now > reported) this.inc(now - reported);
+            reported = now;
+          },
+        });
+      };
+      fromStats('ccproxy_access_log_rows_written_total', 'Rows written to the access log.', (s) => s.written);
+      fromStats(
+        'ccproxy_access_log_write_failures_total',
+        'Access-log writes that failed.',
+        (s) => s.failures,
+      );
+      fromStats('ccproxy_access_log_rows_dropped_total', 'Access-log rows given up on.', (s) => s.dropped);
+      new client.Gauge({
+        name: 'ccproxy_access_log_pending_rows',
+        help: 'Access-log rows waiting to be written.',
+        registers,
+        collect() {
+          this.set(accessLog().pending);
+        },
+      });
+    }
+  }
+
+  /** A model id as a label: known Claude ids (dates stripped), else `other`; no model → `none`. */
+  modelLabel(model: string | null | undefined): string {
+    if (!model) return 'none';
+    const base = baseModel(model);
+    return this.knownModels.has(base) ? base : 'other';
+  }
+
+  /** Lifecycle listener part: cheap counter updates only. `row` is given with `end`. */
+  observe(event: LifecycleEvent, r: RequestRecord, row?: AccessLogRow): void {
+    switch (event) {
+      case 'start':
+        if (!this.inFlight.has(r)) {
+          this.inFlight.add(r);
+          this.active.inc();
+        }
+        return;
+      case 'first_byte':
+        if (r.stream && !this.streaming.has(r)) {
+          this.streaming.add(r);
+          this.activeStreams.inc();
+        }
+        return;
+      case 'usage':
+        return;
+      case 'end':
+        if (this.inFlight.delete(r)) this.active.dec();
+        if (this.streaming.delete(r)) this.activeStreams.dec();
+        if (row) this.finished(row);
+        return;
+    }
+  }
+
+  tokenRefresh(result: RefreshResult): void {
+    this.refreshes.inc({ result });
+  }
+
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  close(): void {
+    this.registry.clear();
+  }
+
+  private finished(row: AccessLogRow): void {
+    const mode = row.mode;
+    const model = this.modelLabel(row.upstream_model ?? row.client_model);
+    this.requests.inc({ mode, format: row.format, model, status: String(row.status ?? 0) });
+    if (row.duration_ms !== null) this.duration.observe({ mode, model }, row.duration_ms / 1000);
+    if (row.ttft_ms !== null) this.ttft.observe({ mode, model }, row.ttft_ms / 1000);
+    const t = (type: string, n: number) => {
+      if (n > 0) this.tokens.inc({ mode, model, type }, n);
+    };
+    t('input', row.input_tokens);
+    t('output', row.output_tokens);
+    t('cache_read', row.cache_read_tokens);
+    t('cache_write', row.cache_write_tokens);
+    if (row.cost_usd !== null && row.cost_usd > 0) this.cost.inc({ mode, model }, row.cost_usd);
+    // The row already names a kind for every status >= 400.
+    if (row.error_kind !== null) this.errors.inc({ mode, format: row.format, kind: row.error_kind });
+  }
+}
