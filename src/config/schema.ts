@@ -195,10 +195,14 @@ export const settingsSchema = z.object({
         .number()
         .int()
         .min(0)
-        .default(16)
+        .default(8)
         .describe(
           'SDK mode: most agent sessions kept running between turns (the longest idle one stops first).',
         ),
+      keep_conversations: flag(
+        true,
+        "SDK mode: keep a stateless conversation's agent running for its next turn (counts toward max_sessions).",
+      ),
       client_tool_timeout_s: seconds(
         300,
         "SDK mode: how long an agent run that called a client's tool waits for the client to send its result.",
@@ -231,7 +235,7 @@ export const settingsSchema = z.object({
         .min(0)
         .max(65535)
         .default(54545)
-        .describe('Local port of the login callback server.'),
+        .describe('Local port of the `ccproxy auth login` callback server (0 = any free port).'),
       refresh_margin_s: seconds(300, 'Refresh the access token when less than this remains.'),
     })
     .prefault({})

@@ -1,0 +1,171 @@
+/**
+ * Client tools: the `tools` a client sends expect the client to execute them. The agent gets them
+ * as an in-process MCP server (`ccproxy_client`) whose handler does not run anything: it waits,
+ * keyed by the tool_use id, for the client to send the result in its next request. Meanwhile the
+ * response ends with a real `tool_use` block (see translate.ts) and the agent run stays suspended
+ * inside the handler, so the client's `tool_result` resumes that same run.
+ */
+import type { McpSdkServerConfigWithInstance } from '@anthropic-ai/claude-agent-sdk';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ListToolsRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { MessagesRequest, Tool, ToolResultBlock } from '../../formats/anthropic/types.ts';
+
+export const CLIENT_SERVER = 'ccproxy_client';
+const PREFIX = `mcp__${CLIENT_SERVER}__`;
+/** The `_meta` key Claude Code puts the calling tool_use id under. */
+const TOOL_USE_ID_META = 'claudecode/toolUseId';
+
+/** The name the agent knows a client tool by. */
+export function agentToolName(clientName: string): string {
+  return `${PREFIX}${clientName.replace(/[^a-zA-Z0-9_-]/g, '_')}`;
+}
+
+export interface ClientToolSet {
+  tools: Tool[];
+  /** Agent-side name → the client's own name. */
+  names: Map<string, string>;
+  /** Equal sets have equal signatures (a live agent keeps its server while the set is unchanged). */
+  signature: string;
+}
+
+/**
+ * The client's tools the agent can call, or undefined. Server tools (`web_search_…`, with a
+ * `type`) are left out: the agent has its own. `tool_choice: none` means no client tools.
+ */
+export function clientToolSet(
+  request: Pick<MessagesRequest, 'tools' | 'tool_choice'>,
+): ClientToolSet | undefined {
+  if (!request.tools?.length || request.tool_choice?.type === 'none') return undefined;
+  const tools = request.tools.filter(
+    (t) => typeof t.name === 'string' && t.name !== '' && (t.type === undefined || t.type === 'custom'),
+  );
+  if (tools.length === 0) return undefined;
+  const names = new Map(tools.map((t) => [agentToolName(t.name), t.name]));
+  const signature = JSON.stringify(tools.map((t) => [t.name, t.description ?? '', t.input_schema ?? {}]));
+  return { tools, names, signature };
+}
+
+interface Waiter {
+  resolve: (r: CallToolResult) => void;
+  promise: Promise<CallToolResult>;
+}
+
+/** Results the client owes, by tool_use id. One per agent. */
+export class ClientToolBridge {
+  private readonly waiters = new Map<string, Waiter>();
+  /** Announced calls without a handler yet, in order, with their client name (for CLIs without the id in `_meta`). */
+  private readonly announced: Array<{ id: string; name: string }> = [];
+
+  private entry(id: string): Waiter {
+    let w = this.waiters.get(id);
+    if (!w) {
+      let resolve!: (r: CallToolResult) => void;
+      const promise = new Promise<CallToolResult>((r) => {
+        resolve = r;
+      });
+      w = { resolve, promise };
+      this.waiters.set(id, w);
+    }
+    return w;
+  }
+
+  /** The response told the client about this call. */
+  announce(id: string, agentName: string): void {
+    this.entry(id);
+    this.announced.push({ id, name: agentName });
+  }
+
+  /** The MCP handler waits here for the client's result. */
+  wait(id: string | undefined, agentName: string): Promise<CallToolResult> {
+    const i = this.announced.findIndex((a) => (id ? a.id === id : a.name === agentName));
+    const key = id ?? this.announced[i]?.id;
+    if (i >= 0) this.announced.splice(i, 1);
+    if (!key) return Promise.resolve(errorResult('ccproxy could not match this call to a client request.'));
+    return this.entry(key).promise;
+  }
+
+  /** The client sent a result. */
+  resolve(id: string, result: CallToolResult): boolean {
+    const w = this.waiters.get(id);
+    if (!w) return false;
+    w.resolve(result);
+    this.waiters.delete(id);
+    return true;
+  }
+
+  has(id: string): boolean {
+    return this.waiters.has(id);
+  }
+
+  pendingIds(): string[] {
+    return [...this.waiters.keys()];
+  }
+
+  /** Answer every open call with an error (the client gave up, timed out, or the run ends). */
+  failAll(message: string): void {
+    for (const id of this.pendingIds()) this.resolve(id, errorResult(message));
+    this.announced.length = 0;
+  }
+}
+
+export function errorResult(message: string): CallToolResult {
+  return { content: [{ type: 'text', text: message }], isError: true };
+}
+
+/** A client's tool_result block as an MCP tool result. */
+export function toCallToolResult(block: ToolResultBlock): CallToolResult {
+  const content: CallToolResult['content'] = [];
+  if (typeof block.content === 'string') {
+    if (block.content !== '') content.push({ type: 'text', text: block.content });
+  } else if (Array.isArray(block.content)) {
+    for (const b of block.content) {
+      if (b.type === 'text') content.push({ type: 'text', text: b.text });
+      else if (b.type === 'image' && b.source.type === 'base64')
+        content.push({ type: 'image', data: b.source.data, mimeType: b.source.media_type });
+      else if (b.type === 'image' && b.source.type === 'url')
+        content.push({ type: 'text', text: `[image: ${b.source.url}]` });
+      else if (b.type === 'document' && b.source.type === 'text')
+        content.push({ type: 'text', text: b.source.data });
+    }
+  }
+  if (content.length === 0) content.push({ type: 'text', text: block.is_error ? 'Error' : '(no output)' });
+  return block.is_error ? { content, isError: true } : { content };
+}
+
+/**
+ * The in-process MCP server that offers a client's tools to the agent. Tool schemas go through
+ * untouched (JSON Schema as the client wrote it); every tool is always loaded, never deferred
+ * behind tool search.
+ */
+export function clientToolServer(
+  set: ClientToolSet,
+  bridge: ClientToolBridge,
+  timeoutMs: number,
+): McpSdkServerConfigWithInstance {
+  const instance = new McpServer(
+    { name: CLIENT_SERVER, version: '1.0.0' },
+    { capabilities: { tools: { listChanged: false } } },
+  );
+  const byAgentName = new Map(set.tools.map((t) => [agentToolName(t.name), t]));
+  instance.server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: set.tools.map((t) => ({
+      name: agentToolName(t.name).slice(PREFIX.length),
+      description: t.description ?? '',
+      inputSchema: (t.input_schema ?? { type: 'object', properties: {} }) as { type: 'object' },
+      _meta: { 'anthropic/alwaysLoad': true },
+    })),
+  }));
+  instance.server.setRequestHandler(CallToolRequestSchema, async (req) => {
+    const agentName = `${PREFIX}${req.params.name}`;
+    if (!byAgentName.has(agentName)) return errorResult(`Unknown tool ${req.params.name}.`);
+    const meta = req.params._meta as Record<string, unknown> | undefined;
+    const id = typeof meta?.[TOOL_USE_ID_META] === 'string' ? (meta[TOOL_USE_ID_META] as string) : undefined;
+    return bridge.wait(id, agentName);
+  });
+  // The tool-call timeout is ours to enforce (claude.client_tool_timeout_s); Claude Code's is a backstop.
+  return { type: 'sdk', name: CLIENT_SERVER, instance, timeout: timeoutMs };
+}

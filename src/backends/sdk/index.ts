@@ -1,0 +1,127 @@
+/**
+ * SDK mode: Messages requests answered by the Claude Code agent through
+ * `@anthropic-ai/claude-agent-sdk`, with the user's own Claude Code set-up (login, tools, MCP
+ * servers, settings). See docs/sdk-mode.md.
+ */
+import type { Logger } from 'pino';
+import type { Settings } from '../../config/schema.ts';
+import { BUILTIN_MODELS } from '../../formats/models.ts';
+import type { Backend } from '../backend.ts';
+import { ClaudeBinary } from './binary.ts';
+import { agentEnv, hostOptions } from './options.ts';
+import { AgentPool } from './pool.ts';
+import { ProcessTracker } from './processes.ts';
+import { SdkRunner } from './run.ts';
+
+export { SDK_OVERRIDE_KEYS, type SdkOverrides, validateSdkOverrides } from './overrides.ts';
+
+export interface SdkBackendDeps {
+  settings: Settings;
+  log: Logger;
+  /** The environment of the Claude Code processes (default: ccproxy's own). */
+  env?: Record<string, string | undefined>;
+}
+
+export interface SdkBackend extends Backend {
+  mode: 'sdk';
+  /** Start the warm pool and wait until its spares are ready (false if they were not in time). */
+  warmUp(timeoutMs?: number): Promise<boolean>;
+}
+
+export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
+  const { settings, log } = deps;
+  const c = settings.claude;
+  const env = agentEnv(deps.env ?? process.env, settings);
+  const binary = new ClaudeBinary(c.cli_path);
+  const tracker = new ProcessTracker();
+  let version: string | undefined;
+  void binary.info().then((i) => {
+    version = i.version;
+    if (!i.ok) log.warn(`SDK mode unavailable: ${i.error}`);
+  });
+  if (env.ANTHROPIC_API_KEY) {
+    log.warn(
+      'ANTHROPIC_API_KEY is set: SDK-mode agents will bill that API key, not the Claude subscription.',
+    );
+  }
+
+  // The pool retires agents through the runner, which is built after it.
+  let runner: SdkRunner | undefined;
+  const pool = new AgentPool({
+    size: c.pool_size,
+    idleMs: c.pool_idle_s * 1000,
+    maxSessions: c.max_sessions,
+    tracker,
+    log,
+    spareOptions: (onSpawn) => {
+      if (binary.check()) throw binary.check();
+      return hostOptions({ settings, env, executable: binary.executable, spawn: tracker.spawner(onSpawn) });
+    },
+    retire: (agent, reason) => runner?.retire(agent, reason),
+  });
+  runner = new SdkRunner({ settings, log, env, binary, tracker, pool, version: () => version });
+  if (c.prewarm_on_start && c.pool_size > 0 && !binary.check()) pool.activate();
+
+  return {
+    mode: 'sdk',
+
+    send: (request, ctx) => runner.send(request, ctx),
+
+    async listModels() {
+      return [...BUILTIN_MODELS];
+    },
+
+    async status() {
+      const info = await binary.info();
+      return {
+        mode: 'sdk',
+        claude_code: {
+          path: info.path,
+          version: info.version ?? null,
+          ok: info.ok,
+          ...(info.error ? { error: info.error } : {}),
+        },
+        pool: pool.status(),
+        processes: {
+          running: tracker.count,
+          started: tracker.started,
+          crashed: tracker.crashed,
+          pids: tracker.pids(),
+          busy_agents: runner.runningCount,
+        },
+        settings: {
+          cwd: c.cwd || process.cwd(),
+          permission_mode: c.permission_mode,
+          system_prompt_mode: c.system_prompt_mode,
+          tool_display: c.tool_display,
+          max_turns: c.max_turns,
+          timeout_s: c.timeout_s,
+        },
+      };
+    },
+
+    async health() {
+      const info = await binary.info();
+      if (!info.ok) return { ok: false, detail: info.error };
+      // Requests still start cold when spares keep failing: degraded, not down.
+      if (!pool.healthy) {
+        return { ok: true, detail: `warm pool failing (${pool.lastFailure}); requests start cold` };
+      }
+      return { ok: true };
+    },
+
+    async warmUp(timeoutMs = 60_000) {
+      if (c.pool_size === 0) return true;
+      const problem = binary.check();
+      if (problem) throw problem;
+      return pool.ready(timeoutMs);
+    },
+
+    async close() {
+      await pool.close();
+      await runner.close();
+      await tracker.killAll();
+      await runner.close();
+    },
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * The agent's options for one request: `claude.*` settings, the request's `ccproxy` overrides and
+ * the request itself (model, system prompt, thinking), split the way the SDK splits them:
+ *
+ * - host options, fixed when a Claude Code process starts (executable, env, settings sources,
+ *   MCP servers from settings, max turns, tool allow/deny lists) — a pre-warmed spare has these;
+ * - session options a spare takes when it is claimed (cwd, model, permission mode, thinking
+ *   budget, appended system prompt).
+ *
+ * A request whose host options differ from the settings' cannot use a spare and starts cold.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type {
+  ClaimOptions,
+  McpServerConfig,
+  Options,
+  PermissionMode,
+  SpawnedProcess,
+  SpawnOptions,
+} from '@anthropic-ai/claude-agent-sdk';
+import type { Settings } from '../../config/schema.ts';
+import { ProxyError } from '../../errors.ts';
+import type { MessagesRequest } from '../../formats/anthropic/types.ts';
+import { modelRules, resolveModel } from '../../formats/models.ts';
+import { CLIENT_SERVER } from './client-tools.ts';
+import type { SdkOverrides } from './overrides.ts';
+
+type Env = Record<string, string | undefined>;
+
+export interface RunConfig {
+  /** undefined = Claude Code's default model. */
+  model?: string;
+  system?: string;
+  systemMode: 'append' | 'replace';
+  maxTurns: number;
+  permissionMode: PermissionMode;
+  allowedTools: string[];
+  disallowedTools: string[];
+  /** Canonical working directory of the agent. */
+  cwd: string;
+  maxThinkingTokens?: number;
+  toolDisplay: 'text' | 'hidden';
+  timeoutS: number;
+}
+
+/** Names Claude Code itself resolves (aliases and its default). */
+const CLAUDE_CODE_ALIASES = new Set(['default', 'opus', 'sonnet', 'haiku', 'fable', 'opusplan', 'best']);
+
+/**
+ * The model for a request: mapped by the same rules as API mode; a name that maps to no Claude
+ * model falls back to `claude.model`, then to Claude Code's own default.
+ */
+export function agentModel(requested: string, settings: Settings): string | undefined {
+  const mapped = resolveModel(requested, modelRules(settings.openai.model_map));
+  if (mapped.startsWith('claude-') || CLAUDE_CODE_ALIASES.has(mapped)) return mapped;
+  return settings.claude.model || undefined;
+}
+
+/** A working directory that exists, canonical (Claude Code keys its sessions by it). */
+export function resolveCwd(dir: string): string {
+  try {
+    const real = fs.realpathSync(dir);
+    if (!fs.statSync(real).isDirectory()) throw new Error('not a directory');
+    return real;
+  } catch {
+    throw ProxyError.invalid(
+      `SDK mode working directory ${dir} does not exist or is not a folder (claude.cwd).`,
+    );
+  }
+}
+
+/**
+ * The agent's working directory: `claude.cwd`, or a folder inside it that the request names
+ * (relative to it, or absolute). A request cannot send the agent outside the configured folder:
+ * what the agent may read without asking is what lies under its working directory.
+ */
+export function agentCwd(configured: string, override?: string): string {
+  const base = resolveCwd(configured);
+  if (override === undefined) return base;
+  const dir = resolveCwd(path.resolve(base, override));
+  if (dir !== base && !dir.startsWith(base.endsWith(path.sep) ? base : base + path.sep)) {
+    throw ProxyError.invalid(`ccproxy.cwd: must be inside claude.cwd (${base}).`, 'ccproxy.cwd');
+  }
+  return dir;
+}
+
+export function runConfig(
+  settings: Settings,
+  overrides: SdkOverrides,
+  request: MessagesRequest,
+  system: string | undefined,
+): RunConfig {
+  const c = settings.claude;
+  let maxThinkingTokens = overrides.max_thinking_tokens ?? (c.max_thinking_tokens || undefined);
+  if (overrides.max_thinking_tokens === undefined && request.thinking?.type === 'enabled') {
+    maxThinkingTokens = request.thinking.budget_tokens;
+  }
+  if (overrides.max_thinking_tokens === undefined && request.thinking?.type === 'disabled')
+    maxThinkingTokens = 0;
+  return {
+    model: agentModel(request.model, settings),
+    system,
+    systemMode: overrides.system_prompt_mode ?? c.system_prompt_mode,
+    maxTurns: overrides.max_turns ?? c.max_turns,
+    permissionMode: overrides.permission_mode ?? c.permission_mode,
+    allowedTools: overrides.allowed_tools ?? c.allowed_tools,
+    disallowedTools: overrides.disallowed_tools ?? c.disallowed_tools,
+    cwd: agentCwd(c.cwd || process.cwd(), overrides.cwd),
+    maxThinkingTokens,
+    toolDisplay: overrides.tool_display ?? c.tool_display,
+    timeoutS: c.timeout_s,
+  };
+}
+
+/**
+ * The environment of every agent process: ccproxy's own (or the one given), named as an Agent SDK
+ * client, and never pointing back at ccproxy itself (a shell that exports
+ * `ANTHROPIC_BASE_URL=http://127.0.0.1:8000/sdk` for its clients must not make the agent call
+ * ccproxy, which would start another agent, and so on).
+ */
+export function agentEnv(base: Env, settings: Settings): Env {
+  const env: Env = { ...base, CLAUDE_AGENT_SDK_CLIENT_APP: 'ccproxy' };
+  const url = env.ANTHROPIC_BASE_URL;
+  if (url && pointsAtSelf(url, settings)) delete env.ANTHROPIC_BASE_URL;
+  return env;
+}
+
+export function pointsAtSelf(url: string, settings: Settings): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  if (settings.server.port === 0 || port !== settings.server.port) return false;
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const local = ['localhost', '127.0.0.1', '::1', '0.0.0.0', settings.server.host];
+  return local.includes(host);
+}
+
+export interface HostDeps {
+  settings: Settings;
+  env: Env;
+  executable: string;
+  spawn: (o: SpawnOptions) => SpawnedProcess;
+}
+
+/** Options fixed for the life of a Claude Code process. */
+export function hostOptions(
+  d: HostDeps,
+  cfg?: Pick<RunConfig, 'maxTurns' | 'allowedTools' | 'disallowedTools'>,
+): Options {
+  const c = d.settings.claude;
+  const bypass = c.permission_mode === 'bypassPermissions';
+  return {
+    pathToClaudeCodeExecutable: d.executable,
+    spawnClaudeCodeProcess: d.spawn,
+    env: agentEnv(d.env, d.settings),
+    settingSources: [...c.setting_sources],
+    includePartialMessages: true,
+    maxTurns: cfg?.maxTurns ?? c.max_turns,
+    // The client's tools are always allowed: the client decides whether to run them.
+    allowedTools: [...(cfg?.allowedTools ?? c.allowed_tools), `mcp__${CLIENT_SERVER}`],
+    disallowedTools: [...(cfg?.disallowedTools ?? c.disallowed_tools)],
+    mcpServers: settingsMcpServers(d.settings),
+    // Nobody can click "allow" behind a proxy: what would prompt is denied, and Claude is told so.
+    permissionPrompts: 'none',
+    ...(bypass ? { allowDangerouslySkipPermissions: true } : {}),
+  };
+}
+
+function settingsMcpServers(settings: Settings): Record<string, McpServerConfig> {
+  return { ...(settings.claude.mcp_servers as Record<string, McpServerConfig>) };
+}
+
+/** Does the request run with the host options a spare was started with? */
+export function fitsSpare(cfg: RunConfig, settings: Settings): boolean {
+  const c = settings.claude;
+  const same = (a: readonly string[], b: readonly string[]) =>
+    a.length === b.length && a.every((x, i) => x === b[i]);
+  return (
+    cfg.maxTurns === c.max_turns &&
+    same(cfg.allowedTools, c.allowed_tools) &&
+    same(cfg.disallowedTools, c.disallowed_tools) &&
+    (cfg.systemMode === 'append' || cfg.system === undefined)
+  );
+}
+
+/** A signature of the host options: a live session agent is reused only while it matches. */
+export function hostSignature(cfg: RunConfig): string {
+  return JSON.stringify([cfg.maxTurns, cfg.allowedTools, cfg.disallowedTools, cfg.cwd, cfg.systemMode]);
+}
+
+export function systemPromptOption(cfg: RunConfig): Options['systemPrompt'] {
+  if (cfg.systemMode === 'replace' && cfg.system !== undefined) return cfg.system;
+  return cfg.system === undefined
+    ? { type: 'preset', preset: 'claude_code' }
+    : { type: 'preset', preset: 'claude_code', append: cfg.system };
+}
+
+export interface ColdExtras {
+  /** Resume this session (its transcript exists). */
+  resume?: string;
+  /** Start a new session with this id. */
+  sessionId?: string;
+  /** Extra MCP servers for this process (the client's tools). */
+  mcpServers?: Record<string, McpServerConfig>;
+  /** Extra environment for this process. */
+  env?: Record<string, string>;
+  abortController?: AbortController;
+}
+
+/** Options of a cold start: host options plus the session's, in one go. */
+export function coldOptions(host: HostDeps, cfg: RunConfig, extra: ColdExtras = {}): Options {
+  const base = hostOptions(host, cfg);
+  return {
+    ...base,
+    cwd: cfg.cwd,
+    ...(cfg.model ? { model: cfg.model } : {}),
+    permissionMode: cfg.permissionMode,
+    ...(cfg.maxThinkingTokens !== undefined ? { maxThinkingTokens: cfg.maxThinkingTokens } : {}),
+    systemPrompt: systemPromptOption(cfg),
+    mcpServers: { ...base.mcpServers, ...extra.mcpServers },
+    ...(extra.env ? { env: { ...base.env, ...extra.env } } : {}),
+    ...(extra.resume ? { resume: extra.resume } : {}),
+    ...(extra.sessionId ? { sessionId: extra.sessionId } : {}),
+    ...(extra.abortController ? { abortController: extra.abortController } : {}),
+  };
+}
+
+/** What a pre-warmed spare is told when a request claims it. */
+export function claimOptions(cfg: RunConfig): ClaimOptions {
+  return {
+    cwd: cfg.cwd,
+    ...(cfg.model ? { model: cfg.model } : {}),
+    permissionMode: cfg.permissionMode,
+    ...(cfg.maxThinkingTokens !== undefined ? { maxThinkingTokens: cfg.maxThinkingTokens } : {}),
+    ...(cfg.system !== undefined ? { appendSystemPrompt: cfg.system } : {}),
+  };
+}

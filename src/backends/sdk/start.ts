@@ -1,0 +1,110 @@
+/**
+ * Starting an agent: a cold Claude Code process (`query()` in streaming-input mode, every process
+ * spawned through the tracker), or a pre-warmed spare claimed with a request's settings; and the
+ * transcript that carries a stateless conversation's history.
+ */
+import { query, type SpareProcess } from '@anthropic-ai/claude-agent-sdk';
+import type { Settings } from '../../config/schema.ts';
+import { Agent, InputQueue } from './agent.ts';
+import type { ClaudeBinary } from './binary.ts';
+import { CLIENT_SERVER, ClientToolBridge, type ClientToolSet, clientToolServer } from './client-tools.ts';
+import { type ColdExtras, claimOptions, coldOptions, hostSignature, type RunConfig } from './options.ts';
+import type { ProcessTracker } from './processes.ts';
+import type { PromptPlan } from './prompt.ts';
+import { transcriptEntries } from './transcript.ts';
+
+export interface StarterDeps {
+  settings: Settings;
+  /** The agents' environment (see options.ts agentEnv). */
+  env: Record<string, string | undefined>;
+  binary: ClaudeBinary;
+  tracker: ProcessTracker;
+  /** Claude Code's version, for transcripts (when known). */
+  version: () => string | undefined;
+}
+
+export class AgentStarter {
+  private readonly d: StarterDeps;
+
+  constructor(deps: StarterDeps) {
+    this.d = deps;
+  }
+
+  /** A new process. Throws the 503 for a missing binary before spawning anything. */
+  cold(cfg: RunConfig, tools: ClientToolSet | undefined, extras: ColdExtras, stateless: boolean): Agent {
+    const problem = this.d.binary.check();
+    if (problem) throw problem;
+    const input = new InputQueue();
+    let onSpawn!: (pid: number) => void;
+    const pid = new Promise<number>((r) => {
+      onSpawn = r;
+    });
+    const bridge = new ClientToolBridge();
+    const mcpServers = tools
+      ? { [CLIENT_SERVER]: clientToolServer(tools, bridge, this.clientToolTimeoutMs()) }
+      : undefined;
+    const host = {
+      settings: this.d.settings,
+      env: this.d.env,
+      executable: this.d.binary.executable,
+      spawn: this.d.tracker.spawner(onSpawn),
+    };
+    const q = query({ prompt: input, options: coldOptions(host, cfg, { ...extras, mcpServers }) });
+    return new Agent({
+      origin: 'cold',
+      query: q,
+      input,
+      pid,
+      signature: hostSignature(cfg),
+      cwd: cfg.cwd,
+      model: cfg.model,
+      clientTools: tools,
+      bridge,
+      stateless,
+    });
+  }
+
+  /** Bind a pre-warmed spare to a session with this request's settings (no prompt sent yet). */
+  claim(spare: SpareProcess, pid: number | undefined, cfg: RunConfig): Agent {
+    const input = new InputQueue();
+    const q = spare.claim({ prompt: input, options: claimOptions(cfg) });
+    const agent = new Agent({
+      origin: 'warm',
+      query: q,
+      input,
+      pid: pid === undefined ? new Promise(() => {}) : Promise.resolve(pid),
+      signature: hostSignature(cfg),
+      cwd: cfg.cwd,
+      model: cfg.model,
+      stateless: true,
+    });
+    spare.claimed.then(
+      (c) => {
+        agent.sessionId ??= c.sessionId;
+      },
+      () => {
+        // A refusal is answered in the message stream as `not_claimed`: see run.ts coldFallback.
+      },
+    );
+    return agent;
+  }
+
+  /** The transcript entries of a plan's history, client tools under the names the agent knows. */
+  transcript(plan: PromptPlan, cfg: RunConfig, sessionId: string, tools: ClientToolSet | undefined) {
+    const byClientName = new Map(
+      [...(tools?.names ?? [])].map(([agentName, clientName]) => [clientName, agentName]),
+    );
+    return transcriptEntries(plan.history, {
+      sessionId,
+      cwd: cfg.cwd,
+      model: cfg.model ?? 'claude',
+      version: this.d.version(),
+      toolName: (name) => byClientName.get(name) ?? name,
+    });
+  }
+
+  /** Claude Code's own limit on a client tool call: ours (client_tool_timeout_s) is enforced first. */
+  clientToolTimeoutMs(): number {
+    return Math.max(1000, (this.d.settings.claude.client_tool_timeout_s + 60) * 1000);
+  }
+}
