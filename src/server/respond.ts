@@ -118,15 +118,19 @@ export async function pumpStream(
 ): Promise<void> {
   const it = events[Symbol.asyncIterator]();
   const first = await it.next(); // throws → the caller answers with an error status
-  if (!first.done && first.value.type === 'error') throw errorOf(first.value);
+  if (first.done)
+    throw new ProxyError('upstream', 'The upstream answered with an event stream that holds no events.');
+  if (first.value.type === 'error') throw errorOf(first.value);
   res.writeHead(200, { ...headers, ...SSE_HEADERS });
   ctx.record.status = 200;
   const usage: Usage = { input_tokens: 0, output_tokens: 0 };
   let sawUsage = false;
+  let complete = false;
   try {
-    for (let step = first; !step.done; step = await it.next()) {
+    for (let step: IteratorResult<StreamEvent> = first; !step.done; step = await it.next()) {
       const ev = step.value;
       if (ev.type === 'error') throw errorOf(ev);
+      if (ev.type === 'message_stop') complete = true;
       if (ev.type === 'message_start') {
         mergeUsage(usage, ev.message.usage);
         ctx.record.upstreamModel ??= ev.message.model;
@@ -141,6 +145,13 @@ export async function pumpStream(
         ctx.firstByte();
         if (!res.write(out)) await drained(res, ctx.signal);
       }
+    }
+    // A stream that simply stops before message_stop is a cut-short answer, not a finished one.
+    if (!complete) {
+      throw new ProxyError(
+        'upstream',
+        'The upstream event stream ended before the answer was complete (no message_stop).',
+      );
     }
     const tail = renderer.end();
     if (tail) res.write(tail);
