@@ -1,8 +1,10 @@
 /** The `ccproxy` command: one file per subcommand, assembled here. */
 import { Command } from 'commander';
 import { VERSION } from '../version.ts';
+import { registerAuth } from './auth.ts';
 import { completionScript } from './completion.ts';
 import { registerConfig } from './config.ts';
+import { registerGenerateToken } from './generate-token.ts';
 import { registerServe } from './serve.ts';
 
 export function buildProgram(): Command {
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
     .enablePositionalOptions();
   registerServe(program);
   registerConfig(program);
+  registerAuth(program);
+  registerGenerateToken(program);
   program.hook('preAction', (cmd) => {
     const shell = cmd.opts().showCompletion;
     if (shell) {

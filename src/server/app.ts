@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { registerOAuthRoutes } from '../auth/oauth-routes.ts';
 import { TokenManager } from '../auth/token-manager.ts';
 import { createApiBackend } from '../backends/api/backend.ts';
 import type { Backend, Mode } from '../backends/backend.ts';
@@ -151,21 +152,15 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
 
   const live = new Set<AbortController>();
   registerHealth(app, { backends, tokens, version: VERSION });
+  registerOAuthRoutes(app, { settings, tokens, log });
   registerRoutes(app, {
     backends,
     frontends,
     formatOptions,
     lifecycle,
     live,
-    renderOpenAIModels: (models) => ({
-      object: 'list',
-      data: models.map((m) => ({
-        id: m.id,
-        object: 'model',
-        created: Math.floor(Date.parse(m.created_at) / 1000),
-        owned_by: 'anthropic',
-      })),
-    }),
+    // The Claude models plus the OpenAI names and aliases the model rules map (formats/openai/models-list.ts).
+    renderOpenAIModels: (models) => renderOpenAIModels(models, formatOptions.modelRules),
     timeout: (mode) =>
       mode === 'sdk'
         ? {
