@@ -1,17 +1,19 @@
 /**
- * OpenAI `reasoning_effort` → Anthropic thinking, and the `max_tokens` that goes with it.
+ * OpenAI `reasoning_effort` (Responses: `reasoning.effort`) → Anthropic thinking, and the
+ * `max_tokens` that goes with it.
  * https://platform.openai.com/docs/api-reference/chat/create#chat-create-reasoning_effort
  * https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking
  * https://docs.anthropic.com/en/docs/build-with-claude/adaptive-thinking
  *
  * Models with adaptive thinking get `thinking: {type: "adaptive"}` and `output_config.effort`; older
  * ones a token budget. Thinking is left off where the API would refuse it: with a forced tool choice,
- * and when the request continues a tool loop (the API wants the previous turn's signed thinking
- * blocks back, which OpenAI clients never keep).
+ * and when the request continues a tool loop without the previous turn's signed thinking blocks
+ * (the API wants them back; Chat Completions clients never keep them, Responses clients do when they
+ * ask for `reasoning.encrypted_content`).
  */
 import type { MessagesRequest } from '../anthropic/types.ts';
+import { invalid, isSet } from '../fields.ts';
 import { modelVersion, usesAdaptiveThinking } from '../models.ts';
-import { invalid, isSet } from './fields.ts';
 
 const LEVELS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const;
 type Level = (typeof LEVELS)[number];
@@ -35,7 +37,10 @@ export interface ReasoningContext {
   defaultMaxTokens: number;
   /** `tool_choice` is `any` or `tool`: the API refuses thinking with it. */
   forcedTool: boolean;
-  endsWithToolResults: boolean;
+  /** The request continues a tool loop without the signed thinking of the turn that made the calls. */
+  toolLoopWithoutThinking: boolean;
+  /** The field the effort came from, for errors and notes (default `reasoning_effort`). */
+  param?: string;
 }
 
 /** Sets `thinking`, `output_config.effort` and `max_tokens` on the request. */
@@ -45,26 +50,27 @@ export function applyReasoning(
   ctx: ReasoningContext,
   notes: string[],
 ): void {
-  const level = parseLevel(effort);
+  const param = ctx.param ?? 'reasoning_effort';
+  const level = parseLevel(effort, param);
   request.max_tokens = ctx.clientMaxTokens ?? ctx.defaultMaxTokens;
   if (level === undefined || level === 'none') return;
 
   const blocked = ctx.forcedTool
     ? 'a forced tool_choice'
-    : ctx.endsWithToolResults
+    : ctx.toolLoopWithoutThinking
       ? 'a tool loop whose earlier thinking the client did not keep'
       : undefined;
 
   if (usesAdaptiveThinking(request.model)) {
     // Effort shapes the whole answer, so it applies even when thinking must stay off.
     request.output_config = { ...request.output_config, effort: adaptiveEffort(level, request.model) };
-    if (blocked) notes.push(`reasoning_effort: thinking left off because of ${blocked}`);
+    if (blocked) notes.push(`${param}: thinking left off because of ${blocked}`);
     else request.thinking = { type: 'adaptive' };
     return;
   }
 
   if (blocked) {
-    notes.push(`reasoning_effort: thinking left off because of ${blocked}`);
+    notes.push(`${param}: thinking left off because of ${blocked}`);
     return;
   }
   let budget = BUDGET[level];
@@ -76,16 +82,16 @@ export function applyReasoning(
     budget = Math.min(budget, ctx.clientMaxTokens - 1);
   }
   if (budget < MIN_BUDGET) {
-    notes.push(`reasoning_effort: thinking left off, max tokens ${request.max_tokens} leave no room for it`);
+    notes.push(`${param}: thinking left off, max tokens ${request.max_tokens} leave no room for it`);
     return;
   }
   request.thinking = { type: 'enabled', budget_tokens: budget };
 }
 
-function parseLevel(effort: unknown): Level | undefined {
+function parseLevel(effort: unknown, param: string): Level | undefined {
   if (!isSet(effort)) return undefined;
   if (typeof effort === 'string' && (LEVELS as readonly string[]).includes(effort)) return effort as Level;
-  throw invalid('reasoning_effort', `'${String(effort)}' is not one of ${LEVELS.join(', ')}.`);
+  throw invalid(param, `'${String(effort)}' is not one of ${LEVELS.join(', ')}.`);
 }
 
 /** Anthropic's levels are low, medium, high, then xhigh and max on the newest models. */

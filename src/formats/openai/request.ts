@@ -8,8 +8,6 @@
  */
 import { ProxyError } from '../../errors.ts';
 import type { MessagesRequest } from '../anthropic/types.ts';
-import type { FormatOptions, Parsed } from '../frontend.ts';
-import { defaultMaxTokens, resolveModel } from '../models.ts';
 import {
   hasText,
   invalid,
@@ -17,13 +15,13 @@ import {
   isSet,
   optionalBoolean,
   optionalPositiveInt,
-  optionalString,
   stringAt,
-} from './fields.ts';
+} from '../fields.ts';
+import type { FormatOptions, Parsed } from '../frontend.ts';
+import { resolveModel } from '../models.ts';
 import { convertMessages } from './messages.ts';
-import { applyReasoning } from './reasoning.ts';
 import { applyResponseFormat } from './response-format.ts';
-import { applySampling } from './sampling.ts';
+import { applySettings, reportNotes } from './settings.ts';
 import { convertTools } from './tools.ts';
 import type { OpenAIHints } from './types.ts';
 
@@ -72,30 +70,24 @@ export function parseChatRequest(body: unknown, opts: FormatOptions): Parsed<Ope
   const clientMaxTokens =
     optionalPositiveInt(body.max_completion_tokens, 'max_completion_tokens') ??
     optionalPositiveInt(body.max_tokens, 'max_tokens');
-  applyReasoning(
-    body.reasoning_effort,
+  applySettings(
+    body,
     request,
     {
+      effort: body.reasoning_effort,
+      effortParam: 'reasoning_effort',
       clientMaxTokens,
-      defaultMaxTokens: defaultMaxTokens(model, opts.defaultMaxTokens),
-      forcedTool: request.tool_choice?.type === 'any' || request.tool_choice?.type === 'tool',
-      endsWithToolResults: conversation.endsWithToolResults,
+      toolLoopWithoutThinking: conversation.endsWithToolResults,
+      stream,
     },
+    opts,
     notes,
   );
-  applySampling(body, request, notes);
-
   const stop = stopSequences(body.stop, notes);
   if (stop.length) request.stop_sequences = stop;
-  const user =
-    optionalString(body.user, 'user') || optionalString(body.safety_identifier, 'safety_identifier');
-  if (user) request.metadata = { user_id: user };
-  if (stream) request.stream = true;
 
   const includeUsage = stream && isObject(body.stream_options) && body.stream_options.include_usage === true;
-  const ignored = Object.keys(body).filter((k) => !HANDLED.has(k) && isSet(body[k]));
-  if (ignored.length) notes.unshift(`ignored fields: ${ignored.join(', ')}`);
-  if (notes.length) opts.debug?.(`openai request: ${notes.join('; ')}`);
+  reportNotes('openai request', body, HANDLED, notes, opts);
 
   return {
     request,

@@ -1,20 +1,10 @@
 /**
- * OpenAI `response_format` → Anthropic structured output.
- * https://platform.openai.com/docs/guides/structured-outputs
- * https://docs.anthropic.com/en/docs/build-with-claude/structured-outputs
- *
- * `json_schema` on models with native structured outputs → `output_config.format`, the schema made
- * strict the way Anthropic's SDK does it (unsupported keywords move into descriptions). Otherwise,
- * and for `json_object` (an open object cannot be expressed as a strict schema), a tool whose input
- * is the answer is forced, and the renderers return that input as the message content.
+ * OpenAI `response_format` → Anthropic structured output (structured-output.ts).
+ * https://platform.openai.com/docs/api-reference/chat/create#chat-create-response_format
  */
-import type { MessagesRequest, ToolChoice } from '../anthropic/types.ts';
-import { supportsStructuredOutput } from '../models.ts';
-import { invalid, isObject, isSet, objectAt } from './fields.ts';
-import { strictSchema } from './strict-schema.ts';
-
-const FALLBACK_TOOL = 'json_response';
-const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+import type { MessagesRequest } from '../anthropic/types.ts';
+import { isSet, objectAt } from '../fields.ts';
+import { applyStructuredOutput, readOutputFormat } from '../structured-output.ts';
 
 /** Applies `response_format` to the request; returns the forced tool's name when one stands in for it. */
 export function applyResponseFormat(
@@ -23,89 +13,9 @@ export function applyResponseFormat(
   notes: string[],
 ): string | undefined {
   if (!isSet(format)) return undefined;
-  const rf = objectAt(format, 'response_format');
-  let schema: Record<string, unknown>;
-  let name: string | undefined;
-  let description: string | undefined;
-  switch (rf.type) {
-    case 'text':
-      return undefined;
-    case 'json_object':
-      schema = { type: 'object' };
-      break;
-    case 'json_schema': {
-      const js = objectAt(rf.json_schema, 'response_format.json_schema');
-      if (isSet(js.schema) && !isObject(js.schema)) {
-        throw invalid('response_format.json_schema.schema', 'must be a JSON schema object.');
-      }
-      schema = (js.schema as Record<string, unknown> | undefined) ?? { type: 'object' };
-      name = typeof js.name === 'string' ? js.name : undefined;
-      description = typeof js.description === 'string' ? js.description : undefined;
-      // Without a schema the answer is an open object, which only the tool can express.
-      if (isSet(js.schema) && supportsStructuredOutput(request.model)) {
-        const strict = strictSchema(schema);
-        if (strict) {
-          request.output_config = {
-            ...request.output_config,
-            format: { type: 'json_schema', schema: strict },
-          };
-          return undefined;
-        }
-        notes.push('response_format schema cannot be made strict: using a forced tool');
-      }
-      break;
-    }
-    default:
-      throw invalid(
-        'response_format.type',
-        `'${String(rf.type)}' is not one of text, json_object, json_schema.`,
-      );
-  }
-  return forceTool(request, schema, name, description);
-}
-
-function forceTool(
-  request: MessagesRequest,
-  schema: Record<string, unknown>,
-  name: string | undefined,
-  description: string | undefined,
-): string {
-  const tools = request.tools ?? [];
-  const clientTools = tools.length > 0;
-  const taken = new Set(tools.map((t) => t.name));
-  // The schema's name tells the model what it is writing; avoid clashing with the client's tools.
-  let tool = name && TOOL_NAME.test(name) ? name : FALLBACK_TOOL;
-  while (taken.has(tool)) tool = `${tool}_`;
-  tools.push({
-    name: tool,
-    description: description ?? 'Give the final answer as this tool call: its input is the answer.',
-    input_schema: schema.type === undefined ? { type: 'object', ...schema } : schema,
-  });
-  request.tools = tools;
-  request.tool_choice = answerChoice(
-    clientTools ? (request.tool_choice ?? { type: 'auto' }) : undefined,
-    tool,
-  );
-  return tool;
-}
-
-/**
- * The client's tools stay callable: with tools offered freely, the model must call one of them or
- * the answer tool (`any`); when the client forbade or named tools, the answer tool is forced.
- */
-function answerChoice(choice: ToolChoice | undefined, tool: string): ToolChoice {
-  const noParallel =
-    choice && 'disable_parallel_tool_use' in choice ? choice.disable_parallel_tool_use : undefined;
-  const extra = noParallel === undefined ? {} : { disable_parallel_tool_use: noParallel };
-  switch (choice?.type) {
-    case undefined:
-      return { type: 'tool', name: tool, ...extra };
-    case 'auto':
-    case 'any':
-      return { type: 'any', ...extra };
-    case 'tool':
-      return choice;
-    case 'none':
-      return { type: 'tool', name: tool };
-  }
+  const wanted = readOutputFormat(objectAt(format, 'response_format'), 'response_format', (rf) => [
+    objectAt(rf.json_schema, 'response_format.json_schema'),
+    'response_format.json_schema',
+  ]);
+  return wanted && applyStructuredOutput(wanted, request, notes);
 }

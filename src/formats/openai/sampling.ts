@@ -8,8 +8,8 @@
  * hint is dropped and the reason goes to the debug log.
  */
 import type { MessagesRequest } from '../anthropic/types.ts';
+import { optionalNumber } from '../fields.ts';
 import { acceptsSamplingParameters } from '../models.ts';
-import { optionalNumber } from './fields.ts';
 
 export function applySampling(
   body: Record<string, unknown>,

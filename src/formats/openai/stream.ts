@@ -18,10 +18,10 @@
  * Hot path: frames are string concatenation around a prebuilt head and tail; only the delta's own
  * text goes through JSON.stringify.
  */
-import { kindForAnthropicType, ProxyError } from '../../errors.ts';
-import { mergeUsage } from '../anthropic/accumulate.ts';
-import type { ContentDelta, ResponseBlock, StreamEvent, Usage } from '../anthropic/types.ts';
-import type { FormatOptions, Parsed, RenderMeta, StreamRenderer } from '../frontend.ts';
+import type { ProxyError } from '../../errors.ts';
+import type { ContentDelta, ResponseBlock } from '../anthropic/types.ts';
+import { EventRenderer, type MessageDelta } from '../event-renderer.ts';
+import type { FormatOptions, Parsed, RenderMeta } from '../frontend.ts';
 import { errorBody } from './errors.ts';
 import { finishReason } from './finish-reason.ts';
 import { refusalText, THINKING_CLOSE, THINKING_OPEN } from './response.ts';
@@ -42,7 +42,7 @@ type Kind = (typeof Kind)[keyof typeof Kind];
 const EMPTY_ARGS_CONTENT = '{"content":"{}"}';
 const DONE = 'data: [DONE]\n\n';
 
-export class ChatStreamRenderer implements StreamRenderer {
+export class ChatStreamRenderer extends EventRenderer {
   private readonly id: string;
   private readonly model: string;
   private readonly created: number;
@@ -63,13 +63,12 @@ export class ChatStreamRenderer implements StreamRenderer {
   /** By Anthropic content index: a tool's arguments (or a thinking block's open tag) were sent. */
   private readonly opened: boolean[] = [];
   private calls = 0;
-  private readonly usage: Usage = { input_tokens: 0, output_tokens: 0 };
   private stopReason: string | null = null;
   private started = false;
   private finished = false;
-  private closed = false;
 
   constructor(parsed: Parsed<OpenAIHints>, meta: RenderMeta, opts: FormatOptions) {
+    super();
     this.id = completionId(meta.requestId);
     this.model = parsed.clientModel;
     this.created = meta.created;
@@ -80,29 +79,6 @@ export class ChatStreamRenderer implements StreamRenderer {
     this.head = `data: {"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},"choices":[{"index":0,"delta":`;
     this.usageNull = this.includeUsage ? ',"usage":null' : '';
     this.tail = `,"logprobs":null,"finish_reason":null}]${this.usageNull}}\n\n`;
-  }
-
-  push(event: StreamEvent): string {
-    if (this.closed) return '';
-    switch (event.type) {
-      case 'content_block_delta':
-        return this.delta(event.index, event.delta);
-      case 'content_block_start':
-        return this.blockStart(event.index, event.content_block);
-      case 'content_block_stop':
-        return this.blockStop(event.index);
-      case 'message_start':
-        if (event.message.usage) mergeUsage(this.usage, event.message.usage);
-        return this.start();
-      case 'message_delta':
-        if (event.usage) mergeUsage(this.usage, event.usage);
-        return this.messageDelta(event.delta);
-      case 'error':
-        return this.fail(new ProxyError(kindForAnthropicType(event.error.type), event.error.message));
-      default:
-        // ping, message_stop: nothing for the client.
-        return '';
-    }
   }
 
   end(): string {
@@ -129,7 +105,7 @@ export class ChatStreamRenderer implements StreamRenderer {
     return `data: ${JSON.stringify(errorBody(err))}\n\n`;
   }
 
-  private start(): string {
+  protected start(): string {
     if (this.started) return '';
     this.started = true;
     return `${this.head}{"role":"assistant","content":"","refusal":null}${this.tail}`;
@@ -143,7 +119,7 @@ export class ChatStreamRenderer implements StreamRenderer {
     return this.frame(`{"content":${JSON.stringify(text)}}`);
   }
 
-  private blockStart(index: number, block: ResponseBlock): string {
+  protected blockStart(index: number, block: ResponseBlock): string {
     switch (block.type) {
       case 'text': {
         this.kinds[index] = Kind.Text;
@@ -186,7 +162,7 @@ export class ChatStreamRenderer implements StreamRenderer {
     }
   }
 
-  private delta(index: number, d: ContentDelta): string {
+  protected delta(index: number, d: ContentDelta): string {
     switch (this.kinds[index]) {
       case Kind.Text:
         return d.type === 'text_delta' && d.text ? this.content(d.text) : '';
@@ -222,7 +198,7 @@ export class ChatStreamRenderer implements StreamRenderer {
     return this.content(THINKING_OPEN + text);
   }
 
-  private blockStop(index: number): string {
+  protected blockStop(index: number): string {
     switch (this.kinds[index]) {
       case Kind.Thinking:
         return this.opened[index] ? this.content(THINKING_CLOSE) : '';
@@ -243,7 +219,7 @@ export class ChatStreamRenderer implements StreamRenderer {
     }
   }
 
-  private messageDelta(delta: { stop_reason: string | null; [key: string]: unknown }): string {
+  protected messageDelta(delta: MessageDelta): string {
     if (this.finished) return '';
     this.stopReason = delta.stop_reason;
     let out = '';

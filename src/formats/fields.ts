@@ -1,8 +1,9 @@
 /**
- * Reading fields of an OpenAI request body that arrives as `unknown`. Every failure is a 400 that
- * names the field (OpenAI's `param`), so a client sees what to fix instead of a crash.
+ * Reading fields of a request body that arrives as `unknown` (Chat Completions, Responses). Every
+ * failure is a 400 that names the field (OpenAI's `param`), so a client sees what to fix instead of a
+ * crash.
  */
-import { ProxyError } from '../../errors.ts';
+import { ProxyError } from '../errors.ts';
 
 export type Obj = Record<string, unknown>;
 
