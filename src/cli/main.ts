@@ -6,6 +6,8 @@ import { completionScript } from './completion.ts';
 import { registerConfig } from './config.ts';
 import { registerGenerateToken } from './generate-token.ts';
 import { registerServe } from './serve.ts';
+import { loadOrExit } from './settings.ts';
+import { usageReport } from './usage.ts';
 
 export function buildProgram(): Command {
   const program = new Command('ccproxy')
@@ -21,6 +23,18 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerAuth(program);
   registerGenerateToken(program);
+  program
+    .command('usage')
+    .description("Today's and this week's requests, tokens and cost by model (needs the access log)")
+    .action(async () => {
+      const { settings } = loadOrExit(program.opts());
+      try {
+        process.stdout.write(`${await usageReport(settings)}\n`);
+      } catch (err) {
+        process.stderr.write(`ccproxy: ${(err as Error).message}\n`);
+        process.exit(1);
+      }
+    });
   program.hook('preAction', (cmd) => {
     const shell = cmd.opts().showCompletion;
     if (shell) {

@@ -8,13 +8,22 @@ import type { Logger } from 'pino';
 import { registerOAuthRoutes } from '../auth/oauth-routes.ts';
 import { TokenManager } from '../auth/token-manager.ts';
 import { createApiBackend } from '../backends/api/backend.ts';
+import { RateLimits } from '../backends/api/rate-limits.ts';
 import type { Backend, Mode } from '../backends/backend.ts';
+import { createSdkBackend } from '../backends/sdk/index.ts';
 import type { Settings } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
 import { anthropicFrontend } from '../formats/anthropic/frontend.ts';
 import type { Format, FormatOptions, Frontend } from '../formats/frontend.ts';
 import { modelRules } from '../formats/models.ts';
 import { openaiFrontend, renderOpenAIModels } from '../formats/openai/index.ts';
+import { responsesFrontend } from '../formats/responses/index.ts';
+import {
+  createObservability,
+  enabledPieces,
+  type Observability,
+  PUBLIC_DASHBOARD_PATHS,
+} from '../observability/index.ts';
 import { Lifecycle } from '../observability/lifecycle.ts';
 import { VERSION } from '../version.ts';
 import { formatForPath, toProxyError } from './errors.ts';
@@ -39,6 +48,7 @@ export interface ProxyApp {
   lifecycle: Lifecycle;
   tokens: TokenManager;
   backends: Partial<Record<Mode, Backend>>;
+  rateLimits: RateLimits;
   /** End every in-flight request now, each with `reason` rendered in its client's format. */
   abortAll(reason: Error): void;
   /** Listen on the configured host and port; resolves with the base URL. */
@@ -47,7 +57,11 @@ export interface ProxyApp {
 }
 
 /** Every client format the proxy speaks; each is served under every mode prefix. */
-export const FRONTENDS: readonly Frontend[] = [anthropicFrontend as Frontend, openaiFrontend as Frontend];
+export const FRONTENDS: readonly Frontend[] = [
+  anthropicFrontend as Frontend,
+  openaiFrontend as Frontend,
+  responsesFrontend as Frontend,
+];
 
 /** A client's own request id is kept when it is short and plain; otherwise we make one. */
 function requestIdOf(value: unknown): string {
@@ -60,9 +74,15 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   const { settings, log } = opts;
   const env = opts.env ?? process.env;
   const lifecycle = opts.lifecycle ?? new Lifecycle();
-  const tokens = opts.tokens ?? new TokenManager({ settings, env, log });
+  const rateLimits = new RateLimits();
+  // Observability is created below; refreshes that happen before it exists are simply not counted.
+  let obs: Observability | undefined;
+  const tokens =
+    opts.tokens ?? new TokenManager({ settings, env, log, onRefresh: (r) => obs?.tokenRefresh(r) });
   const backends: Partial<Record<Mode, Backend>> = opts.backends ?? {
-    api: createApiBackend({ settings, tokens, log }),
+    api: createApiBackend({ settings, tokens, log, rateLimits }),
+    // The agents need a whole environment (PATH, HOME), not just the credential variables.
+    sdk: createSdkBackend({ settings, log, env: { ...process.env, ...env } }),
   };
   const frontends = FRONTENDS;
   const formatOptions: FormatOptions = {
@@ -86,6 +106,8 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
+    // HEAD on an API (or on the live log stream, whose headers wait for a first event) has no use here.
+    exposeHeadRoutes: false,
   });
 
   // Every body is JSON, whatever Content-Type the client sent (curl -d sends form encoding).
@@ -106,7 +128,18 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   const formatOf = (req: { url: string; routeOptions?: { config?: unknown } }) =>
     (req.routeOptions?.config as RouteConfig | undefined)?.format ?? formatForPath(req.url, frontends);
 
-  const guard = createGuard({ settings });
+  obs = await createObservability({
+    settings,
+    lifecycle,
+    log,
+    version: VERSION,
+    rateLimits: () => rateLimits.readings(),
+  });
+  // The dashboard's static page holds no data; it asks for the token itself (its API calls need it).
+  const guard = createGuard({
+    settings,
+    publicPrefixes: enabledPieces(settings.observability).dashboard ? PUBLIC_DASHBOARD_PATHS : [],
+  });
   app.addHook('onRequest', async (req, reply) => {
     reply.raw.setHeader('x-request-id', req.id);
     const cors = guard.corsHeaders(req.headers);
@@ -173,6 +206,8 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
           },
   });
 
+  await obs.register(app);
+
   lifecycle.subscribe((event, r) => {
     if (event !== 'end') return;
     log.info(
@@ -197,6 +232,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     lifecycle,
     tokens,
     backends,
+    rateLimits,
     abortAll(reason) {
       for (const c of live) c.abort(reason);
     },
@@ -212,6 +248,8 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
       closed = true;
       await app.close();
       await Promise.all(Object.values(backends).map((b) => b?.close()));
+      // Last, so the rows of the final requests are written.
+      await obs?.close();
     },
   };
 }

@@ -11,6 +11,7 @@ import type { Message, MessagesRequest } from '../../formats/anthropic/types.ts'
 import { BUILTIN_MODELS, type ModelInfo } from '../../formats/models.ts';
 import type { Backend, Reply, RequestContext } from '../backend.ts';
 import { clientHeaders } from './headers.ts';
+import type { RateLimits } from './rate-limits.ts';
 import { injectSystemPrompt } from './system-prompt.ts';
 import { header, readJson, readLimited, Upstream, type UpstreamResponse } from './upstream.ts';
 
@@ -18,8 +19,8 @@ export interface ApiBackendDeps {
   settings: Settings;
   tokens: TokenManager;
   log: Logger;
-  /** Every upstream response's headers (rate-limit readings). */
-  onUpstreamHeaders?: (headers: Record<string, string | string[] | undefined>) => void;
+  /** Latest rate-limit readings, updated from every upstream response. */
+  rateLimits?: RateLimits;
 }
 
 export interface ApiBackend extends Backend {
@@ -51,7 +52,7 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
           ctx.record.retries++;
           ctx.log.warn({ why, attempt: ctx.record.retries + 1 }, 'retrying upstream request');
         },
-        onHeaders: deps.onUpstreamHeaders,
+        onHeaders: deps.rateLimits ? (h) => deps.rateLimits!.update(h) : undefined,
       });
       ctx.record.upstreamRequestId = header(res.headers, 'request-id');
       return res;
@@ -168,6 +169,7 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
           last_refresh_error: s.lastRefreshError ?? null,
         },
         last_upstream_error: lastError ?? null,
+        rate_limits: deps.rateLimits?.snapshot() ?? null,
       };
     },
 

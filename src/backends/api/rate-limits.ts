@@ -1,0 +1,136 @@
+/**
+ * The plan's limits as the upstream last reported them. Every upstream response carries
+ * `anthropic-ratelimit-*` headers; for subscription tokens the `anthropic-ratelimit-unified-*`
+ * family says whether requests are allowed, how full each window is (5-hour, 7-day…), when it
+ * resets, and whether paid extra usage (overage) is available or in use.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+export interface WindowReading {
+  status?: string;
+  /** Fraction of the window used, 0..1. */
+  utilization?: number;
+  /** Epoch seconds. */
+  resetAt?: number;
+}
+
+export interface RateLimitSnapshot {
+  /** Epoch ms of the response the readings came from. */
+  updatedAt: number;
+  /** `allowed`, `allowed_warning` or `rejected`. */
+  status?: string;
+  /** Which window the overall status and reset describe (`five_hour`, `seven_day`…). */
+  representativeClaim?: string;
+  resetAt?: number;
+  windows: Record<string, WindowReading>;
+  overage: { status?: string; disabledReason?: string; inUse?: boolean; resetAt?: number };
+  /** Classic per-minute API limits (requests, tokens…): limit and remaining. */
+  limits: Record<string, { limit?: number; remaining?: number; resetAt?: number }>;
+}
+
+const UNIFIED = 'anthropic-ratelimit-unified-';
+const CLASSIC = /^anthropic-ratelimit-(requests|tokens|input-tokens|output-tokens)-(limit|remaining|reset)$/;
+const WINDOW = /^([0-9a-z_]+)-(status|utilization|reset)$/;
+
+const num = (v: string | undefined) => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+};
+const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+const epochSeconds = (v: string) =>
+  num(v) ?? (Number.isNaN(Date.parse(v)) ? undefined : Math.floor(Date.parse(v) / 1000));
+
+/** Parse one response's headers; undefined when it carries no rate-limit headers. */
+export function parseRateLimitHeaders(
+  headers: IncomingHttpHeaders,
+  now = Date.now(),
+): RateLimitSnapshot | undefined {
+  let snap: RateLimitSnapshot | undefined;
+  for (const [name, raw] of Object.entries(headers)) {
+    if (!name.startsWith('anthropic-ratelimit-')) continue;
+    const value = first(raw);
+    if (value === undefined) continue;
+    snap ??= { updatedAt: now, windows: {}, overage: {}, limits: {} };
+    if (name.startsWith(UNIFIED)) {
+      const rest = name.slice(UNIFIED.length);
+      if (rest === 'status') snap.status = value;
+      else if (rest === 'reset') snap.resetAt = epochSeconds(value);
+      else if (rest === 'representative-claim') snap.representativeClaim = value;
+      else if (rest === 'overage-status') snap.overage.status = value;
+      else if (rest === 'overage-disabled-reason') snap.overage.disabledReason = value;
+      else if (rest === 'overage-in-use') snap.overage.inUse = value === 'true';
+      else if (rest === 'overage-reset') snap.overage.resetAt = epochSeconds(value);
+      else {
+        const m = WINDOW.exec(rest);
+        if (!m) continue;
+        snap.windows[m[1]] ??= {};
+        const w = snap.windows[m[1]];
+        if (m[2] === 'status') w.status = value;
+        else if (m[2] === 'utilization') w.utilization = num(value);
+        else w.resetAt = epochSeconds(value);
+      }
+      continue;
+    }
+    const c = CLASSIC.exec(name);
+    if (c) {
+      snap.limits[c[1]] ??= {};
+      const l = snap.limits[c[1]];
+      if (c[2] === 'reset') l.resetAt = epochSeconds(value);
+      else l[c[2] as 'limit' | 'remaining'] = num(value);
+    }
+  }
+  return snap;
+}
+
+const STATUS_VALUE: Record<string, number> = { allowed: 0, allowed_warning: 1, rejected: 2 };
+
+/** Keeps the latest readings; cheap enough to call on every upstream response. */
+export class RateLimits {
+  private snap: RateLimitSnapshot | undefined;
+
+  update(headers: IncomingHttpHeaders): void {
+    const next = parseRateLimitHeaders(headers);
+    if (next) this.snap = next;
+  }
+
+  snapshot(): RateLimitSnapshot | undefined {
+    return this.snap;
+  }
+
+  /**
+   * The plan's window is used up (status `rejected`), so the next request would draw on paid extra
+   * usage or fail: returns the reset time in epoch seconds while that holds. Past the reset, the
+   * state clears by itself — nothing stays stuck until a restart.
+   */
+  exhaustedUntil(now = Date.now()): number | undefined {
+    const s = this.snap;
+    if (s?.status !== 'rejected') return undefined;
+    const reset =
+      s.resetAt ?? Math.min(...Object.values(s.windows).map((w) => w.resetAt ?? Number.POSITIVE_INFINITY));
+    if (!Number.isFinite(reset) || reset * 1000 <= now) return undefined;
+    return reset;
+  }
+
+  /** Numeric readings with bounded names, for metrics gauges and the dashboard. */
+  readings(): Array<{ name: string; value: number }> {
+    const s = this.snap;
+    if (!s) return [];
+    const out: Array<{ name: string; value: number }> = [];
+    if (s.status && s.status in STATUS_VALUE)
+      out.push({ name: 'unified_status', value: STATUS_VALUE[s.status] });
+    if (s.resetAt !== undefined) out.push({ name: 'unified_reset', value: s.resetAt });
+    for (const [w, r] of Object.entries(s.windows)) {
+      if (r.utilization !== undefined) out.push({ name: `unified_${w}_utilization`, value: r.utilization });
+      if (r.resetAt !== undefined) out.push({ name: `unified_${w}_reset`, value: r.resetAt });
+    }
+    if (s.overage.inUse !== undefined)
+      out.push({ name: 'unified_overage_in_use', value: s.overage.inUse ? 1 : 0 });
+    for (const [k, l] of Object.entries(s.limits)) {
+      const key = k.replaceAll('-', '_');
+      if (l.limit !== undefined) out.push({ name: `${key}_limit`, value: l.limit });
+      if (l.remaining !== undefined) out.push({ name: `${key}_remaining`, value: l.remaining });
+    }
+    return out;
+  }
+}
