@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Reply } from '../backends/backend.ts';
-import { kindForAnthropicType, ProxyError } from '../errors.ts';
+import { anthropicErrorType, kindForAnthropicType, ProxyError } from '../errors.ts';
 import { mergeUsage } from '../formats/anthropic/accumulate.ts';
 import type { StreamEvent, Usage } from '../formats/anthropic/types.ts';
 import { JsonUsageTap, SseUsageTap, type TapResult } from '../formats/anthropic/usage-tap.ts';
@@ -91,7 +91,7 @@ export function pipeRaw(
         // An Anthropic client learns about it from a proper error event.
         if (sse)
           res.write(
-            `\n\nevent: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message: pe.message } })}\n\n`,
+            `\n\nevent: error\ndata: ${JSON.stringify({ type: 'error', error: { type: anthropicErrorType(pe.kind), message: pe.message } })}\n\n`,
           );
         res.end();
       }
@@ -120,12 +120,23 @@ export async function pumpStream(
   const first = await it.next(); // throws → the caller answers with an error status
   if (first.done)
     throw new ProxyError('upstream', 'The upstream answered with an event stream that holds no events.');
-  if (first.value.type === 'error') throw errorOf(first.value);
+  if (first.value.type === 'error') {
+    // Let go of the upstream response (and its connection) before answering with the error.
+    await it.return?.();
+    throw errorOf(first.value);
+  }
   res.writeHead(200, { ...headers, ...SSE_HEADERS });
   ctx.record.status = 200;
   const usage: Usage = { input_tokens: 0, output_tokens: 0 };
   let sawUsage = false;
   let complete = false;
+  // Frames rendered from one upstream chunk leave in one write: cork now, uncork once the
+  // events already decoded have been rendered (nextTick runs after the pending microtasks).
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    res.uncork();
+  };
   try {
     for (let step: IteratorResult<StreamEvent> = first; !step.done; step = await it.next()) {
       const ev = step.value;
@@ -143,6 +154,11 @@ export async function pumpStream(
       const out = renderer.push(ev);
       if (out) {
         ctx.firstByte();
+        if (!corked) {
+          corked = true;
+          res.cork();
+          process.nextTick(uncork);
+        }
         if (!res.write(out)) await drained(res, ctx.signal);
       }
     }
