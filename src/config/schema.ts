@@ -20,11 +20,24 @@ const list = (def: string[], description: string) => z.array(z.string()).default
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export const modelRuleSchema = z.object({
-  match: z.enum(['exact', 'prefix', 'regex']).default('exact'),
-  pattern: z.string().min(1),
-  model: z.string().min(1),
-});
+export const modelRuleSchema = z
+  .object({
+    match: z.enum(['exact', 'prefix', 'regex']).default('exact'),
+    pattern: z.string().min(1),
+    model: z.string().min(1),
+  })
+  .superRefine((rule, ctx) => {
+    if (rule.match !== 'regex') return;
+    try {
+      new RegExp(rule.pattern);
+    } catch (err) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pattern'],
+        message: `not a valid regular expression (${(err as Error).message})`,
+      });
+    }
+  });
 export type ModelRule = z.infer<typeof modelRuleSchema>;
 
 const priceSchema = z.object({

@@ -97,19 +97,6 @@ export function modelRules(userRules: readonly ModelRule[]): ModelRule[] {
   return [...userRules, ...BUILTIN_MODEL_RULES];
 }
 
-/** Check a user regex rule compiles, for settings validation. */
-export function invalidRulePattern(rules: readonly ModelRule[]): string | undefined {
-  for (const r of rules) {
-    if (r.match !== 'regex') continue;
-    try {
-      new RegExp(r.pattern);
-    } catch (err) {
-      return `${r.pattern}: ${(err as Error).message}`;
-    }
-  }
-  return undefined;
-}
-
 /** max_tokens for a request that sends none. */
 export function defaultMaxTokens(model: string, configured = 0): number {
   if (configured > 0) return configured;

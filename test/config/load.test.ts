@@ -97,6 +97,10 @@ describe('settings precedence', () => {
       ],
       [{ OBSERVABILITY__METRICS: 'maybe' }, /observability\.metrics .*expected true or false/],
       [{ OPENAI__MODEL_MAP: '[{"pattern":"x"}]' }, /openai\.model_map .*model/],
+      [
+        { OPENAI__MODEL_MAP: '[{"match":"regex","pattern":"gpt-(","model":"m"}]' },
+        /openai\.model_map .*pattern: not a valid regular expression/,
+      ],
     ];
     for (const [env, re] of cases) {
       assert.throws(
