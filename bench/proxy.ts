@@ -17,6 +17,12 @@ process.on('message', async (m: { cmd?: string }) => {
   if (m?.cmd === 'usage') {
     if (m && (globalThis as { gc?: () => void }).gc && (m as { gc?: boolean }).gc)
       (globalThis as { gc?: () => void }).gc!();
-    process.send?.({ cpu: process.cpuUsage(), rss: process.memoryUsage().rss });
+    const mem = process.memoryUsage();
+    process.send?.({
+      cpu: process.cpuUsage(),
+      rss: mem.rss,
+      heap: mem.heapUsed,
+      handles: process.getActiveResourcesInfo().length,
+    });
   }
 });

@@ -8,9 +8,9 @@
  *   npm run bench -- --quick      one short round of each
  *   npm run bench -- --only=stream,openai
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { type Child, start as startChild } from './child.ts';
 import { type LoadResult, median, percentile, runLoad } from './load.ts';
 import { DELTAS } from './upstream.ts';
 
@@ -23,44 +23,8 @@ const ONLY = args
 const ROUNDS = QUICK ? 1 : 3;
 const SECONDS = QUICK ? 1.5 : 3;
 const TOKEN = 'sk-ant-oat01-bench-token-000000000000000000';
-const here = import.meta.dirname;
 
-interface Child {
-  proc: ChildProcess;
-  port: number;
-  origin: string;
-  usage(gc?: boolean): Promise<{ cpu: NodeJS.CpuUsage; rss: number }>;
-  stop(): Promise<void>;
-}
-
-function start(script: string, env: Record<string, string>): Promise<Child> {
-  const proc = fork(path.join(here, script), [], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
-    env: { ...process.env, ...env, BENCH_TOKEN: TOKEN },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    proc.once('error', reject);
-    proc.once('message', (m: { port: number }) => {
-      const origin = `http://127.0.0.1:${m.port}`;
-      resolve({
-        proc,
-        port: m.port,
-        origin,
-        usage: (gc = false) =>
-          new Promise((res) => {
-            proc.once('message', (u: { cpu: NodeJS.CpuUsage; rss: number }) => res(u));
-            proc.send({ cmd: 'usage', gc });
-          }),
-        stop: () =>
-          new Promise((res) => {
-            proc.once('exit', () => res());
-            proc.kill('SIGKILL');
-          }),
-      });
-    });
-  });
-}
+const start = (script: string, env: Record<string, string>) => startChild(script, env, TOKEN);
 
 const cpuMs = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1000;
 

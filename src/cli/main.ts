@@ -7,6 +7,7 @@ import { registerConfig } from './config.ts';
 import { registerGenerateToken } from './generate-token.ts';
 import { registerServe } from './serve.ts';
 import { loadOrExit } from './settings.ts';
+import { registerStatus } from './status.ts';
 import { usageReport } from './usage.ts';
 
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerAuth(program);
   registerGenerateToken(program);
+  registerStatus(program);
   program
     .command('usage')
     .description("Today's and this week's requests, tokens and cost by model (needs the access log)")

@@ -38,6 +38,8 @@ export interface RequestRecord {
   stopReason?: string;
   /** Upstream retries made for this request. */
   retries: number;
+  /** Why each retry happened (`connection`, `timeout`, `server_error`, `overloaded`, `rate_limited`). */
+  retryReasons?: string[];
   sdkTurns?: number;
   sdkCostUsd?: number;
   userAgent?: string;

@@ -25,6 +25,8 @@ export interface MetricsOptions {
 const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600];
 const TTFT_BUCKETS = [0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8, 15, 30, 60];
 const READING_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+/** Retry reasons as labels; anything else is counted as `other` (labels stay bounded). */
+const RETRY_REASONS = new Set(['connection', 'timeout', 'server_error', 'overloaded', 'rate_limited']);
 const MAX_READINGS = 32;
 
 export class Metrics {
@@ -42,6 +44,7 @@ export class Metrics {
   private readonly active;
   private readonly activeStreams;
   private readonly refreshes;
+  private readonly retries;
 
   constructor(opts: MetricsOptions) {
     const registers = [this.registry];
@@ -107,6 +110,13 @@ export class Metrics {
       name: 'ccproxy_token_refreshes_total',
       help: 'Upstream OAuth token refreshes, by result.',
       labelNames: ['result'],
+      registers,
+    });
+
+    this.retries = new client.Counter({
+      name: 'ccproxy_upstream_retries_total',
+      help: 'Upstream requests tried again before anything was sent to the client, by reason.',
+      labelNames: ['mode', 'reason'],
       registers,
     });
 
@@ -190,6 +200,8 @@ export class Metrics {
       case 'end':
         if (this.inFlight.delete(r)) this.active.dec();
         if (this.streaming.delete(r)) this.activeStreams.dec();
+        for (const reason of r.retryReasons ?? [])
+          this.retries.inc({ mode: r.mode, reason: RETRY_REASONS.has(reason) ? reason : 'other' });
         if (row) this.finished(row);
         return;
     }

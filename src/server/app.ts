@@ -29,6 +29,7 @@ import { VERSION } from '../version.ts';
 import { formatForPath, toProxyError } from './errors.ts';
 import { createGuard, PUBLIC_PATHS } from './guard.ts';
 import { registerHealth } from './health.ts';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './json-depth.ts';
 import { type RouteConfig, registerRoutes } from './routes.ts';
 
 export interface AppOptions {
@@ -116,11 +117,24 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     const text = body as string;
     if (text.trim() === '')
       return done(ProxyError.invalid('The request body is empty; send a JSON object.'), undefined);
+    let value: unknown;
     try {
-      done(null, JSON.parse(text));
+      value = JSON.parse(text);
     } catch (err) {
-      done(ProxyError.invalid(`The request body is not valid JSON: ${(err as Error).message}.`), undefined);
+      return done(
+        ProxyError.invalid(`The request body is not valid JSON: ${(err as Error).message}.`),
+        undefined,
+      );
     }
+    if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
+      return done(
+        ProxyError.invalid(
+          `The request body nests deeper than ${MAX_JSON_DEPTH} levels; ccproxy refuses it.`,
+        ),
+        undefined,
+      );
+    }
+    done(null, value);
   });
 
   const renderers = new Map<Format, Frontend>(frontends.map((f) => [f.format, f]));

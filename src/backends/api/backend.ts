@@ -11,7 +11,8 @@ import type { Message, MessagesRequest } from '../../formats/anthropic/types.ts'
 import { BUILTIN_MODELS, type ModelInfo } from '../../formats/models.ts';
 import type { Backend, Reply, RequestContext } from '../backend.ts';
 import { clientHeaders } from './headers.ts';
-import type { RateLimits } from './rate-limits.ts';
+import { Limiter, QueueTimeout, type Release } from './limiter.ts';
+import { describeReset, type RateLimits } from './rate-limits.ts';
 import { injectSystemPrompt } from './system-prompt.ts';
 import { header, readJson, readLimited, Upstream, type UpstreamResponse } from './upstream.ts';
 
@@ -30,6 +31,7 @@ export interface ApiBackend extends Backend {
 export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
   const { settings, tokens } = deps;
   const upstream = new Upstream(settings, tokens);
+  const limiter = new Limiter(settings.upstream.max_concurrency, settings.upstream.queue_timeout_s * 1000);
   let lastError: { at: string; status: number; message: string } | undefined;
   let models: { at: number; list: ModelInfo[] } | undefined;
 
@@ -39,7 +41,12 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
     }
   };
 
+  /**
+   * One upstream call holding a concurrency slot from before the first attempt until its response
+   * body is closed (read to the end, failed or destroyed), retries included.
+   */
   async function call(ctx: RequestContext, path: string, body: string): Promise<UpstreamResponse> {
+    const release = await slot(ctx);
     try {
       const res = await upstream.call({
         method: 'POST',
@@ -48,18 +55,59 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
         clientHeaders: ctx.headers,
         signal: ctx.signal,
         log: ctx.log,
-        onRetry: (why) => {
+        onRetry: (why, reason) => {
           ctx.record.retries++;
-          ctx.log.warn({ why, attempt: ctx.record.retries + 1 }, 'retrying upstream request');
+          (ctx.record.retryReasons ??= []).push(reason);
+          ctx.log.warn({ why, reason, attempt: ctx.record.retries + 1 }, 'retrying upstream request');
         },
         onHeaders: deps.rateLimits ? (h) => deps.rateLimits!.update(h) : undefined,
       });
+      if (res.body.destroyed) release();
+      else res.body.once('close', release);
       ctx.record.upstreamRequestId = header(res.headers, 'request-id');
       return res;
     } catch (err) {
+      release();
       remember(err);
       throw err;
     }
+  }
+
+  /** A slot under `upstream.max_concurrency`, or a 429 once `upstream.queue_timeout_s` has passed. */
+  async function slot(ctx: RequestContext): Promise<Release> {
+    try {
+      return await limiter.acquire(ctx.signal);
+    } catch (err) {
+      if (!(err instanceof QueueTimeout)) throw err;
+      const waited = settings.upstream.queue_timeout_s;
+      ctx.log.warn({ inFlight: limiter.inFlight, queued: limiter.queued }, 'upstream queue timeout');
+      throw new ProxyError(
+        'rate_limited',
+        `ccproxy already has ${limiter.max} upstream requests in flight (upstream.max_concurrency)${waited > 0 ? ` and no slot came free within ${waited}s (upstream.queue_timeout_s)` : ''}. Retry shortly, or raise the limit.`,
+        { retryAfter: Math.min(60, Math.max(1, Math.ceil(waited))) },
+      );
+    }
+  }
+
+  const blockedUntil = (): string | null => {
+    const b = settings.limits.block_overage ? deps.rateLimits?.overageUntil() : undefined;
+    return b ? new Date(b.resetAt * 1000).toISOString() : null;
+  };
+
+  /**
+   * limits.block_overage: the readings say the plan's window is used up and the next request would be
+   * billed as extra usage, so refuse it until the window resets (which lifts this at once).
+   */
+  function refuseOverage(): void {
+    if (!settings.limits.block_overage || !deps.rateLimits) return;
+    const blocked = deps.rateLimits.overageUntil();
+    if (!blocked) return;
+    const seconds = Math.max(1, Math.ceil(blocked.resetAt - Date.now() / 1000));
+    throw new ProxyError(
+      'rate_limited',
+      `Your plan's ${claimName(blocked.claim)} is used up until it resets ${describeReset(blocked.resetAt)}; further requests would be billed as extra usage, which ccproxy is set to refuse (limits.block_overage). Retry after the reset, or set limits.block_overage = false to allow extra usage.`,
+      { retryAfter: seconds, headers: { 'x-ccproxy-refused': 'overage' } },
+    );
   }
 
   const midResponse = (err: unknown) => {
@@ -87,6 +135,7 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
     upstream,
 
     async send(request: MessagesRequest, ctx: RequestContext): Promise<Reply> {
+      refuseOverage();
       injectSystemPrompt(request, settings.claude.system_prompt_injection);
       ctx.record.upstreamModel = request.model;
       const stream = request.stream === true;
@@ -170,6 +219,16 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
         },
         last_upstream_error: lastError ?? null,
         rate_limits: deps.rateLimits?.snapshot() ?? null,
+        limits: {
+          block_overage: settings.limits.block_overage,
+          // When block_overage is on and the plan's window is used up: until when requests are refused.
+          overage_blocked_until: blockedUntil(),
+        },
+        concurrency: {
+          max: limiter.max,
+          in_flight: limiter.inFlight,
+          queued: limiter.queued,
+        },
       };
     },
 
@@ -184,6 +243,24 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
       await upstream.close();
     },
   };
+}
+
+/** `five_hour` → `5-hour window`, as a person says it. */
+function claimName(claim: string | undefined): string {
+  switch (claim) {
+    case 'five_hour':
+      return '5-hour window';
+    case 'seven_day':
+      return '7-day window';
+    case 'seven_day_opus':
+      return '7-day Opus window';
+    case 'seven_day_sonnet':
+      return '7-day Sonnet window';
+    case undefined:
+      return 'usage window';
+    default:
+      return `${claim.replaceAll('_', ' ')} window`;
+  }
 }
 
 /** Rethrow an event source's failures as ProxyErrors. */

@@ -25,6 +25,8 @@ const DROP = new Set([
   'expect',
   // We read usage off the bytes and pass them through unchanged, so ask for them uncompressed.
   'accept-encoding',
+  // The body sent upstream is our own serialisation, never the client's (possibly encoded) bytes.
+  'content-encoding',
   // The proxy's own request id and session headers stay here.
   'x-request-id',
   'x-ccproxy-session-id',

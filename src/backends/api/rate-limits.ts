@@ -83,6 +83,14 @@ export function parseRateLimitHeaders(
   return snap;
 }
 
+/** The overall reset, else the earliest window reset, in epoch seconds, when still in the future. */
+function futureReset(s: RateLimitSnapshot, now: number): number | undefined {
+  const reset =
+    s.resetAt ?? Math.min(...Object.values(s.windows).map((w) => w.resetAt ?? Number.POSITIVE_INFINITY));
+  if (!Number.isFinite(reset) || reset * 1000 <= now) return undefined;
+  return reset;
+}
+
 const STATUS_VALUE: Record<string, number> = { allowed: 0, allowed_warning: 1, rejected: 2 };
 
 /** Keeps the latest readings; cheap enough to call on every upstream response. */
@@ -106,10 +114,26 @@ export class RateLimits {
   exhaustedUntil(now = Date.now()): number | undefined {
     const s = this.snap;
     if (s?.status !== 'rejected') return undefined;
-    const reset =
-      s.resetAt ?? Math.min(...Object.values(s.windows).map((w) => w.resetAt ?? Number.POSITIVE_INFINITY));
-    if (!Number.isFinite(reset) || reset * 1000 <= now) return undefined;
-    return reset;
+    return futureReset(s, now);
+  }
+
+  /**
+   * The next request would be paid for as extra usage: the plan's window is used up (unified status
+   * `rejected`, or the last answer already drew on overage) and overage is open (`overage-status`
+   * `allowed`/`allowed_warning`, or `overage-in-use: true`). With overage closed the upstream refuses
+   * such requests itself (a 429 that costs nothing), so that is not this case. Returns the window's
+   * reset (epoch seconds) and which window it is, while that holds; undefined once the reset has
+   * passed, or when no reset time is known (nothing to wait for, so nothing is blocked).
+   */
+  overageUntil(now = Date.now()): { resetAt: number; claim?: string } | undefined {
+    const s = this.snap;
+    if (!s) return undefined;
+    const inUse = s.overage.inUse === true;
+    if (s.status !== 'rejected' && !inUse) return undefined;
+    const open = inUse || s.overage.status === 'allowed' || s.overage.status === 'allowed_warning';
+    if (!open) return undefined;
+    const resetAt = futureReset(s, now);
+    return resetAt === undefined ? undefined : { resetAt, claim: s.representativeClaim };
   }
 
   /** Numeric readings with bounded names, for metrics gauges and the dashboard. */
@@ -133,4 +157,22 @@ export class RateLimits {
     }
     return out;
   }
+}
+
+/** A span as a person reads it: `45s`, `12m`, `2h 13m`, `3d 4h`. */
+export function humanDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h${m % 60 ? ` ${m % 60}m` : ''}`;
+  const d = Math.floor(h / 24);
+  return `${d}d${h % 24 ? ` ${h % 24}h` : ''}`;
+}
+
+/** A reset time (epoch seconds) for a message: `at 2026-05-01 14:05 UTC (in 2h 13m)`. */
+export function describeReset(epochSeconds: number, now = Date.now()): string {
+  const at = new Date(epochSeconds * 1000).toISOString().slice(0, 16).replace('T', ' ');
+  return `at ${at} UTC (in ${humanDuration(epochSeconds * 1000 - now)})`;
 }

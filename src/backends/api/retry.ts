@@ -9,6 +9,16 @@ export interface RetryPolicy {
   baseDelayMs: number;
 }
 
+/** Why a request was tried again: a bounded set, used as a metrics label. */
+export type RetryReason = 'connection' | 'timeout' | 'server_error' | 'overloaded' | 'rate_limited';
+
+/** The reason label for a retry after an upstream status. */
+export function retryReasonForStatus(status: number): RetryReason {
+  if (status === 529) return 'overloaded';
+  if (status === 429) return 'rate_limited';
+  return 'server_error';
+}
+
 /** Statuses worth another attempt: overloaded, server errors, and (once) a rate limit. */
 export function isRetryableStatus(status: number, previous429s: number): boolean {
   if (status === 429) return previous429s === 0; // subscription 429s are often transient, but only once

@@ -13,9 +13,16 @@ export const MAX_CACHE_MARKS = 4;
 
 export type InjectionMode = 'auto' | 'always' | 'never';
 
+/** Client input is only checked in outline before it reaches here: blocks may be anything. */
+const isTextBlock = (b: unknown): b is TextBlock =>
+  typeof b === 'object' &&
+  b !== null &&
+  (b as TextBlock).type === 'text' &&
+  typeof (b as TextBlock).text === 'string';
+
 function firstText(system: MessagesRequest['system']): string | undefined {
   if (typeof system === 'string') return system;
-  if (Array.isArray(system) && system[0]?.type === 'text') return system[0].text;
+  if (Array.isArray(system) && isTextBlock(system[0])) return system[0].text;
   return undefined;
 }
 
@@ -29,7 +36,7 @@ function hasIdentity(system: MessagesRequest['system']): boolean {
   if (typeof system === 'string') return system.startsWith(CLAUDE_CODE_IDENTITY);
   return (
     Array.isArray(system) &&
-    system.slice(0, 2).some((b) => b.type === 'text' && b.text.startsWith(CLAUDE_CODE_IDENTITY))
+    system.slice(0, 2).some((b) => isTextBlock(b) && b.text.startsWith(CLAUDE_CODE_IDENTITY))
   );
 }
 
@@ -45,20 +52,25 @@ export function cacheMarks(req: MessagesRequest): { count: number; oneHour: bool
   const visit = (blocks: ReadonlyArray<ContentBlock | OtherBlock | TextBlock> | undefined) => {
     if (!Array.isArray(blocks)) return;
     for (const b of blocks) {
+      if (typeof b !== 'object' || b === null) continue;
       mark((b as { cache_control?: { ttl?: string } }).cache_control);
       const inner = (b as { content?: unknown }).content;
       if (Array.isArray(inner)) visit(inner);
     }
   };
   if (Array.isArray(req.system)) visit(req.system);
-  if (Array.isArray(req.tools)) for (const t of req.tools) mark(t.cache_control);
-  for (const m of req.messages) if (Array.isArray(m.content)) visit(m.content);
+  if (Array.isArray(req.tools)) for (const t of req.tools) if (t) mark(t.cache_control);
+  for (const m of req.messages) if (Array.isArray(m?.content)) visit(m.content);
   return { count, oneHour };
 }
 
 /** Returns the request with the identity prepended when the mode calls for it (mutates `req.system`). */
 export function injectSystemPrompt(req: MessagesRequest, mode: InjectionMode): MessagesRequest {
   if (mode === 'never') return req;
+  // A `system` that is neither text nor a list of blocks is left for the upstream to refuse (400).
+  const system: unknown = req.system;
+  if (system !== undefined && system !== null && typeof system !== 'string' && !Array.isArray(system))
+    return req;
   if (mode === 'auto' && looksLikeClaudeCode(req.system)) return req;
   if (hasIdentity(req.system)) return req;
   const identity: TextBlock = { type: 'text', text: CLAUDE_CODE_IDENTITY };

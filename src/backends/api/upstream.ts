@@ -13,7 +13,15 @@ import { kindForAnthropicType, ProxyError } from '../../errors.ts';
 import { snippet } from '../../formats/anthropic/sse.ts';
 import type { ApiErrorBody } from '../../formats/anthropic/types.ts';
 import { type IdentityHeaders, upstreamHeaders } from './headers.ts';
-import { isRetryableStatus, nextDelayMs, type RetryPolicy, retryAfterMs, sleep } from './retry.ts';
+import {
+  isRetryableStatus,
+  nextDelayMs,
+  type RetryPolicy,
+  type RetryReason,
+  retryAfterMs,
+  retryReasonForStatus,
+  sleep,
+} from './retry.ts';
 
 export interface UpstreamResponse {
   status: number;
@@ -29,8 +37,8 @@ export interface CallOptions {
   clientHeaders: IncomingHttpHeaders;
   signal: AbortSignal;
   log: Logger;
-  /** Called before each retry, with why. */
-  onRetry?: (why: string) => void;
+  /** Called before each retry, with why (for the log) and a bounded reason (for metrics). */
+  onRetry?: (why: string, reason: RetryReason) => void;
   /** Every response's headers, for rate-limit readings. */
   onHeaders?: (headers: IncomingHttpHeaders) => void;
 }
@@ -95,11 +103,13 @@ export class Upstream {
       } catch (err) {
         if (opts.signal.aborted) throw err;
         const pe = this.connectionError(err);
-        const delay =
-          pe.kind === 'upstream' ? nextDelayMs(this.retry, attempt, waited, undefined) : undefined;
-        if (delay === undefined) throw pe;
+        // A connection that failed or could not be opened in time; a missing first byte is not retried
+        // (upstream.timeouts.first_byte_s is already the longest anyone wants to wait).
+        const reason = retryableConnectionError(err, pe);
+        const delay = reason ? nextDelayMs(this.retry, attempt, waited, undefined) : undefined;
+        if (reason === undefined || delay === undefined) throw pe;
         waited += delay;
-        opts.onRetry?.(pe.message);
+        opts.onRetry?.(pe.message, reason);
         await sleep(delay, opts.signal);
         continue;
       }
@@ -121,7 +131,7 @@ export class Upstream {
         if (delay !== undefined) {
           if (res.status === 429) rateLimited++;
           waited += delay;
-          opts.onRetry?.(`upstream answered ${res.status}`);
+          opts.onRetry?.(`upstream answered ${res.status}`, retryReasonForStatus(res.status));
           await sleep(delay, opts.signal);
           continue;
         }
@@ -132,7 +142,8 @@ export class Upstream {
 
   /** Read an error response and describe it; HTML or garbage becomes a 502 with a snippet. */
   private async errorFrom(res: UpstreamResponse): Promise<ProxyError> {
-    const text = await readLimited(res.body, MAX_ERROR_BODY);
+    const { bytes, cut } = await readBytes(res.body, MAX_ERROR_BODY);
+    const text = bytes.toString('utf8');
     const requestId = header(res.headers, 'request-id');
     const retryAfter = header(res.headers, 'retry-after');
     const keep = passHeaders(res.headers);
@@ -141,7 +152,17 @@ export class Upstream {
       const parsed = JSON.parse(text);
       if (parsed?.type === 'error' && typeof parsed.error?.message === 'string') body = parsed;
     } catch {
-      // not JSON
+      // not JSON, or more of it than we hold
+    }
+    // An error that quotes a large request back (an invalid 300 kB tag…) is still the upstream's
+    // error: keep its status and type, and as much of its message as we read.
+    const head = cut && !body ? errorHead(text) : undefined;
+    if (head) {
+      return new ProxyError(kindForAnthropicType(head.type, res.status), `${head.message}… (cut short)`, {
+        status: res.status,
+        upstream: { status: res.status, type: head.type, message: head.message, requestId, retryAfter },
+        headers: keep,
+      });
     }
     if (!body) {
       return new ProxyError(
@@ -205,6 +226,30 @@ export class Upstream {
   }
 }
 
+/** The retry reason for a failure before any response, or undefined when it is not worth retrying. */
+function retryableConnectionError(err: unknown, pe: ProxyError): RetryReason | undefined {
+  if (err instanceof ProxyError) return undefined;
+  const e = err as { code?: string; cause?: { code?: string } };
+  if ((e.code ?? e.cause?.code) === 'UND_ERR_CONNECT_TIMEOUT') return 'timeout';
+  return pe.kind === 'upstream' ? 'connection' : undefined;
+}
+
+/** The type and the start of the message of an Anthropic error body too large to read whole. */
+function errorHead(text: string): { type: string; message: string } | undefined {
+  const m =
+    /^\s*\{\s*"type"\s*:\s*"error"\s*,\s*"error"\s*:\s*\{\s*"type"\s*:\s*"([a-z_]+)"\s*,\s*"message"\s*:\s*"((?:[^"\\]|\\.){0,300})/.exec(
+      text,
+    );
+  if (!m) return undefined;
+  let message = m[2]!;
+  try {
+    message = JSON.parse(`"${message}"`);
+  } catch {
+    // cut inside an escape: keep it as written
+  }
+  return { type: m[1]!, message };
+}
+
 function describeNetworkError(code: string | undefined, message: string | undefined): string {
   switch (code) {
     case 'ECONNREFUSED':
@@ -255,17 +300,25 @@ export async function readLimited(
   body: AsyncIterable<Uint8Array> & { destroy?: () => void },
   limit: number,
 ): Promise<string> {
+  return (await readBytes(body, limit)).bytes.toString('utf8');
+}
+
+/** Up to `limit` bytes of a body; `cut` when there was more (the rest is not read). */
+async function readBytes(
+  body: AsyncIterable<Uint8Array> & { destroy?: () => void },
+  limit: number,
+): Promise<{ bytes: Buffer; cut: boolean }> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of body) {
     chunks.push(chunk);
     size += chunk.length;
-    if (size >= limit) {
+    if (size > limit) {
       body.destroy?.();
-      break;
+      return { bytes: Buffer.concat(chunks).subarray(0, limit), cut: true };
     }
   }
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+  return { bytes: Buffer.concat(chunks), cut: false };
 }
 
 /** Read a whole 2xx JSON body (bounded), or throw an upstream ProxyError quoting what came instead. */
@@ -274,7 +327,14 @@ export async function readJson(
   baseUrl: string,
   limit = 64 * 1024 * 1024,
 ): Promise<unknown> {
-  const text = await readLimited(res.body, limit);
+  const { bytes, cut } = await readBytes(res.body, limit);
+  if (cut) {
+    throw new ProxyError(
+      'upstream',
+      `The upstream ${baseUrl} answered with more than ${Math.round(limit / 1024 / 1024)} MB of JSON, more than ccproxy holds in memory to translate one answer; ask for a stream ("stream": true) instead.`,
+    );
+  }
+  const text = bytes.toString('utf8');
   try {
     return JSON.parse(text);
   } catch {

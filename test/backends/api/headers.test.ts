@@ -15,6 +15,7 @@ describe('upstream headers', () => {
         connection: 'keep-alive',
         'transfer-encoding': 'chunked',
         'accept-encoding': 'gzip',
+        'content-encoding': 'gzip',
         'x-request-id': 'abc',
         'x-ccproxy-session-id': 's1',
         'x-stainless-lang': 'js',
@@ -30,6 +31,7 @@ describe('upstream headers', () => {
       'connection',
       'transfer-encoding',
       'accept-encoding',
+      'content-encoding',
       'x-request-id',
       'x-ccproxy-session-id',
     ]) {
