@@ -260,7 +260,15 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     async close() {
       if (closed) return;
       closed = true;
-      await app.close();
+      // Fastify closes the connections that are idle when closing starts; a keep-alive connection
+      // whose last answer ends later would hold the close (and the process) until its client lets
+      // go, up to keepAliveTimeout. Sweep those as they become idle.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
       await Promise.all(Object.values(backends).map((b) => b?.close()));
       // Last, so the rows of the final requests are written.
       await obs?.close();

@@ -57,7 +57,7 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
         log: ctx.log,
         onRetry: (why, reason) => {
           ctx.record.retries++;
-          (ctx.record.retryReasons ??= []).push(reason);
+          ctx.record.retryReasons = [...(ctx.record.retryReasons ?? []), reason];
           ctx.log.warn({ why, reason, attempt: ctx.record.retries + 1 }, 'retrying upstream request');
         },
         onHeaders: deps.rateLimits ? (h) => deps.rateLimits!.update(h) : undefined,
