@@ -6,8 +6,9 @@
  *
  *   npm run bench                 all scenarios (~4 minutes on 2 cores)
  *   npm run bench -- --quick      one short round of each
- *   npm run bench -- --only=stream,openai
+ *   npm run bench -- --only=stream,openai   (nonstream, stream, openai, paced, observability, sdk)
  */
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { type Child, start as startChild } from './child.ts';
@@ -43,6 +44,14 @@ const OPENAI = (stream: boolean) =>
       { role: 'system', content: 'Be brief.' },
       { role: 'user', content: 'Say hello in one short sentence.' },
     ],
+  });
+
+const RESPONSES = (stream: boolean) =>
+  JSON.stringify({
+    model: 'gpt-4o',
+    stream,
+    instructions: 'Be brief.',
+    input: 'Say hello in one short sentence.',
   });
 
 interface Target {
@@ -126,9 +135,18 @@ async function main() {
     streamEnd: 'data: [DONE]',
     frameMarker: '"content":"word',
   };
+  const ccpResponses: Target = {
+    name: 'ccproxy responses',
+    child: proxy,
+    origin: proxy.origin,
+    path: '/api/v1/responses',
+    body: RESPONSES,
+    streamEnd: 'event: response.completed',
+    frameMarker: '"delta":"word',
+  };
 
   // Warm up every path (JIT, keep-alive pools).
-  for (const t of [direct, floor, ccp, ccpOpenAI]) {
+  for (const t of [direct, floor, ccp, ccpOpenAI, ccpResponses]) {
     await measure(t, { stream: false, concurrency: 8, count: 400 });
     await measure(t, { stream: true, concurrency: 8, count: 400 });
   }
@@ -161,7 +179,7 @@ async function main() {
 
   if (wanted('stream') || wanted('openai')) {
     console.log(`\nStreaming (${DELTAS} text deltas)`);
-    const targets = [direct, floor, ccp, ...(wanted('openai') ? [ccpOpenAI] : [])];
+    const targets = [direct, floor, ccp, ...(wanted('openai') ? [ccpOpenAI, ccpResponses] : [])];
     const ttfb = new Map<string, number[]>();
     const cpu = new Map<string, number[]>();
     const eps = new Map<string, number[]>();
@@ -189,9 +207,12 @@ async function main() {
       });
     }
     if (wanted('openai')) {
-      report('openai vs anthropic', {
-        'cpu ratio': median(cpu.get('ccproxy openai')!) / median(cpu.get('ccproxy')!),
-      });
+      for (const t of [ccpOpenAI, ccpResponses]) {
+        report('translated vs anthropic', {
+          target: t.name,
+          'cpu ratio': median(cpu.get(t.name)!) / median(cpu.get('ccproxy')!),
+        });
+      }
     }
     report('stream integrity', { 'incomplete or failed': incomplete });
   }
@@ -260,6 +281,22 @@ async function main() {
   }
 
   await Promise.all([upstream.stop(), passthrough.stop(), proxy.stop()]);
+
+  if (wanted('sdk')) {
+    // SDK mode's time to first token starts Claude Code processes: its own script, after the rest,
+    // so the agents' start-up CPU does not disturb the figures above.
+    console.log('\nSDK mode: time to first token against API mode');
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(import.meta.dirname, 'sdk-ttft.ts'), ...(QUICK ? ['--quick'] : [])],
+      {
+        stdio: 'inherit',
+        timeout: 10 * 60_000,
+      },
+    );
+    if (r.status !== 0) console.log(`  sdk-ttft.ts failed (${r.error?.message ?? `exit ${r.status}`})`);
+  }
+
   console.log('\nMarkdown:\n');
   let section = '';
   for (const { section: s, row } of rows) {

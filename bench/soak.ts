@@ -26,6 +26,7 @@ import {
   streamComplete,
 } from '../test/resilience/harness.ts';
 import { DEFAULT_TEXT } from '../test/support/fake-upstream.ts';
+import { seededRandom } from '../test/support/sse.ts';
 import { type Child, start, type Usage } from './child.ts';
 
 const args = process.argv.slice(2);
@@ -47,18 +48,7 @@ const CHECKPOINT_MS = arg('checkpoint-s', Math.max(30, MINUTES * 6)) * 1000;
 const REQUEST_DEADLINE_MS = 30_000;
 const GOAL = 0.1;
 
-/** mulberry32: a seeded PRNG, so a run can be repeated. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(SEED);
+const random = seededRandom(SEED);
 function pick<T>(choices: Array<[T, number]>): T {
   const total = choices.reduce((s, [, w]) => s + w, 0);
   let r = random() * total;

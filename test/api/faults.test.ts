@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import { freePort } from '../helpers/net.ts';
 import { startProxy, type TestProxy } from '../helpers/proxy.ts';
 import {
   type FakeUpstream,
@@ -316,13 +316,3 @@ describe('API mode: upstream unreachable, credentials', () => {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}

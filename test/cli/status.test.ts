@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { statusReport } from '../../src/cli/status.ts';
 import { settingsSchema } from '../../src/config/schema.ts';
+import { freePort } from '../helpers/net.ts';
 import { startProxy, type TestProxy } from '../helpers/proxy.ts';
 import { runCli } from '../security/cli.ts';
 import { type FakeUpstream, reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
@@ -18,14 +18,6 @@ const TOKEN = 'status-test-token-0123456789';
 const settingsFor = (port: number, token = '') =>
   settingsSchema.parse({ server: { port }, security: { auth_token: token } });
 const portOf = (url: string) => Number(new URL(url).port);
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => srv.once('listening', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe('ccproxy status', () => {
   let fake: FakeUpstream;

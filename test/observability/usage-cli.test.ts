@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import fastify from 'fastify';
 import { periods, usageReport } from '../../src/cli/usage.ts';
 import { createObservability } from '../../src/observability/index.ts';
 import { Lifecycle } from '../../src/observability/lifecycle.ts';
+import { freePort } from '../helpers/net.ts';
 import { emitRequest, settingsWith, silent, tempDir, waitFor } from './helpers.ts';
 
 /** Wednesday noon, local time: Monday 00:00 starts the week, Tuesday is "this week, not today". */
@@ -27,14 +28,6 @@ function seed(lifecycle: Lifecycle) {
     status: 500,
   });
   emitRequest(lifecycle, { startedAt: at(22, 23), usage: { input: 99_999 } }); // last week
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => srv.once('listening', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 test('periods: today from local midnight, the week from Monday', () => {

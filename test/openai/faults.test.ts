@@ -5,9 +5,9 @@
  * serving afterwards. The Anthropic-format twin is test/api/faults.test.ts.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { freePort } from '../helpers/net.ts';
 import { startProxy, type TestProxy } from '../helpers/proxy.ts';
 import { type FakeUpstream, reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
 
@@ -344,13 +344,3 @@ describe('OpenAI format: upstream unreachable', () => {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}

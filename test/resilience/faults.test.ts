@@ -5,8 +5,8 @@
  * retries are counted in the metrics, and no socket or timer outlives the proxy.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '../helpers/net.ts';
 import { type FakeResponse, type ReceivedRequest, reply } from '../support/fake-upstream.ts';
 import {
   activeResources,
@@ -423,13 +423,3 @@ describe('resilience: upstream faults in every client format', () => {
     await assertNoLeaks(resources);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}

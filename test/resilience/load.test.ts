@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { type ReceivedRequest, reply } from '../support/fake-upstream.ts';
+import { seededRandom } from '../support/sse.ts';
 import {
   type Answer,
   activeResources,
@@ -27,18 +28,6 @@ import {
 const STREAMS = 200;
 const LEAVERS = 20;
 const SEED = Number(process.env.RESILIENCE_SEED ?? 20260501);
-
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed with RESILIENCE_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const promptFor = (i: number) => `load stream ${i}`;
 /** Each stream's own answer, so a byte from another stream would show. */
@@ -63,7 +52,7 @@ describe('resilience: load', () => {
   });
 
   it(`${STREAMS} concurrent streams, ${LEAVERS} clients leaving at random points: the rest intact, the leavers' upstream requests aborted`, async () => {
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     const leavers = new Map<number, number>(); // stream index → chunks read before hanging up (0 = before the answer)
     while (leavers.size < LEAVERS) leavers.set(Math.floor(random() * STREAMS), Math.floor(random() * 6));
     bench.fake.handle((r) => {
