@@ -1,6 +1,6 @@
 /**
  * A benchmark part in a child process of its own (fake upstream, pass-through, ccproxy): started
- * with tsx and `--expose-gc`, it reports its port once listening, then answers `usage` requests
+ * with `--expose-gc` (and tsx for a .ts script), it reports its port once listening, then answers `usage` requests
  * (CPU time, RSS, heap, open handles) over IPC. Used by `npm run bench` and `npm run soak`.
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -26,7 +26,7 @@ export interface Child {
 
 export function start(script: string, env: Record<string, string>, token: string): Promise<Child> {
   const proc = fork(path.join(import.meta.dirname, script), [], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    execArgv: [...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), '--expose-gc'],
     env: { ...process.env, ...env, BENCH_TOKEN: token },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -45,7 +45,7 @@ export function start(script: string, env: Record<string, string>, token: string
           }),
         stop: () =>
           new Promise((res) => {
-            if (proc.exitCode !== null) return res();
+            if (proc.exitCode !== null || proc.signalCode !== null) return res();
             proc.once('exit', () => res());
             proc.kill('SIGKILL');
           }),

@@ -113,7 +113,7 @@ async function main() {
   const upstream = await start('upstream.ts', {});
   const env = { BENCH_UPSTREAM: upstream.origin };
   const passthrough = await start('passthrough.ts', env);
-  const proxy = await start('proxy.ts', env);
+  const proxy = await start('proxy.mjs', env);
   const anth = (name: string, child: Child | undefined, origin: string, p: string): Target => ({
     name,
     child,
@@ -219,6 +219,7 @@ async function main() {
 
   if (wanted('paced')) {
     console.log('\n1,000 concurrent streams paced at 20 ms per delta');
+    const before = await proxy.usage(true);
     let peak = 0;
     const sampler = setInterval(async () => {
       peak = Math.max(peak, (await proxy.usage()).rss);
@@ -240,8 +241,10 @@ async function main() {
     report('paced', {
       completed: r.requests - r.errors,
       intact: r.requests - r.errors - r.incomplete,
+      'RSS before MB': before.rss / 1048576,
       'peak RSS MB': peak / 1048576,
       'idle RSS MB': idle.rss / 1048576,
+      'idle heap MB': (idle.heap ?? Number.NaN) / 1048576,
       'p50 s': median(r.latencyMs) / 1000,
       'p99 s': percentile(r.latencyMs, 99) / 1000,
     });
@@ -250,7 +253,7 @@ async function main() {
   if (wanted('observability')) {
     console.log('\nObservability on vs off');
     const dir = (await import('node:fs')).mkdtempSync(path.join(os.tmpdir(), 'ccproxy-bench-'));
-    const obs = await start('proxy.ts', {
+    const obs = await start('proxy.mjs', {
       ...env,
       BENCH_SETTINGS: JSON.stringify({
         observability: { enabled: true, duckdb_path: path.join(dir, 'bench.duckdb') },

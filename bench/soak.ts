@@ -241,7 +241,7 @@ async function main(): Promise<void> {
   const token = 'sk-ant-oat01-soak-token-00000000000000000000';
   const upstream = await start('soak-upstream.ts', {}, token);
   const proxy = await start(
-    'proxy.ts',
+    'proxy.mjs',
     {
       BENCH_UPSTREAM: upstream.origin,
       BENCH_SETTINGS: JSON.stringify({

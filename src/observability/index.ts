@@ -7,7 +7,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/schema.ts';
-import { DuckDbStore } from './access-log/duckdb/store.ts';
 import { toRow } from './access-log/row.ts';
 import type { AccessLogStore } from './access-log/store.ts';
 import { AccessLogWriter } from './access-log/writer.ts';
@@ -15,7 +14,7 @@ import { registerDashboard } from './dashboard-routes.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { registerLogsApi } from './logs-api/routes.ts';
 import { StreamHub } from './logs-api/stream.ts';
-import { Metrics, type RateLimitReading, type RefreshResult } from './metrics.ts';
+import type { RateLimitReading, RefreshResult } from './metrics.ts';
 import { createPricing } from './pricing.ts';
 
 export { isPublicDashboardPath, PUBLIC_DASHBOARD_PATHS } from './dashboard-routes.ts';
@@ -60,7 +59,9 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
   let storeError: string | undefined;
   if (on.accessLog) {
     try {
-      store = deps.store ?? (await DuckDbStore.open(o.duckdb_path));
+      // DuckDB (and prom-client below) load only when switched on: together they weigh ~40 MB.
+      store =
+        deps.store ?? (await (await import('./access-log/duckdb/store.ts')).DuckDbStore.open(o.duckdb_path));
     } catch (err) {
       storeError = (err as Error).message;
       log.error(
@@ -79,7 +80,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
     : undefined;
   const hub = on.accessLog ? new StreamHub() : undefined;
   const metrics = on.metrics
-    ? new Metrics({
+    ? new (await import('./metrics.ts')).Metrics({
         version: deps.version,
         pricing,
         rateLimits: deps.rateLimits,

@@ -130,12 +130,17 @@ export async function pumpStream(
   const usage: Usage = { input_tokens: 0, output_tokens: 0 };
   let sawUsage = false;
   let complete = false;
-  // Frames rendered from one upstream chunk leave in one write: cork now, uncork once the
-  // events already decoded have been rendered (nextTick runs after the pending microtasks).
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    res.uncork();
+  // Frames rendered from one upstream chunk leave in one write (one HTTP chunk): they gather in
+  // `pending` and go out once the events already decoded have been rendered (nextTick runs after
+  // the pending microtasks). Many small writes cost a chunk header and a buffer each.
+  let pending = '';
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (!pending || res.writableEnded) return;
+    const out = pending;
+    pending = '';
+    res.write(out);
   };
   try {
     for (let step: IteratorResult<StreamEvent> = first; !step.done; step = await it.next()) {
@@ -154,12 +159,13 @@ export async function pumpStream(
       const out = renderer.push(ev);
       if (out) {
         ctx.firstByte();
-        if (!corked) {
-          corked = true;
-          res.cork();
-          process.nextTick(uncork);
+        pending += out;
+        if (!scheduled) {
+          scheduled = true;
+          process.nextTick(flush);
         }
-        if (!res.write(out)) await drained(res, ctx.signal);
+        // The state, not a flag: the 'drain' may already have come while the next chunk was awaited.
+        if (res.writableNeedDrain) await drained(res, ctx.signal);
       }
     }
     // A stream that simply stops before message_stop is a cut-short answer, not a finished one.
@@ -169,8 +175,8 @@ export async function pumpStream(
         'The upstream event stream ended before the answer was complete (no message_stop).',
       );
     }
-    const tail = renderer.end();
-    if (tail) res.write(tail);
+    pending += renderer.end();
+    flush();
   } catch (err) {
     const why = ctx.signal.aborted ? ctx.signal.reason : err;
     if (why instanceof ClientClosed || res.destroyed) {
@@ -180,14 +186,18 @@ export async function pumpStream(
     const pe = toProxyError(why);
     ctx.record.errorKind = pe.kind;
     ctx.log.warn({ err: pe.message, kind: pe.kind }, 'stream ended with an error');
-    if (!res.writableEnded) res.write(renderer.fail(pe));
+    pending += renderer.fail(pe);
+    flush();
     await it.return?.();
   } finally {
     if (sawUsage) {
       ctx.record.usage = toTokenUsage(usage);
       onUsage();
     }
-    if (!res.writableEnded) res.end();
+    if (!res.writableEnded) {
+      flush();
+      res.end();
+    }
   }
 }
 

@@ -6,13 +6,9 @@
  * inside the handler, so the client's `tool_result` resumes that same run.
  */
 import type { McpSdkServerConfigWithInstance } from '@anthropic-ai/claude-agent-sdk';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import {
-  CallToolRequestSchema,
-  type CallToolResult,
-  ListToolsRequestSchema,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { MessagesRequest, Tool, ToolResultBlock } from '../../formats/anthropic/types.ts';
+import { agentModules } from './modules.ts';
 
 export const CLIENT_SERVER = 'ccproxy_client';
 const PREFIX = `mcp__${CLIENT_SERVER}__`;
@@ -146,12 +142,13 @@ export function clientToolServer(
   bridge: ClientToolBridge,
   timeoutMs: number,
 ): McpSdkServerConfigWithInstance {
-  const instance = new McpServer(
+  const { mcp, mcpTypes } = agentModules();
+  const instance = new mcp.McpServer(
     { name: CLIENT_SERVER, version: '1.0.0' },
     { capabilities: { tools: { listChanged: false } } },
   );
   const byAgentName = new Map(set.tools.map((t) => [agentToolName(t.name), t]));
-  instance.server.setRequestHandler(ListToolsRequestSchema, async () => ({
+  instance.server.setRequestHandler(mcpTypes.ListToolsRequestSchema, async () => ({
     tools: set.tools.map((t) => ({
       name: agentToolName(t.name).slice(PREFIX.length),
       description: t.description ?? '',
@@ -159,7 +156,7 @@ export function clientToolServer(
       _meta: { 'anthropic/alwaysLoad': true },
     })),
   }));
-  instance.server.setRequestHandler(CallToolRequestSchema, async (req) => {
+  instance.server.setRequestHandler(mcpTypes.CallToolRequestSchema, async (req) => {
     const agentName = `${PREFIX}${req.params.name}`;
     if (!byAgentName.has(agentName)) return errorResult(`Unknown tool ${req.params.name}.`);
     const meta = req.params._meta as Record<string, unknown> | undefined;

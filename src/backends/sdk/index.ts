@@ -8,6 +8,7 @@ import type { Settings } from '../../config/schema.ts';
 import { BUILTIN_MODELS } from '../../formats/models.ts';
 import type { Backend } from '../backend.ts';
 import { ClaudeBinary } from './binary.ts';
+import { loadAgentModules } from './modules.ts';
 import { agentEnv, hostOptions } from './options.ts';
 import { AgentPool } from './pool.ts';
 import { ProcessTracker } from './processes.ts';
@@ -65,7 +66,10 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
   return {
     mode: 'sdk',
 
-    send: (request, ctx) => runner.send(request, ctx),
+    async send(request, ctx) {
+      await loadAgentModules();
+      return runner.send(request, ctx);
+    },
 
     async listModels() {
       return [...BUILTIN_MODELS];

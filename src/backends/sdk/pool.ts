@@ -16,9 +16,10 @@
  * replaced, with a growing delay while they keep dying (a broken install or login must not turn
  * into a fork loop); three failures in a row make the pool unhealthy until one succeeds.
  */
-import { type Options, prewarm, type SpareProcess } from '@anthropic-ai/claude-agent-sdk';
+import type { Options, SpareProcess } from '@anthropic-ai/claude-agent-sdk';
 import type { Logger } from 'pino';
 import type { Agent } from './agent.ts';
+import { loadAgentModules } from './modules.ts';
 import type { ProcessTracker } from './processes.ts';
 
 export interface PoolConfig {
@@ -232,29 +233,31 @@ export class AgentPool {
       return;
     }
     this.starting++;
-    prewarm({ options, initializeTimeoutMs: 60_000 }).then(
-      (spare) => {
-        this.starting--;
-        if (this.closed || !this.active) {
-          spare.close();
-          return;
-        }
-        this.failureStreak = 0;
-        this.lastError = undefined;
-        const entry: Spare = { spare, pid, readyAt: Date.now() };
-        this.spares.push(entry);
-        spare.exited.then(() => {
-          if (!this.spares.includes(entry)) return; // claimed or closed on purpose
-          this.drop(entry, 'exited');
-          this.failed('a parked Claude Code process exited');
-        });
-        this.balance();
-      },
-      (err: unknown) => {
-        this.starting--;
-        this.failed(err instanceof Error ? err.message : String(err));
-      },
-    );
+    loadAgentModules()
+      .then(({ sdk }) => sdk.prewarm({ options, initializeTimeoutMs: 60_000 }))
+      .then(
+        (spare) => {
+          this.starting--;
+          if (this.closed || !this.active) {
+            spare.close();
+            return;
+          }
+          this.failureStreak = 0;
+          this.lastError = undefined;
+          const entry: Spare = { spare, pid, readyAt: Date.now() };
+          this.spares.push(entry);
+          spare.exited.then(() => {
+            if (!this.spares.includes(entry)) return; // claimed or closed on purpose
+            this.drop(entry, 'exited');
+            this.failed('a parked Claude Code process exited');
+          });
+          this.balance();
+        },
+        (err: unknown) => {
+          this.starting--;
+          this.failed(err instanceof Error ? err.message : String(err));
+        },
+      );
   }
 
   private failed(reason: string): void {

@@ -3,11 +3,12 @@
  * spawned through the tracker), or a pre-warmed spare claimed with a request's settings; and the
  * transcript that carries a stateless conversation's history.
  */
-import { query, type SpareProcess } from '@anthropic-ai/claude-agent-sdk';
+import type { SpareProcess } from '@anthropic-ai/claude-agent-sdk';
 import type { Settings } from '../../config/schema.ts';
 import { Agent, InputQueue } from './agent.ts';
 import type { ClaudeBinary } from './binary.ts';
 import { CLIENT_SERVER, ClientToolBridge, type ClientToolSet, clientToolServer } from './client-tools.ts';
+import { agentModules } from './modules.ts';
 import { type ColdExtras, claimOptions, coldOptions, hostSignature, type RunConfig } from './options.ts';
 import type { ProcessTracker } from './processes.ts';
 import type { PromptPlan } from './prompt.ts';
@@ -49,7 +50,10 @@ export class AgentStarter {
       executable: this.d.binary.executable,
       spawn: this.d.tracker.spawner(onSpawn),
     };
-    const q = query({ prompt: input, options: coldOptions(host, cfg, { ...extras, mcpServers }) });
+    const q = agentModules().sdk.query({
+      prompt: input,
+      options: coldOptions(host, cfg, { ...extras, mcpServers }),
+    });
     return new Agent({
       origin: 'cold',
       query: q,
