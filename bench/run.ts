@@ -4,7 +4,7 @@
  * and medians reported. The proxy's own CPU time per request (from the child's cpuUsage) is the
  * steadiest number on a small machine. Loopback only, bounded in count and time.
  *
- *   npm run bench                 all scenarios (~4 minutes on 2 cores)
+ *   npm run bench                 all scenarios (~8 minutes on 2 cores)
  *   npm run bench -- --quick      one short round of each
  *   npm run bench -- --only=stream,openai   (nonstream, stream, openai, paced, observability, sdk)
  */
@@ -320,3 +320,5 @@ async function main() {
 }
 
 await main();
+// Keep-alive sockets to the stopped children can hold the loop open for a while: the run is over.
+process.exit(0);
