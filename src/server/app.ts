@@ -83,7 +83,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   const backends: Partial<Record<Mode, Backend>> = opts.backends ?? {
     api: createApiBackend({ settings, tokens, log, rateLimits }),
     // The agents need a whole environment (PATH, HOME), not just the credential variables.
-    sdk: createSdkBackend({ settings, log, env: { ...process.env, ...env } }),
+    sdk: createSdkBackend({ settings, log, env: { ...process.env, ...env }, tokens }),
   };
   const frontends = FRONTENDS;
   const formatOptions: FormatOptions = {

@@ -4,6 +4,7 @@
  * servers, settings). See docs/sdk-mode.md.
  */
 import type { Logger } from 'pino';
+import type { TokenManager } from '../../auth/token-manager.ts';
 import type { Settings } from '../../config/schema.ts';
 import { BUILTIN_MODELS } from '../../formats/models.ts';
 import type { Backend } from '../backend.ts';
@@ -21,6 +22,8 @@ export interface SdkBackendDeps {
   log: Logger;
   /** The environment of the Claude Code processes (default: ccproxy's own). */
   env?: Record<string, string | undefined>;
+  /** ccproxy's credentials: lent to the agents when they are ccproxy's own login (see shareLogin). */
+  tokens?: TokenManager;
 }
 
 export interface SdkBackend extends Backend {
@@ -61,13 +64,29 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
     retire: (agent, reason) => runner?.retire(agent, reason),
   });
   runner = new SdkRunner({ settings, log, env, binary, tracker, pool, version: () => version });
-  if (c.prewarm_on_start && c.pool_size > 0 && !binary.check()) pool.activate();
+
+  // Claude Code needs a login of its own. When the subscription's credentials are ccproxy's own
+  // (`ccproxy auth login`) and the agents' environment has no token, they get ccproxy's, refreshed
+  // before each request, so a process started later never carries an expired one.
+  const hasOwnToken = Boolean(env.CLAUDE_CODE_OAUTH_TOKEN);
+  const shareLogin = async () => {
+    const tokens = deps.tokens;
+    if (hasOwnToken || !tokens) return;
+    if (!tokens.credentials) tokens.reload();
+    if (tokens.credentials?.source.kind !== 'ccproxy') return;
+    try {
+      env.CLAUDE_CODE_OAUTH_TOKEN = await tokens.getAccessToken();
+    } catch {
+      // No usable login: the agent answers with its own "not logged in", which says what to do.
+    }
+  };
+  if (c.prewarm_on_start && c.pool_size > 0 && !binary.check()) void shareLogin().then(() => pool.activate());
 
   return {
     mode: 'sdk',
 
     async send(request, ctx) {
-      await loadAgentModules();
+      await Promise.all([loadAgentModules(), shareLogin()]);
       return runner.send(request, ctx);
     },
 
@@ -118,6 +137,7 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
       if (c.pool_size === 0) return true;
       const problem = binary.check();
       if (problem) throw problem;
+      await shareLogin();
       return pool.ready(timeoutMs);
     },
 

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { agentSessionId } from '../../../src/backends/sdk/session-id.ts';
 import { ProxyError } from '../../../src/errors.ts';
 import type { StreamEvent } from '../../../src/formats/anthropic/types.ts';
-import { reply } from '../../support/fake-upstream.ts';
+import { reply, TEST_ACCESS_TOKEN } from '../../support/fake-upstream.ts';
 import {
   collect,
   dialogue,
@@ -425,6 +425,19 @@ describe('SDK backend failures', () => {
           return true;
         },
       );
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("logged in with `ccproxy auth login` only: the agent runs on ccproxy's token", async () => {
+    const h = await startHarness({ ccproxyLogin: true });
+    try {
+      assert.equal(h.env.CLAUDE_CODE_OAUTH_TOKEN, undefined);
+      h.fake.enqueue(reply.text('On the shared login.'));
+      const msg = messageOf(await h.backend.send(request([{ role: 'user', content: 'hi' }]), h.ctx()));
+      assert.equal(textOf(msg.content), 'On the shared login.');
+      assert.equal(h.fake.messages().at(-1)!.headers.authorization, `Bearer ${TEST_ACCESS_TOKEN}`);
     } finally {
       await h.close();
     }

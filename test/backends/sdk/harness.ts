@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import { writeCredentialsFile } from '../../../src/auth/credentials.ts';
+import { TokenManager } from '../../../src/auth/token-manager.ts';
 import type { Reply, RequestContext } from '../../../src/backends/backend.ts';
 import { createSdkBackend, type SdkBackend } from '../../../src/backends/sdk/index.ts';
 import { type Settings, settingsSchema } from '../../../src/config/schema.ts';
@@ -32,6 +34,8 @@ export interface HarnessOptions {
   env?: Record<string, string | undefined>;
   /** Drop CLAUDE_CODE_OAUTH_TOKEN from the agents' environment (a machine that is not logged in). */
   noToken?: boolean;
+  /** Logged in with `ccproxy auth login` only: TEST_ACCESS_TOKEN in ccproxy's store, none for Claude Code. */
+  ccproxyLogin?: boolean;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -48,15 +52,27 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     DISABLE_AUTOUPDATER: '1',
     NO_PROXY: '127.0.0.1,localhost',
     TERM: 'dumb',
-    ...(opts.noToken ? {} : { CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN }),
+    ...(opts.noToken || opts.ccproxyLogin ? {} : { CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN }),
     ...opts.env,
   };
   const settings = settingsSchema.parse({
     server: { port: 0 },
     claude: { cwd, pool_size: 0, setting_sources: ['user', 'project', 'local'], ...opts.claude },
+    auth: {
+      credentials_file: path.join(home, 'ccproxy', 'credentials.json'),
+      claude_credentials_file: path.join(home, '.claude', '.credentials.json'),
+    },
   });
   const log = pino({ level: 'silent' });
-  let backend = createSdkBackend({ settings, log, env });
+  if (opts.ccproxyLogin) {
+    writeCredentialsFile(settings.auth.credentials_file, {
+      accessToken: TEST_ACCESS_TOKEN,
+      refreshToken: 'sk-ant-ort01-unused',
+      expiresAt: Date.now() + 3_600_000,
+    });
+  }
+  const tokens = opts.ccproxyLogin ? new TokenManager({ settings, env: {}, log }) : undefined;
+  let backend = createSdkBackend({ settings, log, env, tokens });
   let n = 0;
   const h: Harness = {
     fake,
@@ -95,7 +111,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
     async restart() {
       await backend.close();
-      backend = createSdkBackend({ settings, log, env });
+      backend = createSdkBackend({ settings, log, env, tokens });
     },
     async close() {
       await backend.close();
