@@ -1,5 +1,6 @@
 /** The `ccproxy` command: one file per subcommand, assembled here. */
 import { Command } from 'commander';
+import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 import { VERSION } from '../version.ts';
 import { registerAuth } from './auth.ts';
 import { completionScript } from './completion.ts';
@@ -53,5 +54,13 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // OAuth login, refresh and profile calls honour HTTPS_PROXY / HTTP_PROXY / NO_PROXY as the
+  // upstream calls do (those also take upstream.proxy_url).
+  const e = process.env;
+  if (e.HTTPS_PROXY || e.https_proxy || e.HTTP_PROXY || e.http_proxy) {
+    const loopback = 'localhost,127.0.0.1,[::1]'; // a local callback or test double: never proxied
+    const noProxy = [e.NO_PROXY ?? e.no_proxy, loopback].filter(Boolean).join(',');
+    setGlobalDispatcher(new EnvHttpProxyAgent({ noProxy }));
+  }
   await buildProgram().parseAsync(argv);
 }

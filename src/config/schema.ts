@@ -98,6 +98,10 @@ export const settingsSchema = z.object({
         })
         .prefault({})
         .describe('Upstream timeouts.'),
+      proxy_url: text(
+        '',
+        'HTTP(S) proxy for calls to the upstream; empty = HTTPS_PROXY / HTTP_PROXY from the environment (NO_PROXY honoured).',
+      ),
       pool: z
         .object({
           connections: z

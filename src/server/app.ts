@@ -81,7 +81,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   const tokens =
     opts.tokens ?? new TokenManager({ settings, env, log, onRefresh: (r) => obs?.tokenRefresh(r) });
   const backends: Partial<Record<Mode, Backend>> = opts.backends ?? {
-    api: createApiBackend({ settings, tokens, log, rateLimits }),
+    api: createApiBackend({ settings, tokens, log, rateLimits, env: { ...process.env, ...env } }),
     // The agents need a whole environment (PATH, HOME), not just the credential variables.
     sdk: createSdkBackend({ settings, log, env: { ...process.env, ...env }, tokens }),
   };

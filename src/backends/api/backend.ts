@@ -22,6 +22,8 @@ export interface ApiBackendDeps {
   log: Logger;
   /** Latest rate-limit readings, updated from every upstream response. */
   rateLimits?: RateLimits;
+  /** For the proxy variables (HTTPS_PROXY, NO_PROXY…); default: ccproxy's own environment. */
+  env?: Record<string, string | undefined>;
 }
 
 export interface ApiBackend extends Backend {
@@ -30,7 +32,7 @@ export interface ApiBackend extends Backend {
 
 export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
   const { settings, tokens } = deps;
-  const upstream = new Upstream(settings, tokens);
+  const upstream = new Upstream(settings, tokens, deps.env);
   const limiter = new Limiter(settings.upstream.max_concurrency, settings.upstream.queue_timeout_s * 1000);
   let lastError: { at: string; status: number; message: string } | undefined;
   let models: { at: number; list: ModelInfo[] } | undefined;

@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
+import { type Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
 import type { TokenManager } from '../../auth/token-manager.ts';
 import type { Settings } from '../../config/schema.ts';
 import { kindForAnthropicType, ProxyError } from '../../errors.ts';
@@ -43,12 +43,34 @@ export interface CallOptions {
   onHeaders?: (headers: IncomingHttpHeaders) => void;
 }
 
+/** The proxy for upstream calls, if any; a malformed one stops start-up naming where it came from. */
+export function upstreamProxy(
+  settings: Settings,
+  env: Record<string, string | undefined>,
+): string | undefined {
+  const proxy =
+    settings.upstream.proxy_url || env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy;
+  // A loopback upstream (a local gateway, a test double) is never reached through a proxy.
+  const host = new URL(settings.upstream.base_url).hostname;
+  if (!proxy || host === 'localhost' || host === '[::1]' || host.startsWith('127.')) return undefined;
+  try {
+    new URL(proxy);
+  } catch {
+    const from = settings.upstream.proxy_url ? 'upstream.proxy_url' : 'HTTPS_PROXY/HTTP_PROXY';
+    throw new Error(
+      `${from} is not a URL (${JSON.stringify(proxy)}); expected e.g. http://proxy.example:3128`,
+    );
+  }
+  return proxy;
+}
+
 /** Upstream error bodies are small; we never hold more than this of one. */
 const MAX_ERROR_BODY = 64 * 1024;
 
 export class Upstream {
   readonly baseUrl: string;
-  private readonly pool: Pool;
+  private readonly pool: Dispatcher;
+  private readonly origin: string;
   private readonly basePath: string;
   private readonly identity: IdentityHeaders;
   private readonly retry: RetryPolicy;
@@ -56,19 +78,32 @@ export class Upstream {
   constructor(
     private readonly settings: Settings,
     private readonly tokens: TokenManager,
+    env: Record<string, string | undefined> = process.env,
   ) {
     const url = new URL(settings.upstream.base_url);
+    this.origin = url.origin;
     this.baseUrl = settings.upstream.base_url.replace(/\/+$/, '');
     this.basePath = url.pathname.replace(/\/+$/, '');
     const t = settings.upstream.timeouts;
-    this.pool = new Pool(url.origin, {
+    const poolOptions = {
       connections: settings.upstream.pool.connections,
       keepAliveTimeout: settings.upstream.pool.keep_alive_s * 1000,
       keepAliveMaxTimeout: Math.max(settings.upstream.pool.keep_alive_s * 1000, 1000),
       connect: { timeout: t.connect_s * 1000 },
       headersTimeout: t.first_byte_s * 1000,
       bodyTimeout: t.idle_s * 1000,
-    });
+    };
+    // Behind a corporate proxy: upstream.proxy_url, else the usual environment variables (NO_PROXY
+    // honoured). Without one, a plain keep-alive pool to the one origin.
+    const proxy = upstreamProxy(settings, env);
+    this.pool = proxy
+      ? new EnvHttpProxyAgent({
+          ...poolOptions,
+          httpProxy: proxy,
+          httpsProxy: proxy,
+          noProxy: env.NO_PROXY ?? env.no_proxy,
+        })
+      : new Pool(url.origin, poolOptions);
     this.identity = {
       userAgent: settings.claude.user_agent,
       xApp: settings.claude.x_app,
@@ -93,6 +128,7 @@ export class Upstream {
       let res: UpstreamResponse;
       try {
         res = (await this.pool.request({
+          origin: this.origin,
           method: opts.method,
           path: this.basePath + opts.path,
           headers: upstreamHeaders(opts.clientHeaders, token, this.identity),

@@ -1,0 +1,139 @@
+/**
+ * Behind a corporate proxy: upstream calls go through HTTPS_PROXY / upstream.proxy_url (an HTTP
+ * CONNECT tunnel), NO_PROXY is honoured, and a malformed proxy URL stops start-up with a clear message.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import pino from 'pino';
+import { TokenManager } from '../../src/auth/token-manager.ts';
+import { Upstream } from '../../src/backends/api/upstream.ts';
+import { settingsSchema } from '../../src/config/schema.ts';
+import { startProxy } from '../helpers/proxy.ts';
+import { type FakeUpstream, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
+
+/** A minimal CONNECT proxy that sends every tunnel to one local port, whatever host was asked for. */
+async function startConnectProxy(targetPort: number) {
+  const tunnels: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = http.createServer((_req, res) => res.writeHead(405).end());
+  server.on('connect', (req, client: net.Socket, head) => {
+    tunnels.push(req.url ?? '');
+    const upstream = net.connect(targetPort, '127.0.0.1', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => sockets.delete(s));
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    tunnels,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+describe('upstream through an HTTP proxy', () => {
+  let fake: FakeUpstream;
+  let proxyServer: Awaited<ReturnType<typeof startConnectProxy>>;
+  before(async () => {
+    fake = await startFakeUpstream();
+    proxyServer = await startConnectProxy(fake.port);
+  });
+  after(async () => {
+    await proxyServer.close();
+    await fake.close();
+  });
+
+  // `api.example.invalid` cannot resolve: only the proxy's tunnel reaches the fake upstream.
+  const remoteBase = () => `http://api.example.invalid:${fake.port}`;
+
+  for (const via of ['HTTPS_PROXY', 'upstream.proxy_url'] as const) {
+    it(`goes through ${via}`, async () => {
+      const before = proxyServer.tunnels.length;
+      const proxy = await startProxy({
+        settings: {
+          upstream: {
+            base_url: remoteBase(),
+            ...(via === 'upstream.proxy_url' ? { proxy_url: proxyServer.url } : {}),
+          },
+        },
+        env: {
+          CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN,
+          ...(via === 'HTTPS_PROXY' ? { HTTPS_PROXY: proxyServer.url } : {}),
+        },
+        logLevel: 'warn',
+      });
+      try {
+        const client = new Anthropic({ baseURL: `${proxy.url}/api`, apiKey: 'dummy', maxRetries: 0 });
+        const msg = await client.messages.create({
+          model: 'claude-sonnet-5-5',
+          max_tokens: 64,
+          messages: [{ role: 'user', content: 'Through the proxy?' }],
+        });
+        assert.equal(msg.type, 'message');
+        assert.ok(proxyServer.tunnels.length > before, 'a tunnel was opened');
+        assert.equal(proxyServer.tunnels.at(-1), `api.example.invalid:${fake.port}`);
+        assert.equal(fake.messages().at(-1)!.headers.authorization, `Bearer ${TEST_ACCESS_TOKEN}`);
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
+
+  it('NO_PROXY bypasses the proxy (the host then cannot be reached: 502)', async () => {
+    const before = proxyServer.tunnels.length;
+    const proxy = await startProxy({
+      settings: { upstream: { base_url: remoteBase(), retry: { max_attempts: 1 } } },
+      env: {
+        CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN,
+        HTTPS_PROXY: proxyServer.url,
+        NO_PROXY: 'api.example.invalid',
+      },
+      logLevel: 'silent',
+    });
+    try {
+      const res = await fetch(`${proxy.url}/api/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'claude-sonnet-5-5',
+          max_tokens: 8,
+          messages: [{ role: 'user', content: 'x' }],
+        }),
+      });
+      assert.equal(res.status, 502);
+      assert.equal(((await res.json()) as { type: string }).type, 'error');
+      assert.equal(proxyServer.tunnels.length, before);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a loopback upstream never goes through a proxy; a malformed proxy URL is named', () => {
+    const tokens = new TokenManager({
+      settings: settingsSchema.parse({}),
+      env: {},
+      log: pino({ level: 'silent' }),
+    });
+    const env = { HTTPS_PROXY: proxyServer.url };
+    // Constructing is enough to see the choice: a malformed proxy would throw here.
+    const loopback = settingsSchema.parse({ upstream: { base_url: fake.url, proxy_url: 'not a url' } });
+    assert.doesNotThrow(() => new Upstream(loopback, tokens, env));
+    const remote = settingsSchema.parse({ upstream: { base_url: remoteBase(), proxy_url: 'not a url' } });
+    assert.throws(() => new Upstream(remote, tokens, env), /upstream\.proxy_url is not a URL/);
+  });
+});
