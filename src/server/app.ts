@@ -178,11 +178,16 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   app.setNotFoundHandler((req, reply) => {
     if (req.method === 'OPTIONS') return reply.code(204).send();
     const path = req.url.split('?', 1)[0];
+    const format = formatForPath(req.url, frontends);
+    const served =
+      format === 'anthropic'
+        ? 'e.g. POST /api/v1/messages'
+        : 'for OpenAI clients: POST /api/v1/chat/completions, POST /api/v1/responses and GET /api/v1/models';
     const pe = new ProxyError(
       'not_found',
-      `No route for ${req.method} ${path}. ccproxy answers under /api (Anthropic API mode) and /sdk (Claude Code SDK mode), e.g. POST /api/v1/messages.`,
+      `No route for ${req.method} ${path}. ccproxy answers under /api (Anthropic API mode) and /sdk (Claude Code SDK mode), ${served}.`,
     );
-    const rendered = renderFor(formatForPath(req.url, frontends)).renderError(pe);
+    const rendered = renderFor(format).renderError(pe);
     return reply.code(rendered.status).send(rendered.body);
   });
 

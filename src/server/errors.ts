@@ -7,10 +7,15 @@ import { ProxyError } from '../errors.ts';
 import type { Format, Frontend, RenderedError } from '../formats/frontend.ts';
 
 /** The format a path speaks, for errors raised before (or without) a route. */
+const OPENAI_ONLY =
+  /\/v1\/(embeddings|completions|moderations|audio|images|files|uploads|batches|assistants|threads|vector_stores|fine_tuning|realtime)(\/|$)/;
+
 export function formatForPath(url: string, frontends: readonly Frontend[]): Format {
   const path = url.split('?', 1)[0];
   for (const f of frontends) if (f.format !== 'anthropic' && path.endsWith(f.path)) return f.format;
   if (path.endsWith('/models') && !path.includes('/messages')) return 'openai';
+  // OpenAI endpoints ccproxy does not serve still get their "not found" in OpenAI's shape.
+  if (OPENAI_ONLY.test(path)) return 'openai';
   return 'anthropic';
 }
 

@@ -465,6 +465,19 @@ describe('OpenAI SDK → /api/v1 (API mode)', () => {
   });
 
   describe('errors', () => {
+    it('an OpenAI endpoint ccproxy does not serve (embeddings) → NotFoundError in OpenAI shape', async () => {
+      await assert.rejects(
+        client.embeddings.create({ model: 'text-embedding-3-small', input: 'x' }),
+        (err: unknown) => {
+          assert.ok(err instanceof OpenAI.NotFoundError, String(err));
+          assert.deepEqual(Object.keys(err.error as Obj).sort(), ['code', 'message', 'param', 'type']);
+          assert.match(err.message, /No route for POST \/api\/v1\/embeddings/);
+          assert.match(err.message, /chat\/completions/);
+          return true;
+        },
+      );
+    });
+
     it('a model the upstream does not know → NotFoundError in OpenAI shape', async () => {
       fake.enqueue(reply.error(404, 'not_found_error', 'model: claude-nonexistent-9'));
       await assert.rejects(
