@@ -155,7 +155,7 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
       if (stream)
         return {
           type: 'stream',
-          events: mapErrors(decodeEvents(res.body), midResponse),
+          events: decodeEvents(res.body, midResponse),
           headers: keepHeaders(res),
         };
       const message = (await readJson(res, upstream.baseUrl)) as Message;
@@ -262,15 +262,6 @@ function claimName(claim: string | undefined): string {
       return 'usage window';
     default:
       return `${claim.replaceAll('_', ' ')} window`;
-  }
-}
-
-/** Rethrow an event source's failures as ProxyErrors. */
-async function* mapErrors<T>(source: AsyncIterable<T>, map: (err: unknown) => ProxyError): AsyncGenerator<T> {
-  try {
-    yield* source;
-  } catch (err) {
-    throw map(err);
   }
 }
 

@@ -67,13 +67,24 @@ export function parseEventData(msg: EventSourceMessage): StreamEvent {
   return ev as StreamEvent;
 }
 
-/** Decode an upstream body into Anthropic stream events. */
-export async function* decodeEvents(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<StreamEvent> {
+/**
+ * Decode an upstream body into Anthropic stream events; failures (of the body or of the events)
+ * go through `mapError` when one is given. One generator, not a chain: each layer of async
+ * generators costs a promise per event.
+ */
+export async function* decodeEvents(
+  body: AsyncIterable<Uint8Array | string>,
+  mapError?: (err: unknown) => unknown,
+): AsyncGenerator<StreamEvent> {
   const reader = new SseReader();
-  for await (const chunk of body) {
-    for (const msg of reader.push(chunk)) yield parseEventData(msg);
+  try {
+    for await (const chunk of body) {
+      for (const msg of reader.push(chunk)) yield parseEventData(msg);
+    }
+    for (const msg of reader.end()) yield parseEventData(msg);
+  } catch (err) {
+    throw mapError ? mapError(err) : err;
   }
-  for (const msg of reader.end()) yield parseEventData(msg);
 }
 
 export function snippet(text: string, max = 200): string {
