@@ -60,7 +60,14 @@ export async function main(argv: string[]): Promise<void> {
   if (e.HTTPS_PROXY || e.https_proxy || e.HTTP_PROXY || e.http_proxy) {
     const loopback = 'localhost,127.0.0.1,[::1]'; // a local callback or test double: never proxied
     const noProxy = [e.NO_PROXY ?? e.no_proxy, loopback].filter(Boolean).join(',');
-    setGlobalDispatcher(new EnvHttpProxyAgent({ noProxy }));
+    try {
+      setGlobalDispatcher(new EnvHttpProxyAgent({ noProxy }));
+    } catch (err) {
+      process.stderr.write(
+        `ccproxy: HTTPS_PROXY / HTTP_PROXY is not a usable proxy URL (${(err as Error).message}).\n`,
+      );
+      process.exit(2);
+    }
   }
   await buildProgram().parseAsync(argv);
 }

@@ -73,7 +73,11 @@ async function serve(flags: CommonFlags): Promise<void> {
       );
       process.exit(1);
     }
-    throw err;
+    // Anything else that stops start-up (a malformed proxy URL, an unreadable file…): its message,
+    // not a stack trace.
+    log.debug({ err }, 'start-up failed');
+    process.stderr.write(`ccproxy: ${e.message}\n`);
+    process.exit(1);
   }
 
   process.stdout.write(banner(url, settings, proxy));

@@ -225,7 +225,9 @@ export function loadSettings(opts: LoadOptions = {}): Loaded {
     const detail =
       field?.type === 'json'
         ? `${issue.path.join('.')}: ${issue.message}`
-        : `expected ${field ? expectedForm(field) : issue.message}`;
+        : issue.code === 'custom'
+          ? issue.message
+          : `expected ${field ? expectedForm(field) : issue.message}`;
     throw new SettingsError(`Invalid setting ${key} = ${shown} (from ${from}): ${detail}.`);
   }
 

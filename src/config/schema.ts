@@ -101,7 +101,7 @@ export const settingsSchema = z.object({
       proxy_url: text(
         '',
         'HTTP(S) proxy for calls to the upstream; empty = HTTPS_PROXY / HTTP_PROXY from the environment (NO_PROXY honoured).',
-      ),
+      ).refine((v) => v === '' || URL.canParse(v), 'expected a URL such as http://proxy.example:3128'),
       pool: z
         .object({
           connections: z

@@ -129,11 +129,13 @@ describe('upstream through an HTTP proxy', () => {
       env: {},
       log: pino({ level: 'silent' }),
     });
-    const env = { HTTPS_PROXY: proxyServer.url };
     // Constructing is enough to see the choice: a malformed proxy would throw here.
-    const loopback = settingsSchema.parse({ upstream: { base_url: fake.url, proxy_url: 'not a url' } });
+    const env = { HTTPS_PROXY: 'not a url' };
+    const loopback = settingsSchema.parse({ upstream: { base_url: fake.url } });
     assert.doesNotThrow(() => new Upstream(loopback, tokens, env));
-    const remote = settingsSchema.parse({ upstream: { base_url: remoteBase(), proxy_url: 'not a url' } });
-    assert.throws(() => new Upstream(remote, tokens, env), /upstream\.proxy_url is not a URL/);
+    const remote = settingsSchema.parse({ upstream: { base_url: remoteBase() } });
+    assert.throws(() => new Upstream(remote, tokens, env), /HTTPS_PROXY\/HTTP_PROXY is not a URL/);
+    // upstream.proxy_url itself is checked with the other settings (test/config).
+    assert.throws(() => settingsSchema.parse({ upstream: { proxy_url: 'not a url' } }), /expected a URL/);
   });
 });

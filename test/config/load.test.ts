@@ -101,6 +101,7 @@ describe('settings precedence', () => {
         { OPENAI__MODEL_MAP: '[{"match":"regex","pattern":"gpt-(","model":"m"}]' },
         /openai\.model_map .*pattern: not a valid regular expression/,
       ],
+      [{ UPSTREAM__PROXY_URL: 'not a url' }, /upstream\.proxy_url = "not a url" .*expected a URL/],
     ];
     for (const [env, re] of cases) {
       assert.throws(
