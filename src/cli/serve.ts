@@ -4,8 +4,8 @@ import { maskToken } from '../auth/credentials.ts';
 import type { Settings } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
 import { createLogger } from '../logging.ts';
+import { isLoopback } from '../loopback.ts';
 import { buildApp, type ProxyApp } from '../server/app.ts';
-import { isLoopback } from '../server/guard.ts';
 import { VERSION } from '../version.ts';
 import { type CommonFlags, loadOrExit } from './settings.ts';
 

@@ -9,6 +9,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Settings } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
+import { isLoopback } from '../loopback.ts';
+
+export { isLoopback };
 
 /** Paths anyone may call, even with a token set: health probes, the login callback, static dashboard assets. */
 export const PUBLIC_PATHS = ['/health', '/health/live', '/health/ready', '/oauth/callback'];
@@ -24,16 +27,6 @@ export interface Guard {
   check(method: string, path: string, headers: IncomingHttpHeaders): void;
   /** CORS response headers for an allowed cross-origin request, if any. */
   corsHeaders(headers: IncomingHttpHeaders): Record<string, string> | undefined;
-}
-
-/** 127.0.0.0/8 as an IPv4 literal: a name like `127.0.0.1.nip.io` is not loopback (DNS rebinding). */
-const LOOPBACK_V4 =
-  /^127\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)$/;
-
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
-  return h === 'localhost' || h === '::1' || LOOPBACK_V4.test(v4);
 }
 
 /** `host:port` → host, keeping IPv6 brackets apart. */

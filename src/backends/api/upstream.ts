@@ -12,6 +12,7 @@ import type { Settings } from '../../config/schema.ts';
 import { kindForAnthropicType, ProxyError } from '../../errors.ts';
 import { snippet } from '../../formats/anthropic/sse.ts';
 import type { ApiErrorBody } from '../../formats/anthropic/types.ts';
+import { isLoopback } from '../../loopback.ts';
 import { type IdentityHeaders, upstreamHeaders } from './headers.ts';
 import {
   isRetryableStatus,
@@ -51,8 +52,7 @@ export function upstreamProxy(
   const proxy =
     settings.upstream.proxy_url || env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy;
   // A loopback upstream (a local gateway, a test double) is never reached through a proxy.
-  const host = new URL(settings.upstream.base_url).hostname;
-  if (!proxy || host === 'localhost' || host === '[::1]' || host.startsWith('127.')) return undefined;
+  if (!proxy || isLoopback(new URL(settings.upstream.base_url).hostname)) return undefined;
   try {
     new URL(proxy);
   } catch {

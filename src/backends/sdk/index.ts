@@ -73,12 +73,14 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
     const tokens = deps.tokens;
     if (hasOwnToken || !tokens) return;
     if (!tokens.credentials) tokens.reload();
-    if (tokens.credentials?.source.kind !== 'ccproxy') return;
-    try {
-      env.CLAUDE_CODE_OAUTH_TOKEN = await tokens.getAccessToken();
-    } catch {
+    let token: string | undefined;
+    if (tokens.credentials?.source.kind === 'ccproxy') {
       // No usable login: the agent answers with its own "not logged in", which says what to do.
+      token = await tokens.getAccessToken().catch(() => undefined);
     }
+    // Taken back when another login took over (`claude /login`): the agents use their own then.
+    if (token) env.CLAUDE_CODE_OAUTH_TOKEN = token;
+    else delete env.CLAUDE_CODE_OAUTH_TOKEN;
   };
   if (c.prewarm_on_start && c.pool_size > 0 && !binary.check()) void shareLogin().then(() => pool.activate());
 
