@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { TokenManager } from '../../auth/token-manager.ts';
 import type { Settings } from '../../config/schema.ts';
+import { ProxyError } from '../../errors.ts';
 import { BUILTIN_MODELS } from '../../formats/models.ts';
 import type { Backend } from '../backend.ts';
 import { ClaudeBinary } from './binary.ts';
@@ -88,7 +89,8 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
     mode: 'sdk',
 
     async send(request, ctx) {
-      await Promise.all([loadAgentModules(), shareLogin()]);
+      const [, , info] = await Promise.all([loadAgentModules(), shareLogin(), binary.info()]);
+      if (info.outdated) throw new ProxyError('unavailable', info.error ?? 'Claude Code is too old.');
       return runner.send(request, ctx);
     },
 
