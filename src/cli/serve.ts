@@ -1,6 +1,7 @@
 /** `ccproxy serve` (the default command): start the proxy and print how to point clients at it. */
 import type { Command } from 'commander';
 import { maskToken } from '../auth/credentials.ts';
+import { agentWorkdir } from '../backends/sdk/workdir.ts';
 import type { Settings } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
 import { createLogger } from '../logging.ts';
@@ -80,18 +81,20 @@ async function serve(flags: CommonFlags): Promise<void> {
     process.exit(1);
   }
 
-  process.stdout.write(banner(url, settings, proxy));
+  process.stdout.write(banner(url, settings, proxy, { ...process.env, ...env }));
   handleSignals(proxy, settings, log);
 }
 
-function banner(url: string, settings: Settings, proxy: ProxyApp): string {
+function banner(url: string, settings: Settings, proxy: ProxyApp, env: NodeJS.ProcessEnv): string {
   const key = settings.security.auth_token ? '<your ccproxy token>' : 'dummy';
   const t = proxy.tokens.state();
+  const workdir = agentWorkdir(settings, env);
   const lines = [
     `ccproxy ${VERSION} listening on ${url}`,
     '',
     `  API mode  (Anthropic API on your subscription)  ${url}/api`,
     `  SDK mode  (answered by Claude Code)             ${url}/sdk`,
+    `            agents work in ${workdir.dir}${workdir.isDefault ? " (ccproxy's own folder; set claude.cwd for a project)" : ' (claude.cwd)'}`,
     '',
     '  Anthropic clients (SDKs, Claude Code, aider):',
     `    export ANTHROPIC_BASE_URL=${url}/api ANTHROPIC_API_KEY=${key}`,

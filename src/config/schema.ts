@@ -173,7 +173,14 @@ export const settingsSchema = z.object({
         .describe("SDK mode: Claude Code's permission mode for its own tools."),
       allowed_tools: list([], 'SDK mode: Claude Code tools allowed without asking (e.g. Read, Grep).'),
       disallowed_tools: list([], 'SDK mode: Claude Code tools the agent may not use.'),
-      cwd: text('', 'SDK mode: working directory of the agent (empty = where ccproxy was started).'),
+      cwd: text(
+        '',
+        "SDK mode: the agent's working directory, what it may read without asking (empty = an empty folder ccproxy owns: <data dir>/ccproxy/agent-home).",
+      ),
+      allow_broad_cwd: flag(
+        false,
+        'SDK mode: accept a claude.cwd that is /, your home folder (or above it) or holds a credentials file; every SDK client could then read it.',
+      ),
       max_thinking_tokens: z
         .number()
         .int()
@@ -221,8 +228,24 @@ export const settingsSchema = z.object({
         "SDK mode: keep a stateless conversation's agent running for its next turn (counts toward max_sessions).",
       ),
       client_tool_timeout_s: seconds(
-        300,
-        "SDK mode: how long an agent run that called a client's tool waits for the client to send its result.",
+        120,
+        "SDK mode: how long an agent run that called a client's tool waits (holding its process) for the client to send its result.",
+      ),
+      max_concurrent_agents: z
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .describe(
+          'SDK mode: most Claude Code processes at once, counting spares, kept sessions, runs waiting for a client tool and running turns (0 = min(4, CPU cores)).',
+        ),
+      queue_timeout_s: seconds(
+        30,
+        'SDK mode: how long a request may wait for an agent slot (claude.max_concurrent_agents) before a 429.',
+      ),
+      allow_request_overrides: flag(
+        false,
+        'SDK mode, bound beyond loopback: accept per-request tool, permission and folder overrides (the `ccproxy` field). On loopback they are always accepted, and only ever narrow the settings.',
       ),
     })
     .prefault({})

@@ -57,6 +57,9 @@ export async function startProxy(opts: StartOptions = {}): Promise<TestProxy> {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, JSON.stringify(doc), { mode: 0o600 });
   };
+  // The agents' folder must not hold the credential files (SDK mode refuses such a claude.cwd).
+  const agentDir = path.join(dir, 'agent');
+  fs.mkdirSync(agentDir);
   if (opts.credentials) write(credentialsFile, opts.credentials);
   if (opts.claudeCredentials) write(claudeCredentialsFile, opts.claudeCredentials);
 
@@ -68,7 +71,7 @@ export async function startProxy(opts: StartOptions = {}): Promise<TestProxy> {
         auth: { credentials_file: credentialsFile, claude_credentials_file: claudeCredentialsFile },
         upstream: { retry: { base_delay_ms: 10 } },
         observability: { duckdb_path: path.join(dir, 'access-log.duckdb') },
-        claude: { cwd: dir },
+        claude: { cwd: agentDir },
       }),
       (opts.settings ?? {}) as Record<string, unknown>,
     ),

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fastify, { type FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { createObservability, type Observability } from '../../src/observability/index.ts';
 import { Lifecycle } from '../../src/observability/lifecycle.ts';
+import { registerLogsApi } from '../../src/observability/logs-api/routes.ts';
 import { emitRequest, settingsWith, silent, tempDir, waitFor } from './helpers.ts';
 
 const T0 = Date.parse('2026-11-20T10:00:00Z');
@@ -308,6 +310,20 @@ describe('logs API', () => {
       ['/logs/export?limit=-1', 'limit'],
       ['/logs/stream?events=everything', 'events'],
       ['/logs/status?x=1', 'x'],
+      // Own properties only, bounded times (a probe found these reaching SQL as NaN / overflowing).
+      ['/logs/analytics?bucket=constructor', 'bucket'],
+      ['/logs/analytics?bucket=__proto__', 'bucket'],
+      ['/logs/analytics?bucket=toString', 'bucket'],
+      ['/logs/analytics?bucket=hasOwnProperty', 'bucket'],
+      ['/logs/query?to=99999999999999999999', 'to'],
+      ['/logs/query?to=9223372036854775808', 'to'],
+      ['/logs/analytics?from=1700000000000&to=9223372036854775807', 'to'],
+      ['/logs/query?from=-9999999999999999w', 'from'],
+      ['/logs/query?from=-300000000d', 'from'],
+      ['/logs/query?to=%2B275760-09-13', 'to'],
+      ['/logs/query?to=10000-01-01', 'to'],
+      ['/logs/export?from=99999999999999999', 'from'],
+      [`/logs/query?cursor=${Buffer.from(JSON.stringify([9e15, 'req_1'])).toString('base64url')}`, 'cursor'],
     ];
     for (const [url, param] of cases) {
       const res = await get(url);
@@ -358,5 +374,36 @@ describe('logs API', () => {
     assert.ok(!events.some((e) => (e.data as { id?: string }).id === 'live-api'));
     controller.abort();
     await pump;
+  });
+});
+
+describe('logs API when the database fails', () => {
+  test("a generic 500: the database error text stays in ccproxy's log", async () => {
+    const dbText = 'Binder Error: Referenced column "secret_column" not found in FROM clause /home/u/db';
+    const failing = () => Promise.reject(new Error(dbText));
+    const logged: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void logged.push(line) });
+    const app = fastify();
+    registerLogsApi(app, {
+      store: { query: failing, aggregate: failing, status: failing } as never,
+      writer: { stats: {} } as never,
+      hub: { size: 0 } as never,
+      log,
+      settings: { retention_days: 0, batch_size: 1, flush_interval_ms: 1 },
+    });
+    try {
+      for (const url of ['/logs/query', '/logs/analytics', '/logs/status']) {
+        const res = await app.inject({ method: 'GET', url });
+        assert.equal(res.statusCode, 500, url);
+        assert.equal(res.json().error.type, 'api_error');
+        assert.doesNotMatch(res.body, /Binder|secret_column|\/home/, `${url} shows no database text`);
+      }
+      assert.ok(
+        logged.some((l) => l.includes('secret_column')),
+        'the details are logged',
+      );
+    } finally {
+      await app.close();
+    }
   });
 });

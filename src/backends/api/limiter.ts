@@ -41,17 +41,24 @@ export class Limiter {
     return this.waiting.size;
   }
 
+  /** A slot only when one is free now and nobody waits for one; never queues. */
+  tryAcquire(): Release | undefined {
+    if (this.waiting.size > 0 || (this.max !== 0 && this.active >= this.max)) return undefined;
+    this.active++;
+    return this.releaser();
+  }
+
   /**
-   * A slot: at once when one is free, else after waiting in line. Rejects with `QueueTimeout`, or
-   * with the signal's reason when it fires first.
+   * A slot: at once when one is free, else after waiting in line (for `timeoutMs`, by default the
+   * queue timeout). Rejects with `QueueTimeout`, or with the signal's reason when it fires first.
    */
-  acquire(signal?: AbortSignal): Promise<Release> {
+  acquire(signal?: AbortSignal, timeoutMs = this.queueTimeoutMs): Promise<Release> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.max === 0 || this.active < this.max) {
       this.active++;
       return Promise.resolve(this.releaser());
     }
-    if (this.queueTimeoutMs <= 0) return Promise.reject(new QueueTimeout(0));
+    if (timeoutMs <= 0) return Promise.reject(new QueueTimeout(0));
     return new Promise<Release>((resolve, reject) => {
       const leave = () => {
         clearTimeout(timer);
@@ -71,8 +78,8 @@ export class Limiter {
       };
       const timer = setTimeout(() => {
         leave();
-        reject(new QueueTimeout(this.queueTimeoutMs));
-      }, this.queueTimeoutMs);
+        reject(new QueueTimeout(timeoutMs));
+      }, timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.add(waiter);
     });

@@ -118,13 +118,20 @@ export class Agent {
     );
   }
 
-  /** Send the next user turn. */
+  /**
+   * Send the next user turn, as data: `client_composed` tells Claude Code the text was not typed by
+   * its user, so `@path` is not read into the prompt, `/command` is not run, `!` is not a shell
+   * escape. Whoever can call the proxy writes this text; without the flag `@~/.ssh/id_ed25519`
+   * would send that file upstream whatever the tool permissions say. (It also skips Claude Code's
+   * turn-start attachment pass; docs/sdk-mode.md, "Security", says what that costs.)
+   */
   send(content: Block[]): void {
     this.lastUsed = Date.now();
     this.input.push({
       type: 'user',
       message: { role: 'user', content: content as SDKUserMessage['message']['content'] },
       parent_tool_use_id: null,
+      client_composed: true,
     });
   }
 

@@ -14,8 +14,27 @@ export interface BinaryInfo {
   path: string;
   ok: boolean;
   version?: string;
+  /** Older than MIN_CLAUDE_CODE: SDK mode refuses to run it. */
+  outdated?: boolean;
   /** Why it is not usable. */
   error?: string;
+}
+
+/**
+ * The oldest Claude Code that takes a message marked `client_composed` as data: no `@file`
+ * expansion, no `/command` dispatch (agent.ts). An older one would silently expand them, letting a
+ * client read any file through a prompt, so SDK mode refuses it.
+ */
+export const MIN_CLAUDE_CODE = '2.1.248';
+
+/** Is dotted version `a` older than `b`? (Numeric parts; a pre-release suffix is ignored.) */
+export function olderThan(a: string, b: string): boolean {
+  const pa = a.split(/[.-]/).slice(0, 3).map(Number);
+  const pb = b.split(/[.-]/).slice(0, 3).map(Number);
+  for (let i = 0; i < 3; i++) {
+    if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) < (pb[i] ?? 0);
+  }
+  return false;
 }
 
 /** The binary the Agent SDK would use, or undefined when its platform package is missing. */
@@ -95,6 +114,16 @@ export class ClaudeBinary {
           return;
         }
         const version = /\d+\.\d+\.\d+[^\s]*/.exec(stdout)?.[0];
+        if (version && olderThan(version, MIN_CLAUDE_CODE)) {
+          resolve({
+            path: this.path,
+            ok: false,
+            version,
+            outdated: true,
+            error: `Claude Code ${version} at ${this.path} is older than ${MIN_CLAUDE_CODE}, which SDK mode needs to pass client text to the agent as data (an older one expands @file mentions and /commands in prompts). Update it, or clear claude.cli_path to use the one bundled with the Agent SDK.`,
+          });
+          return;
+        }
         resolve({ path: this.path, ok: true, version });
       });
     });

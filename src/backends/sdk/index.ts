@@ -6,14 +6,17 @@
 import type { Logger } from 'pino';
 import type { TokenManager } from '../../auth/token-manager.ts';
 import type { Settings } from '../../config/schema.ts';
+import { ProxyError } from '../../errors.ts';
 import { BUILTIN_MODELS } from '../../formats/models.ts';
 import type { Backend } from '../backend.ts';
+import { AgentSlots, agentCap } from './agent-slots.ts';
 import { ClaudeBinary } from './binary.ts';
 import { loadAgentModules } from './modules.ts';
 import { agentEnv, hostOptions } from './options.ts';
 import { AgentPool } from './pool.ts';
 import { ProcessTracker } from './processes.ts';
 import { SdkRunner } from './run.ts';
+import { agentWorkdir, workdirRefusal } from './workdir.ts';
 
 export { SDK_OVERRIDE_KEYS, type SdkOverrides, validateSdkOverrides } from './overrides.ts';
 
@@ -32,10 +35,14 @@ export interface SdkBackend extends Backend {
   warmUp(timeoutMs?: number): Promise<boolean>;
 }
 
+/** Throws when `claude.cwd` is too broad a folder (see workdir.ts): ccproxy does not start. */
 export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
   const { settings, log } = deps;
   const c = settings.claude;
   const env = agentEnv(deps.env ?? process.env, settings);
+  const refusal = workdirRefusal(settings, env);
+  if (refusal) throw new Error(refusal);
+  const workdir = agentWorkdir(settings, env);
   const binary = new ClaudeBinary(c.cli_path);
   const tracker = new ProcessTracker();
   let version: string | undefined;
@@ -51,11 +58,19 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
 
   // The pool retires agents through the runner, which is built after it.
   let runner: SdkRunner | undefined;
+  const slots = new AgentSlots({
+    max: agentCap(settings),
+    queueTimeoutMs: c.queue_timeout_s * 1000,
+    tracker,
+    reclaim: () => pool.reclaimIdle(),
+    onFree: () => pool.slotFreed(),
+  });
   const pool = new AgentPool({
     size: c.pool_size,
     idleMs: c.pool_idle_s * 1000,
     maxSessions: c.max_sessions,
     tracker,
+    slots,
     log,
     spareOptions: (onSpawn) => {
       if (binary.check()) throw binary.check();
@@ -63,7 +78,17 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
     },
     retire: (agent, reason) => runner?.retire(agent, reason),
   });
-  runner = new SdkRunner({ settings, log, env, binary, tracker, pool, version: () => version });
+  runner = new SdkRunner({
+    settings,
+    log,
+    env,
+    binary,
+    tracker,
+    pool,
+    slots,
+    workdir,
+    version: () => version,
+  });
 
   // Claude Code needs a login of its own. When the subscription's credentials are ccproxy's own
   // (`ccproxy auth login`) and the agents' environment has no token, they get ccproxy's, refreshed
@@ -88,7 +113,8 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
     mode: 'sdk',
 
     async send(request, ctx) {
-      await Promise.all([loadAgentModules(), shareLogin()]);
+      const [, , info] = await Promise.all([loadAgentModules(), shareLogin(), binary.info()]);
+      if (info.outdated) throw new ProxyError('unavailable', info.error ?? 'Claude Code is too old.');
       return runner.send(request, ctx);
     },
 
@@ -109,13 +135,16 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
         pool: pool.status(),
         processes: {
           running: tracker.count,
+          peak: tracker.peak,
+          max_concurrent_agents: slots.max,
+          queued: slots.queued,
           started: tracker.started,
           crashed: tracker.crashed,
           pids: tracker.pids(),
           busy_agents: runner.runningCount,
         },
         settings: {
-          cwd: c.cwd || process.cwd(),
+          cwd: workdir.dir,
           permission_mode: c.permission_mode,
           system_prompt_mode: c.system_prompt_mode,
           tool_display: c.tool_display,

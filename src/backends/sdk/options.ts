@@ -24,7 +24,8 @@ import { ProxyError } from '../../errors.ts';
 import type { MessagesRequest } from '../../formats/anthropic/types.ts';
 import { modelRules, resolveModel } from '../../formats/models.ts';
 import { CLIENT_SERVER } from './client-tools.ts';
-import type { SdkOverrides } from './overrides.ts';
+import { narrowAllowedTools, type SdkOverrides, widenDisallowedTools } from './overrides.ts';
+import { defaultAgentHome, ensureAgentHome } from './workdir.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -36,6 +37,8 @@ export interface RunConfig {
   maxTurns: number;
   permissionMode: PermissionMode;
   allowedTools: string[];
+  /** Tools the request asked to allow that the settings do not: left out, and reported. */
+  droppedTools: string[];
   disallowedTools: string[];
   /** Canonical working directory of the agent. */
   cwd: string;
@@ -85,13 +88,24 @@ export function agentCwd(configured: string, override?: string): string {
   return dir;
 }
 
+/**
+ * The agent's options for a request. `workdir` is the folder the agent works in when the request
+ * names none (see workdir.ts); by default `claude.cwd`, else ccproxy's own folder.
+ */
 export function runConfig(
   settings: Settings,
   overrides: SdkOverrides,
   request: MessagesRequest,
   system: string | undefined,
+  workdir?: string,
 ): RunConfig {
   const c = settings.claude;
+  let base = workdir ?? c.cwd;
+  if (!base) {
+    base = defaultAgentHome(process.env);
+    ensureAgentHome(base);
+  }
+  const tools = narrowAllowedTools(c.allowed_tools, overrides.allowed_tools);
   let maxThinkingTokens = overrides.max_thinking_tokens ?? (c.max_thinking_tokens || undefined);
   if (overrides.max_thinking_tokens === undefined && request.thinking?.type === 'enabled') {
     maxThinkingTokens = request.thinking.budget_tokens;
@@ -104,9 +118,10 @@ export function runConfig(
     systemMode: overrides.system_prompt_mode ?? c.system_prompt_mode,
     maxTurns: overrides.max_turns ?? c.max_turns,
     permissionMode: overrides.permission_mode ?? c.permission_mode,
-    allowedTools: overrides.allowed_tools ?? c.allowed_tools,
-    disallowedTools: overrides.disallowed_tools ?? c.disallowed_tools,
-    cwd: agentCwd(c.cwd || process.cwd(), overrides.cwd),
+    allowedTools: tools.allowed,
+    droppedTools: tools.dropped,
+    disallowedTools: widenDisallowedTools(c.disallowed_tools, overrides.disallowed_tools),
+    cwd: agentCwd(base, overrides.cwd),
     maxThinkingTokens,
     toolDisplay: overrides.tool_display ?? c.tool_display,
     timeoutS: c.timeout_s,

@@ -12,6 +12,10 @@
  * - sessions: the process of each client session, kept between turns (at most `max_sessions`);
  * - suspended runs: agents waiting in a client tool call, by tool_use id.
  *
+ * Every process holds a slot under `claude.max_concurrent_agents` (agent-slots.ts): spares start only
+ * while slots are free, and when a request waits for one, idle spares and sessions give theirs up
+ * (`reclaimIdle`, and nothing idle is kept meanwhile).
+ *
  * A spare or session unused for `pool_idle_s` is stopped (0 = never). A spare that dies is
  * replaced, with a growing delay while they keep dying (a broken install or login must not turn
  * into a fork loop); three failures in a row make the pool unhealthy until one succeeds.
@@ -19,6 +23,7 @@
 import type { Options, SpareProcess } from '@anthropic-ai/claude-agent-sdk';
 import type { Logger } from 'pino';
 import type { Agent } from './agent.ts';
+import type { AgentSlots, Slot } from './agent-slots.ts';
 import { loadAgentModules } from './modules.ts';
 import type { ProcessTracker } from './processes.ts';
 
@@ -29,6 +34,8 @@ export interface PoolConfig {
   /** Host options of a spare; `onSpawn` learns its pid. */
   spareOptions: (onSpawn: (pid: number) => void) => Options;
   tracker: ProcessTracker;
+  /** The cap on processes; without it spares start freely (unit tests). */
+  slots?: AgentSlots;
   log: Logger;
   /** Retire (close and clean up) an agent the pool lets go of. */
   retire: (agent: Agent, reason: string) => void;
@@ -78,6 +85,9 @@ export interface PoolCounters {
 }
 
 const MAX_BACKOFF_MS = 60_000;
+
+/** A slot when no cap is configured: nothing to bind or give back. */
+const NO_CAP: Pick<Slot, 'bind' | 'unlessBound'> = { bind: () => {}, unlessBound: () => {} };
 
 export class AgentPool {
   readonly counters: PoolCounters = {
@@ -218,28 +228,39 @@ export class AgentPool {
 
   private refill(): void {
     if (this.closed || !this.active || this.retryTimer) return;
-    while (!this.retryTimer && this.spares.length + this.starting < this.cfg.size) this.startSpare();
+    while (!this.retryTimer && this.spares.length + this.starting < this.cfg.size) {
+      if (!this.startSpare()) return;
+    }
   }
 
-  private startSpare(): void {
+  /** Start one spare; false when no slot is free for it. */
+  private startSpare(): boolean {
+    const slots = this.cfg.slots;
+    const slot: Pick<Slot, 'bind' | 'unlessBound'> | undefined = slots ? slots.trySpare() : NO_CAP;
+    if (!slot) return false;
     let pid: number | undefined;
     let options: Options;
     try {
       options = this.cfg.spareOptions((p) => {
         pid = p;
+        slot.bind(p);
       });
     } catch (err) {
+      slot.unlessBound();
       this.failed(err instanceof Error ? err.message : String(err));
-      return;
+      return false;
     }
     this.starting++;
     loadAgentModules()
       .then(({ sdk }) => sdk.prewarm({ options, initializeTimeoutMs: 60_000 }))
+      .finally(() => slot.unlessBound())
       .then(
         (spare) => {
           this.starting--;
-          if (this.closed || !this.active) {
+          if (this.closed || !this.active || this.wanted()) {
+            // Not needed any more, or a request waits for its slot: it goes at once.
             spare.close();
+            if (pid !== undefined) void this.cfg.tracker.kill(pid);
             return;
           }
           this.failureStreak = 0;
@@ -258,6 +279,40 @@ export class AgentPool {
           this.failed(err instanceof Error ? err.message : String(err));
         },
       );
+    return true;
+  }
+
+  /** A request waits for a process slot. */
+  private wanted(): boolean {
+    return (this.cfg.slots?.queued ?? 0) > 0;
+  }
+
+  /**
+   * A request needs a process slot and none is free: stop one idle process — a spare (unclaimed
+   * first), else the session or conversation idle the longest. False when every process is busy
+   * (running a turn, or waiting for a client's tool result).
+   */
+  reclaimIdle(): boolean {
+    const spare = this.spares.find((s) => !s.preclaimed) ?? this.spares[0];
+    if (spare) {
+      this.drop(spare, 'its slot is needed');
+      if (spare.pid !== undefined) void this.cfg.tracker.kill(spare.pid);
+      return true;
+    }
+    const idle = [...this.sessions.entries()]
+      .filter(([, a]) => !a.busy && !this.isSuspended(a))
+      .sort((x, y) => x[1].lastUsed - y[1].lastUsed)[0];
+    if (!idle) return false;
+    this.sessions.delete(idle[0]);
+    this.cfg.retire(idle[1], 'its slot is needed');
+    if (idle[1].pid !== undefined) void this.cfg.tracker.kill(idle[1].pid);
+    return true;
+  }
+
+  /** A process slot came free: spares may use it (a moment later, as after a claim). */
+  slotFreed(): void {
+    if (this.active && !this.closed && this.spares.length + this.starting < this.cfg.size)
+      this.scheduleRefill();
   }
 
   private failed(reason: string): void {
@@ -297,6 +352,13 @@ export class AgentPool {
     }
     const old = this.sessions.get(key);
     if (old && old !== agent) this.cfg.retire(old, 'replaced');
+    if (!agent.busy && this.wanted()) {
+      // A request waits for a process slot: this idle one goes (a session resumes from its transcript).
+      this.sessions.delete(key);
+      this.cfg.retire(agent, 'its slot is needed');
+      if (agent.pid !== undefined) void this.cfg.tracker.kill(agent.pid);
+      return;
+    }
     this.sessions.set(key, agent);
     this.ensureSweeper();
     while (this.sessions.size > this.cfg.maxSessions) {

@@ -20,6 +20,8 @@ export class ProcessTracker {
   started = 0;
   /** Processes that exited with a failure code or a signal we did not send. */
   crashed = 0;
+  /** Most processes alive at once since ccproxy began (bounded by claude.max_concurrent_agents). */
+  peak = 0;
   private readonly alive = new Map<number, { child: ChildProcess; info: ProcessInfo; stopping: boolean }>();
   private readonly exits = new Map<number, Promise<void>>();
   /** The stderr tails of the last processes that exited, for the error that follows their end. */
@@ -42,6 +44,7 @@ export class ProcessTracker {
       if (pid !== undefined) {
         const entry = { child, info: { pid, startedAt: Date.now(), stderr: '' }, stopping: false };
         this.alive.set(pid, entry);
+        this.peak = Math.max(this.peak, this.alive.size);
         child.stderr?.on('data', (d: Buffer) => {
           entry.info.stderr = (entry.info.stderr + d.toString('utf8')).slice(-STDERR_TAIL);
         });

@@ -18,11 +18,12 @@ import { MessageAccumulator } from '../../formats/anthropic/accumulate.ts';
 import type { MessagesRequest, StreamEvent, TextBlock } from '../../formats/anthropic/types.ts';
 import type { Reply, RequestContext } from '../backend.ts';
 import type { Agent } from './agent.ts';
+import type { AgentSlots, Slot } from './agent-slots.ts';
 import { type ClientToolSet, clientToolSet, toCallToolResult } from './client-tools.ts';
 import { conversationKey } from './conversation.ts';
 import { firstLine, fromThrown, timedOut } from './errors.ts';
 import { type ColdExtras, fitsSpare, hostSignature, type RunConfig, runConfig } from './options.ts';
-import { validateSdkOverrides } from './overrides.ts';
+import { overridePolicy, validateSdkOverrides } from './overrides.ts';
 import type { AgentPool } from './pool.ts';
 import { type Block, type PromptPlan, planPrompt, resultsAsText, resultsIntoHistory } from './prompt.ts';
 import { agentSessionId } from './session-id.ts';
@@ -30,6 +31,7 @@ import { AgentStarter, type StarterDeps } from './start.ts';
 import { removeTranscript, transcriptExists, transcriptPath, writeTranscript } from './transcript.ts';
 import { SdkEventTranslator } from './translate.ts';
 import { addUsage, toTokenUsage } from './usage.ts';
+import { type AgentWorkdir, ensureAgentHome } from './workdir.ts';
 
 /** How often an Anthropic stream gets a `ping` while the agent is busy with its tools. */
 const PING_MS = 15_000;
@@ -41,6 +43,10 @@ const CLAIM_SETUP_MS = 10_000;
 export interface RunnerDeps extends StarterDeps {
   log: Logger;
   pool: AgentPool;
+  /** The cap on Claude Code processes: every new one takes a slot first. */
+  slots: AgentSlots;
+  /** Where agents work when the request names no folder. */
+  workdir: AgentWorkdir;
 }
 
 interface Turn {
@@ -100,21 +106,35 @@ export class SdkRunner {
 
   async send(request: MessagesRequest, ctx: RequestContext): Promise<Reply> {
     const { settings, pool } = this.d;
-    const overrides = validateSdkOverrides(overridesOf(ctx, request), settings.claude);
+    const overrides = validateSdkOverrides(overridesOf(ctx, request), overridePolicy(settings));
     const plan = planPrompt(request);
-    const cfg = runConfig(settings, overrides, request, plan.system);
+    const { workdir } = this.d;
+    if (workdir.isDefault) ensureAgentHome(workdir.dir);
+    const cfg = runConfig(settings, overrides, request, plan.system, workdir.dir);
+    if (cfg.droppedTools.length > 0) {
+      ctx.log.warn(
+        { dropped: cfg.droppedTools },
+        'sdk: ccproxy.allowed_tools names tools claude.allowed_tools does not allow; left out',
+      );
+    }
     const stream = request.stream === true;
     if (settings.claude.pool_size > 0) pool.activate();
 
     const resumed = await this.resumeSuspended(plan, ctx);
-    if (resumed) return this.respond({ ...resumed, cfg, ctx, stream });
+    if (resumed) return droppedHeader(await this.respond({ ...resumed, cfg, ctx, stream }), cfg);
 
     // Tool results that no suspended run waits for (ccproxy restarted, the wait timed out).
     const tools = clientToolSet(request);
     const turn = ctx.sessionId
-      ? await this.startSessionTurn(agentSessionId(ctx.sessionId), resultsAsText(plan), cfg, tools)
-      : await this.startStatelessTurn(plan, cfg, tools);
-    return this.respond({ ...turn, cfg, ctx, stream });
+      ? await this.startSessionTurn(
+          agentSessionId(ctx.sessionId),
+          resultsAsText(plan),
+          cfg,
+          tools,
+          ctx.signal,
+        )
+      : await this.startStatelessTurn(plan, cfg, tools, ctx.signal);
+    return droppedHeader(await this.respond({ ...turn, cfg, ctx, stream }), cfg);
   }
 
   // ── choosing the agent ────────────────────────────────────────────────────────────────────
@@ -170,6 +190,7 @@ export class SdkRunner {
     plan: PromptPlan,
     cfg: RunConfig,
     tools: ClientToolSet | undefined,
+    signal: AbortSignal,
   ): Promise<Pick<Turn, 'agent' | 'release'>> {
     const { pool } = this.d;
     const release = await this.lock(key);
@@ -191,14 +212,16 @@ export class SdkRunner {
         await agent.setModel(cfg.model);
         await agent.setClientTools(tools, this.starter.clientToolTimeoutMs());
       } else {
-        const file = transcriptPath(this.d.env, cfg.cwd, key);
-        let extras: ColdExtras;
-        if (await transcriptExists(file)) extras = { resume: key };
-        else if (plan.history.length > 0) {
-          await writeTranscript(file, this.starter.transcript(plan, cfg, key, tools));
-          extras = { resume: key };
-        } else extras = { sessionId: key };
-        agent = this.cold(cfg, tools, extras, false);
+        agent = await this.withSlot(signal, async (slot) => {
+          const file = transcriptPath(this.d.env, cfg.cwd, key);
+          let extras: ColdExtras;
+          if (await transcriptExists(file)) extras = { resume: key };
+          else if (plan.history.length > 0) {
+            await writeTranscript(file, this.starter.transcript(plan, cfg, key, tools));
+            extras = { resume: key };
+          } else extras = { sessionId: key };
+          return this.cold(slot, cfg, tools, extras, false);
+        });
       }
       agent.sessionKey = key;
       agent.send(plan.turn);
@@ -214,6 +237,7 @@ export class SdkRunner {
     original: PromptPlan,
     cfg: RunConfig,
     tools: ClientToolSet | undefined,
+    signal: AbortSignal,
   ): Promise<Pick<Turn, 'agent' | 'release' | 'coldFallback'>> {
     const scope = `${claimKey(cfg)}:${hostSignature(cfg)}`;
     const conversation = {
@@ -225,7 +249,7 @@ export class SdkRunner {
       reused.conversation = conversation;
       return { agent: reused, release: () => {} };
     }
-    const started = await this.startStatelessAgent(resultsIntoHistory(original), cfg, tools);
+    const started = await this.startStatelessAgent(resultsIntoHistory(original), cfg, tools, signal);
     started.agent.conversation = conversation;
     return started;
   }
@@ -266,21 +290,31 @@ export class SdkRunner {
     plan: PromptPlan,
     cfg: RunConfig,
     tools: ClientToolSet | undefined,
+    signal: AbortSignal,
   ): Promise<Pick<Turn, 'agent' | 'release' | 'coldFallback'>> {
     const { pool, settings } = this.d;
     if (plan.history.length > 0) {
-      const id = randomUUID();
-      const file = transcriptPath(this.d.env, cfg.cwd, id);
-      await writeTranscript(file, this.starter.transcript(plan, cfg, id, tools));
-      // A history that ends with the client's tool results: Claude Code goes on from them itself.
-      const env = plan.rerun ? { CLAUDE_CODE_RESUME_INTERRUPTED_TURN: '1' } : undefined;
-      const agent = this.cold(cfg, tools, { resume: id, env }, true);
-      agent.ephemeralTranscript = file;
+      const agent = await this.withSlot(signal, async (slot) => {
+        const id = randomUUID();
+        const file = transcriptPath(this.d.env, cfg.cwd, id);
+        await writeTranscript(file, this.starter.transcript(plan, cfg, id, tools));
+        // A history that ends with the client's tool results: Claude Code goes on from them itself.
+        const env = plan.rerun ? { CLAUDE_CODE_RESUME_INTERRUPTED_TURN: '1' } : undefined;
+        let started: Agent;
+        try {
+          started = this.cold(slot, cfg, tools, { resume: id, env }, true);
+        } catch (err) {
+          await removeTranscript(file).catch(() => {});
+          throw err;
+        }
+        started.ephemeralTranscript = file;
+        return started;
+      });
       if (!plan.rerun) agent.send(plan.turn);
       return { agent, release: () => {} };
     }
     const coldStart = async () => {
-      const agent = this.cold(cfg, tools, {}, true);
+      const agent = await this.withSlot(signal, async (slot) => this.cold(slot, cfg, tools, {}, true));
       agent.send(plan.turn);
       return agent;
     };
@@ -307,14 +341,28 @@ export class SdkRunner {
     return { agent, release: () => {}, coldFallback: coldStart };
   }
 
-  /** A new Claude Code process for this turn, counted as running. */
+  /**
+   * Run `start` holding a process slot (claude.max_concurrent_agents): waits for one, or throws the
+   * 429. The slot belongs to the process `start` spawned; it is given back when none was.
+   */
+  private async withSlot<T>(signal: AbortSignal, start: (slot: Slot) => Promise<T>): Promise<T> {
+    const slot = await this.d.slots.acquire(signal);
+    try {
+      return await start(slot);
+    } finally {
+      slot.unlessBound();
+    }
+  }
+
+  /** A new Claude Code process for this turn, counted as running, holding `slot`. */
   private cold(
+    slot: Slot,
     cfg: RunConfig,
     tools: ClientToolSet | undefined,
     extras: ColdExtras,
     stateless: boolean,
   ): Agent {
-    const agent = this.starter.cold(cfg, tools, extras, stateless);
+    const agent = this.starter.cold(cfg, tools, extras, stateless, slot);
     this.d.pool.counters.cold_starts++;
     this.running.add(agent);
     agent.busy = true;
@@ -630,6 +678,17 @@ export class SdkRunner {
   get runningCount(): number {
     return this.running.size;
   }
+}
+
+/** Name the tools the settings kept the request from allowing (`x-ccproxy-dropped-tools`). */
+function droppedHeader(reply: Reply, cfg: RunConfig): Reply {
+  if (cfg.droppedTools.length === 0 || reply.type === 'raw') return reply;
+  // Header-safe: printable ASCII only, each other character percent-encoded; bounded.
+  const value = cfg.droppedTools
+    .map((t) => t.replace(/[^\x20-\x7e]|%/g, (c) => encodeURIComponent(c)))
+    .join(', ')
+    .slice(0, 2048);
+  return { ...reply, headers: { ...reply.headers, 'x-ccproxy-dropped-tools': value } };
 }
 
 async function* prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {

@@ -6,6 +6,7 @@
 import type { SpareProcess } from '@anthropic-ai/claude-agent-sdk';
 import type { Settings } from '../../config/schema.ts';
 import { Agent, InputQueue } from './agent.ts';
+import type { Slot } from './agent-slots.ts';
 import type { ClaudeBinary } from './binary.ts';
 import { CLIENT_SERVER, ClientToolBridge, type ClientToolSet, clientToolServer } from './client-tools.ts';
 import { agentModules } from './modules.ts';
@@ -31,8 +32,17 @@ export class AgentStarter {
     this.d = deps;
   }
 
-  /** A new process. Throws the 503 for a missing binary before spawning anything. */
-  cold(cfg: RunConfig, tools: ClientToolSet | undefined, extras: ColdExtras, stateless: boolean): Agent {
+  /**
+   * A new process, holding `slot` until it exits. Throws the 503 for a missing binary before
+   * spawning anything.
+   */
+  cold(
+    cfg: RunConfig,
+    tools: ClientToolSet | undefined,
+    extras: ColdExtras,
+    stateless: boolean,
+    slot?: Slot,
+  ): Agent {
     const problem = this.d.binary.check();
     if (problem) throw problem;
     const input = new InputQueue();
@@ -48,12 +58,18 @@ export class AgentStarter {
       settings: this.d.settings,
       env: this.d.env,
       executable: this.d.binary.executable,
-      spawn: this.d.tracker.spawner(onSpawn),
+      spawn: this.d.tracker.spawner((p) => {
+        slot?.bind(p);
+        onSpawn(p);
+      }),
     };
+    // query() spawns the process before it returns (no sessionStore): a slot still unbound after
+    // it means no process was started.
     const q = agentModules().sdk.query({
       prompt: input,
       options: coldOptions(host, cfg, { ...extras, mcpServers }),
     });
+    slot?.unlessBound();
     return new Agent({
       origin: 'cold',
       query: q,

@@ -20,6 +20,9 @@ export const MAX_LIMIT = 10_000;
 export const DEFAULT_LIMIT = 100;
 /** Most time buckets one analytics call may ask for. */
 export const MAX_BUCKETS = 10_000;
+/** Times a query may name: 1970-01-01 to 9999-12-31 (DuckDB's timestamps go further, int64 µs do not). */
+export const MIN_TIME_MS = 0;
+export const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 const MODES = ['api', 'sdk', 'none'];
 const FORMATS = ['anthropic', 'openai', 'responses', 'none'];
@@ -96,19 +99,30 @@ function int(name: string, value: string, min: number, max: number): number {
   return n;
 }
 
-/** Epoch ms, an ISO 8601 date/time, or a time ago such as `-15m`, `-24h`, `-7d`. */
+/** Epoch ms, an ISO 8601 date/time, or a time ago such as `-15m`, `-24h`, `-7d`; 1970 to 9999. */
 export function parseTime(name: string, value: string, now: number): number {
   const rel = /^-(\d+)([smhdw])$/.exec(value);
-  if (rel) return now - Number(rel[1]) * UNITS[rel[2]!]!;
-  if (/^\d{10,}$/.test(value)) return Number(value);
-  const t = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  let t: number;
+  if (rel) t = now - Number(rel[1]) * UNITS[rel[2]!]!;
+  else if (/^\d{10,}$/.test(value)) t = Number(value);
+  else t = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(t)) {
     throw new ParamError(
       name,
       `Parameter '${name}' must be epoch milliseconds, an ISO 8601 time or a time ago like -24h; got '${value}'.`,
     );
   }
+  if (!inTimeRange(t)) {
+    throw new ParamError(
+      name,
+      `Parameter '${name}' is out of range: times go from 1970-01-01 (0) to 9999-12-31 (${MAX_TIME_MS}); got '${value}'.`,
+    );
+  }
   return t;
+}
+
+export function inTimeRange(t: number): boolean {
+  return Number.isSafeInteger(Math.floor(t)) && t >= MIN_TIME_MS && t <= MAX_TIME_MS;
 }
 
 function filter(p: Record<string, string>, now: number): LogFilter {
@@ -166,7 +180,8 @@ export function parseQuery(
     limit: p.limit === undefined ? DEFAULT_LIMIT : int('limit', p.limit, 1, MAX_LIMIT),
   };
   if (p.cursor !== undefined) {
-    if (!decodeCursor(p.cursor))
+    const c = decodeCursor(p.cursor);
+    if (!c || !inTimeRange(c.ts))
       throw new ParamError('cursor', `Parameter 'cursor' is not a cursor this API returned.`);
     q.cursor = p.cursor;
   }
@@ -192,7 +207,10 @@ export function parseAnalytics(raw: unknown, now = Date.now()): AnalyticsQuery {
   f.from ??= now - 24 * 3_600_000;
   let bucketS = 3600;
   if (p.bucket !== undefined) {
-    bucketS = BUCKET_ALIASES[p.bucket] ?? int('bucket', p.bucket, 1, 31 * 86400);
+    // An own property only: `constructor` or `toString` must not find Object's.
+    bucketS = Object.hasOwn(BUCKET_ALIASES, p.bucket)
+      ? BUCKET_ALIASES[p.bucket]!
+      : int('bucket', p.bucket, 1, 31 * 86400);
   }
   const span = (f.to ?? now) - f.from;
   if (span / (bucketS * 1000) > MAX_BUCKETS) {

@@ -30,7 +30,7 @@ function sendError(reply: FastifyReply, status: number, type: string, message: s
 export function registerLogsApi(app: FastifyInstance, deps: LogsApiDeps): void {
   const { store, writer, hub, log } = deps;
 
-  /** Parse, run, and turn parameter errors into 400s and store errors into 500s. */
+  /** Parse, run, and turn parameter errors into 400s and store errors into generic 500s. */
   const handle =
     <T>(parse: (query: unknown) => T, run: (parsed: T, reply: FastifyReply) => Promise<unknown>) =>
     async (req: { query: unknown }, reply: FastifyReply) => {
@@ -45,12 +45,13 @@ export function registerLogsApi(app: FastifyInstance, deps: LogsApiDeps): void {
         reply.header('cache-control', 'no-store');
         return await run(parsed, reply);
       } catch (err) {
+        // The database's own words stay in ccproxy's log: they may quote the query or the file.
         log.warn({ err }, 'access log: query failed');
         return sendError(
           reply,
           500,
           'api_error',
-          `The access log could not be read: ${(err as Error).message}`,
+          "The access log could not be read; ccproxy's log has the details.",
         );
       }
     };

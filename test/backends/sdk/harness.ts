@@ -57,7 +57,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   };
   const settings = settingsSchema.parse({
     server: { port: 0 },
-    claude: { cwd, pool_size: 0, setting_sources: ['user', 'project', 'local'], ...opts.claude },
+    // A cap of 8 agents whatever the machine's cores (the default follows them), so that tests
+    // keeping several sessions do not see idle ones reclaimed; the cap's own tests set theirs.
+    claude: {
+      cwd,
+      pool_size: 0,
+      max_concurrent_agents: 8,
+      setting_sources: ['user', 'project', 'local'],
+      ...opts.claude,
+    },
     auth: {
       credentials_file: path.join(home, 'ccproxy', 'credentials.json'),
       claude_credentials_file: path.join(home, '.claude', '.credentials.json'),

@@ -21,7 +21,11 @@ import {
   runConfig,
   systemPromptOption,
 } from '../../../src/backends/sdk/options.ts';
-import { SDK_OVERRIDE_KEYS, validateSdkOverrides } from '../../../src/backends/sdk/overrides.ts';
+import {
+  overridePolicy,
+  SDK_OVERRIDE_KEYS,
+  validateSdkOverrides,
+} from '../../../src/backends/sdk/overrides.ts';
 import { planPrompt } from '../../../src/backends/sdk/prompt.ts';
 import { overridesOf } from '../../../src/backends/sdk/run.ts';
 import { agentSessionId } from '../../../src/backends/sdk/session-id.ts';
@@ -76,15 +80,14 @@ describe('per-request overrides (the `ccproxy` field)', () => {
     );
     assert.throws(() => validateSdkOverrides({ permission_mode: 'yolo' }), /must be one of/);
     assert.throws(() => validateSdkOverrides([1]), /must be an object/);
+    const policy = (permission_mode: 'default' | 'bypassPermissions') =>
+      overridePolicy(settingsSchema.parse({ claude: { permission_mode } }));
     assert.throws(
-      () => validateSdkOverrides({ permission_mode: 'bypassPermissions' }, { permission_mode: 'default' }),
-      /only allowed when claude\.permission_mode is bypassPermissions/,
+      () => validateSdkOverrides({ permission_mode: 'bypassPermissions' }, policy('default')),
+      /bypassPermissions permits more than claude\.permission_mode \(default\)/,
     );
     assert.deepEqual(
-      validateSdkOverrides(
-        { permission_mode: 'bypassPermissions' },
-        { permission_mode: 'bypassPermissions' },
-      ),
+      validateSdkOverrides({ permission_mode: 'bypassPermissions' }, policy('bypassPermissions')),
       { permission_mode: 'bypassPermissions' },
     );
   });
