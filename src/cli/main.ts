@@ -6,7 +6,9 @@ import { registerAuth } from './auth.ts';
 import { completionScript } from './completion.ts';
 import { registerConfig } from './config.ts';
 import { registerGenerateToken } from './generate-token.ts';
+import { registerLaunchers } from './launch.ts';
 import { registerServe } from './serve.ts';
+import { registerService } from './service.ts';
 import { loadOrExit } from './settings.ts';
 import { registerStatus } from './status.ts';
 import { usageReport } from './usage.ts';
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerAuth(program);
   registerGenerateToken(program);
   registerStatus(program);
+  registerLaunchers(program);
+  registerService(program);
   program
     .command('usage')
     .description("Today's and this week's requests, tokens and cost by model (needs the access log)")

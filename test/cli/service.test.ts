@@ -1,0 +1,264 @@
+/**
+ * `ccproxy service`: the systemd unit and the launchd plist as written (pure functions, any
+ * platform), and on Linux the command itself against stand-ins for systemctl and journalctl on
+ * PATH: one that answers like a machine without a user bus (this one, most CI runners), and one
+ * that works and records what it was asked (install twice, status, logs, uninstall). The real
+ * systemctl is never called: it could start a service on the machine running the tests.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  commandOfPlist,
+  commandOfUnit,
+  launchdPlist,
+  type ServiceSpec,
+  serviceOptions,
+  systemdUnit,
+} from '../../src/cli/service/unit.ts';
+import { serviceEnv } from '../../src/cli/service.ts';
+import { runCli } from '../security/cli.ts';
+
+const SPEC: ServiceSpec = {
+  node: '/opt/node 20/bin/node',
+  entry: '/usr/lib/node_modules/ccproxy-subscription/bin/ccproxy.js',
+  configFile: '/home/ann/ccproxy & co/100% "real" $HOME\\config.toml',
+  port: 8123,
+  workDir: '/home/ann/.config/ccproxy',
+  env: { PATH: '/usr/local/bin:/usr/bin:/bin', XDG_DATA_HOME: '/data/x' },
+  logFile: '/home/ann/Library/Logs/ccproxy/ccproxy.log',
+};
+
+describe('the service files', () => {
+  it('systemd: absolute node and ccproxy, the settings file, restart on failure but not on a settings error', () => {
+    const unit = systemdUnit(SPEC);
+    assert.match(
+      unit,
+      /^ExecStart="\/opt\/node 20\/bin\/node" "\/usr\/lib\/node_modules\/ccproxy-subscription\/bin\/ccproxy\.js" "--config" "\/home\/ann\/ccproxy & co\/100%% \\"real\\" \$\$HOME\\\\config\.toml" "serve" "--port" "8123"$/m,
+    );
+    assert.match(unit, /^Restart=on-failure$/m);
+    assert.match(unit, /^RestartPreventExitStatus=2$/m);
+    assert.match(unit, /^WorkingDirectory=\/home\/ann\/\.config\/ccproxy$/m);
+    assert.match(unit, /^Environment="PATH=\/usr\/local\/bin:\/usr\/bin:\/bin"$/m);
+    assert.match(unit, /^Environment="XDG_DATA_HOME=\/data\/x"$/m);
+    assert.match(unit, /^WantedBy=default\.target$/m);
+    assert.match(unit, /^# Settings: \/home\/ann\/ccproxy & co\/100% "real"/m);
+    assert.match(unit, /^# Environment and secrets .*: \/home\/ann\/\.config\/ccproxy\/\.env$/m);
+    // What `service status` reads back is the command line exactly.
+    assert.deepEqual(commandOfUnit(unit), [
+      SPEC.node,
+      SPEC.entry,
+      '--config',
+      SPEC.configFile,
+      'serve',
+      '--port',
+      '8123',
+    ]);
+  });
+
+  it('systemd: without --config and --port the service finds its settings in its directory', () => {
+    const unit = systemdUnit({ ...SPEC, configFile: undefined, port: undefined });
+    assert.match(unit, /^ExecStart="\/opt\/node 20\/bin\/node" "[^"]+ccproxy\.js" "serve"$/m);
+    assert.match(unit, /^# Settings: \/home\/ann\/\.config\/ccproxy\/config\.toml when it exists/m);
+    assert.deepEqual(serviceOptions(commandOfUnit(unit)!), { configFile: undefined, port: undefined });
+  });
+
+  it('launchd: the same command line, kept alive after a failure, its output in a log file', () => {
+    const plist = launchdPlist(SPEC);
+    assert.match(plist, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<!DOCTYPE plist/);
+    assert.match(plist, /<key>Label<\/key>\s*<string>ccproxy<\/string>/);
+    assert.match(
+      plist,
+      /<string>\/home\/ann\/ccproxy &amp; co\/100% &quot;real&quot; \$HOME\\config\.toml<\/string>/,
+    );
+    assert.match(plist, /<key>KeepAlive<\/key>\s*<dict>\s*<key>SuccessfulExit<\/key>\s*<false\/>\s*<\/dict>/);
+    assert.match(plist, /<key>RunAtLoad<\/key>\s*<true\/>/);
+    assert.match(plist, /<key>WorkingDirectory<\/key>\s*<string>\/home\/ann\/\.config\/ccproxy<\/string>/);
+    assert.match(
+      plist,
+      /<key>StandardErrorPath<\/key>\s*<string>\/home\/ann\/Library\/Logs\/ccproxy\/ccproxy\.log<\/string>/,
+    );
+    assert.match(plist, /<key>PATH<\/key>\s*<string>\/usr\/local\/bin:\/usr\/bin:\/bin<\/string>/);
+    // Well formed as far as tags go: every <dict>, <array> and <plist> is closed, and no raw & or < in text.
+    for (const tag of ['dict', 'array', 'plist'])
+      assert.equal(plist.split(`<${tag}`).length, plist.split(`</${tag}>`).length, tag);
+    assert.doesNotMatch(plist.replace(/<!--[\s\S]*?-->/g, ''), /&(?!amp;|lt;|gt;|quot;)/);
+    assert.deepEqual(commandOfPlist(plist), [
+      SPEC.node,
+      SPEC.entry,
+      '--config',
+      SPEC.configFile,
+      'serve',
+      '--port',
+      '8123',
+    ]);
+    assert.deepEqual(serviceOptions(commandOfPlist(plist)!), { configFile: SPEC.configFile, port: '8123' });
+  });
+
+  it('the service gets PATH and moved XDG directories from the installing shell, nothing else', () => {
+    assert.deepEqual(
+      serviceEnv({ PATH: '/bin', XDG_CONFIG_HOME: '/c', SECURITY__AUTH_TOKEN: 'secret', HOME: '/h' }),
+      {
+        PATH: '/bin',
+        XDG_CONFIG_HOME: '/c',
+      },
+    );
+  });
+});
+
+describe('ccproxy service on Linux (systemctl and journalctl stand-ins)', {
+  skip: process.platform === 'linux' ? false : 'systemd is Linux only',
+}, () => {
+  let dir: string;
+  let bin: string;
+  let calls: string;
+  let env: Record<string, string>;
+  let unitFile: string;
+
+  /** A stand-in for `name`: records its arguments, then runs `body` (POSIX sh, builtins only). */
+  const standIn = (name: string, body: string) => {
+    fs.writeFileSync(
+      path.join(bin, name),
+      `#!/bin/sh\nprintf '%s\\n' "${name} $*" >> "${calls}"\n${body}\n`,
+      { mode: 0o755 },
+    );
+  };
+  const called = () => (fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').trim().split('\n') : []);
+  const cli = (...args: string[]) => runCli(['service', ...args], { cwd: dir, env });
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccproxy-service-'));
+    bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    calls = path.join(dir, 'calls.txt');
+    env = {
+      // The stand-ins, and node; no /usr/bin, so the machine's own systemctl is out of reach.
+      PATH: [bin, path.dirname(process.execPath)].join(path.delimiter),
+      HOME: path.join(dir, 'home'),
+      XDG_CONFIG_HOME: path.join(dir, 'home', '.config'),
+    };
+    unitFile = path.join(env.XDG_CONFIG_HOME, 'systemd', 'user', 'ccproxy.service');
+  });
+  after(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('without a systemd user session: the unit is written, and the message says so and what to do', async () => {
+    standIn('systemctl', `echo "Failed to connect to bus: No medium found" >&2\nexit 1`);
+    const r = await cli('install');
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /systemd user services are not available here \(systemctl --user: Failed to connect to bus: No medium found\)\. The service file is written; where a systemd user unit can run, start it with `systemctl --user daemon-reload && systemctl --user enable --now ccproxy\.service`\. Here, run `ccproxy serve` yourself/,
+    );
+    assert.match(r.stdout, new RegExp(`^Wrote ${unitFile.replaceAll('.', '\\.')} `));
+    const unit = fs.readFileSync(unitFile, 'utf8');
+    const command = commandOfUnit(unit)!;
+    assert.equal(command[0], process.execPath);
+    assert.match(command[1], /[/\\]bin[/\\]ccproxy\.js$/);
+    assert.ok(path.isAbsolute(command[1]) && fs.existsSync(command[1]));
+    assert.deepEqual(command.slice(2), ['serve']);
+    assert.match(
+      unit,
+      new RegExp(
+        `^WorkingDirectory=${path.join(env.XDG_CONFIG_HOME, 'ccproxy').replaceAll('.', '\\.')}$`,
+        'm',
+      ),
+    );
+    // The service's .env exists for secrets, readable by its owner only.
+    const envFile = path.join(env.XDG_CONFIG_HOME, 'ccproxy', '.env');
+    assert.equal(fs.statSync(envFile).mode & 0o777, 0o600);
+    assert.match(fs.readFileSync(envFile, 'utf8'), /^# CLAUDE_CODE_OAUTH_TOKEN=/m);
+
+    const status = await cli('status');
+    assert.equal(status.code, 1);
+    assert.match(status.stdout, /state\s+unknown: systemd user services are not available here/);
+  });
+
+  it('--no-start writes the file and leaves systemd alone', async () => {
+    fs.rmSync(calls, { force: true });
+    const r = await cli('install', '--no-start');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Unchanged: /);
+    assert.match(
+      r.stdout,
+      /Not started \(--no-start\)\. Start it with: systemctl --user daemon-reload && systemctl --user enable --now ccproxy\.service/,
+    );
+    assert.deepEqual(called(), []);
+  });
+
+  it('install twice is idempotent: the same unit, started once, restarted only when it changed', async () => {
+    standIn('systemctl', 'exit 0');
+    fs.rmSync(unitFile);
+    fs.rmSync(calls, { force: true });
+    const first = await cli('install');
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^Wrote /);
+    assert.match(first.stdout, /listens on http:\/\/127\.0\.0\.1:8000/);
+    assert.match(first.stdout, /loginctl enable-linger/);
+    const unit = fs.readFileSync(unitFile, 'utf8');
+    assert.deepEqual(called(), [
+      'systemctl --user daemon-reload',
+      'systemctl --user enable ccproxy.service',
+      'systemctl --user restart ccproxy.service',
+    ]);
+
+    fs.rmSync(calls);
+    const second = await cli('install');
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /^Unchanged: /);
+    assert.equal(fs.readFileSync(unitFile, 'utf8'), unit);
+    assert.deepEqual(called(), [
+      'systemctl --user daemon-reload',
+      'systemctl --user enable ccproxy.service',
+      'systemctl --user start ccproxy.service',
+    ]);
+
+    fs.rmSync(calls);
+    const moved = await cli('install', '--port', '9001');
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.match(moved.stdout, /^Updated /);
+    assert.deepEqual(commandOfUnit(fs.readFileSync(unitFile, 'utf8'))!.slice(2), ['serve', '--port', '9001']);
+    assert.ok(called().includes('systemctl --user restart ccproxy.service'));
+  });
+
+  it('status: what systemd says (state, pid) and whether ccproxy answers where the unit listens', async () => {
+    standIn(
+      'systemctl',
+      `case "$2" in show) printf 'LoadState=loaded\\nActiveState=active\\nSubState=running\\nMainPID=4242\\n' ;; esac\nexit 0`,
+    );
+    const r = await cli('status');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ccproxy service \(systemd user unit\)$/m);
+    assert.match(r.stdout, /state\s+active \(running\), pid 4242$/m);
+    assert.match(r.stdout, /command\s+\S+ \S+ccproxy\.js serve --port 9001$/m);
+    assert.match(r.stdout, /proxy\s+http:\/\/127\.0\.0\.1:9001: /);
+  });
+
+  it('logs: the journal of the user unit', async () => {
+    standIn('journalctl', 'printf "a log line\\n"');
+    fs.rmSync(calls, { force: true });
+    const r = await cli('logs', '-n', '20');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'a log line\n');
+    assert.deepEqual(called(), ['journalctl --user -u ccproxy.service -n 20 --no-pager']);
+  });
+
+  it('uninstall stops and disables it, removes the unit and keeps the settings', async () => {
+    standIn('systemctl', 'exit 0');
+    fs.rmSync(calls, { force: true });
+    const r = await cli('uninstall');
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!fs.existsSync(unitFile));
+    assert.ok(fs.existsSync(path.join(env.XDG_CONFIG_HOME, 'ccproxy', '.env')));
+    assert.deepEqual(called(), [
+      'systemctl --user disable --now ccproxy.service',
+      'systemctl --user daemon-reload',
+    ]);
+    const again = await cli('uninstall');
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /^Not installed: /);
+  });
+});
