@@ -26,10 +26,10 @@ import {
 } from '../observability/index.ts';
 import { Lifecycle } from '../observability/lifecycle.ts';
 import { VERSION } from '../version.ts';
+import { registerJsonBody } from './body.ts';
 import { formatForPath, toProxyError } from './errors.ts';
 import { createGuard, PUBLIC_PATHS } from './guard.ts';
 import { registerHealth } from './health.ts';
-import { MAX_JSON_DEPTH, nestedDeeperThan } from './json-depth.ts';
 import { type RouteConfig, registerRoutes } from './routes.ts';
 
 export interface AppOptions {
@@ -93,11 +93,15 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     debug: (msg) => log.debug(msg),
   };
 
+  const renderers = new Map<Format, Frontend>(frontends.map((f) => [f.format, f]));
+  const renderFor = (format: Format) => renderers.get(format) ?? anthropicFrontend;
+  const formatOf = (req: { url: string; routeOptions?: { config?: unknown } }) =>
+    (req.routeOptions?.config as RouteConfig | undefined)?.format ?? formatForPath(req.url, frontends);
+
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // One line per request comes from the lifecycle listener below instead.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
-    bodyLimit: settings.server.max_body_bytes,
     genReqId: (req) => requestIdOf(req.headers['x-request-id']),
     // Long agent runs and streams: the proxy's own time limits apply instead.
     requestTimeout: 0,
@@ -110,37 +114,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     // HEAD on an API (or on the live log stream, whose headers wait for a first event) has no use here.
     exposeHeadRoutes: false,
   });
-
-  // Every body is JSON, whatever Content-Type the client sent (curl -d sends form encoding).
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = body as string;
-    if (text.trim() === '')
-      return done(ProxyError.invalid('The request body is empty; send a JSON object.'), undefined);
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      return done(
-        ProxyError.invalid(`The request body is not valid JSON: ${(err as Error).message}.`),
-        undefined,
-      );
-    }
-    if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
-      return done(
-        ProxyError.invalid(
-          `The request body nests deeper than ${MAX_JSON_DEPTH} levels; ccproxy refuses it.`,
-        ),
-        undefined,
-      );
-    }
-    done(null, value);
-  });
-
-  const renderers = new Map<Format, Frontend>(frontends.map((f) => [f.format, f]));
-  const renderFor = (format: Format) => renderers.get(format) ?? anthropicFrontend;
-  const formatOf = (req: { url: string; routeOptions?: { config?: unknown } }) =>
-    (req.routeOptions?.config as RouteConfig | undefined)?.format ?? formatForPath(req.url, frontends);
+  registerJsonBody(app, settings.server.max_body_bytes);
 
   obs = await createObservability({
     settings,
