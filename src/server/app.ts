@@ -27,6 +27,13 @@ import {
 import { Lifecycle } from '../observability/lifecycle.ts';
 import { VERSION } from '../version.ts';
 import { registerJsonBody } from './body.ts';
+import {
+  capConnections,
+  closeAfterAnswer,
+  createClientErrorHandler,
+  timeoutOptions,
+  trackAnswer,
+} from './connections.ts';
 import { formatForPath, toProxyError } from './errors.ts';
 import { createGuard, PUBLIC_PATHS } from './guard.ts';
 import { registerHealth } from './health.ts';
@@ -93,6 +100,8 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     debug: (msg) => log.debug(msg),
   };
 
+  const bodyTimeoutMs = settings.server.body_timeout_s * 1000;
+  const timeouts = timeoutOptions(bodyTimeoutMs);
   const renderers = new Map<Format, Frontend>(frontends.map((f) => [f.format, f]));
   const renderFor = (format: Format) => renderers.get(format) ?? anthropicFrontend;
   const formatOf = (req: { url: string; routeOptions?: { config?: unknown } }) =>
@@ -103,9 +112,14 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     // One line per request comes from the lifecycle listener below instead.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     genReqId: (req) => requestIdOf(req.headers['x-request-id']),
-    // Long agent runs and streams: the proxy's own time limits apply instead.
-    requestTimeout: 0,
+    // Receiving the request is bounded (server.body_timeout_s); answers are not: long agent runs and
+    // streams have the proxy's own time limits instead.
+    http: timeouts,
+    requestTimeout: timeouts.requestTimeout,
     connectionTimeout: 0,
+    clientErrorHandler: createClientErrorHandler(bodyTimeoutMs, (pe, url) =>
+      renderFor(url ? formatForPath(url, frontends) : 'anthropic').renderError(pe),
+    ),
     keepAliveTimeout: 65_000,
     // On close, idle keep-alive sockets go at once; in-flight requests may finish.
     forceCloseConnections: 'idle',
@@ -114,6 +128,14 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     // HEAD on an API (or on the live log stream, whose headers wait for a first event) has no use here.
     exposeHeadRoutes: false,
   });
+  capConnections(
+    app.server,
+    {
+      maxConnections: settings.server.max_connections,
+      maxPerClient: settings.server.max_connections_per_client,
+    },
+    log,
+  );
   registerJsonBody(app, settings.server.max_body_bytes);
 
   obs = await createObservability({
@@ -129,6 +151,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     publicPrefixes: enabledPieces(settings.observability).dashboard ? PUBLIC_DASHBOARD_PATHS : [],
   });
   app.addHook('onRequest', async (req, reply) => {
+    trackAnswer(req.raw, reply.raw);
     reply.raw.setHeader('x-request-id', req.id);
     const cors = guard.corsHeaders(req.headers);
     if (cors) for (const [k, v] of Object.entries(cors)) reply.raw.setHeader(k, v);
@@ -142,6 +165,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   app.setErrorHandler((err, req, reply) => {
     const pe = toProxyError(err);
     if (pe.kind === 'internal') req.log.error({ err }, 'unexpected error');
+    closeAfterAnswer(req.raw, reply.raw, bodyTimeoutMs);
     const rendered = renderFor(formatOf(req)).renderError(pe);
     reply
       .code(rendered.status)
@@ -150,6 +174,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   });
 
   app.setNotFoundHandler((req, reply) => {
+    closeAfterAnswer(req.raw, reply.raw, bodyTimeoutMs);
     if (req.method === 'OPTIONS') return reply.code(204).send();
     const path = req.url.split('?', 1)[0];
     const format = formatForPath(req.url, frontends);
