@@ -27,13 +27,7 @@ import {
 import { Lifecycle } from '../observability/lifecycle.ts';
 import { VERSION } from '../version.ts';
 import { registerJsonBody } from './body.ts';
-import {
-  capConnections,
-  closeAfterAnswer,
-  createClientErrorHandler,
-  timeoutOptions,
-  trackAnswer,
-} from './connections.ts';
+import { capConnections, createConnections, timeoutOptions } from './connections.ts';
 import { formatForPath, toProxyError } from './errors.ts';
 import { createGuard, PUBLIC_PATHS } from './guard.ts';
 import { registerHealth } from './health.ts';
@@ -106,6 +100,9 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   const renderFor = (format: Format) => renderers.get(format) ?? anthropicFrontend;
   const formatOf = (req: { url: string; routeOptions?: { config?: unknown } }) =>
     (req.routeOptions?.config as RouteConfig | undefined)?.format ?? formatForPath(req.url, frontends);
+  const connections = createConnections(bodyTimeoutMs, (pe, url) =>
+    renderFor(url ? formatForPath(url, frontends) : 'anthropic').renderError(pe),
+  );
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -117,9 +114,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     http: timeouts,
     requestTimeout: timeouts.requestTimeout,
     connectionTimeout: 0,
-    clientErrorHandler: createClientErrorHandler(bodyTimeoutMs, (pe, url) =>
-      renderFor(url ? formatForPath(url, frontends) : 'anthropic').renderError(pe),
-    ),
+    clientErrorHandler: connections.onClientError,
     keepAliveTimeout: 65_000,
     // On close, idle keep-alive sockets go at once; in-flight requests may finish.
     forceCloseConnections: 'idle',
@@ -151,7 +146,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     publicPrefixes: enabledPieces(settings.observability).dashboard ? PUBLIC_DASHBOARD_PATHS : [],
   });
   app.addHook('onRequest', async (req, reply) => {
-    trackAnswer(req.raw, reply.raw);
+    connections.track(req.raw, reply.raw);
     reply.raw.setHeader('x-request-id', req.id);
     const cors = guard.corsHeaders(req.headers);
     if (cors) for (const [k, v] of Object.entries(cors)) reply.raw.setHeader(k, v);
@@ -165,7 +160,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   app.setErrorHandler((err, req, reply) => {
     const pe = toProxyError(err);
     if (pe.kind === 'internal') req.log.error({ err }, 'unexpected error');
-    closeAfterAnswer(req.raw, reply.raw, bodyTimeoutMs);
+    connections.closeAfterAnswer(req.raw, reply.raw);
     const rendered = renderFor(formatOf(req)).renderError(pe);
     reply
       .code(rendered.status)
@@ -174,7 +169,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   });
 
   app.setNotFoundHandler((req, reply) => {
-    closeAfterAnswer(req.raw, reply.raw, bodyTimeoutMs);
+    connections.closeAfterAnswer(req.raw, reply.raw);
     if (req.method === 'OPTIONS') return reply.code(204).send();
     const path = req.url.split('?', 1)[0];
     const format = formatForPath(req.url, frontends);
@@ -268,6 +263,8 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
       // whose last answer ends later would hold the close (and the process) until its client lets
       // go, up to keepAliveTimeout. Sweep those as they become idle.
       const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      // Connections kept only to take in the rest of a refused body hold nothing worth waiting for.
+      connections.dropRefused();
       try {
         await app.close();
       } finally {

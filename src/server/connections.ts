@@ -83,85 +83,98 @@ export function capConnections(server: Server, limits: ConnectionLimits, log: Lo
   });
 }
 
-/**
- * Call before answering a request early (a refusal, most often): when its body has not all arrived,
- * the answer says `Connection: close` and the connection ends after it, instead of Node draining the
- * body (forever, for a client that trickles) to reuse the connection.
- *
- * Ending it at once would be no better: with the client's body still arriving, closing sends a reset
- * that can destroy the answer before the client reads it, so the client sees EPIPE or ECONNRESET and
- * retries the upload. So the rest of the body is read and thrown away — until it has all arrived,
- * or DISCARD_MAX_BYTES, or the body deadline — and the connection is closed after that.
- */
-export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse, bodyTimeoutMs: number): void {
-  if (req.complete || res.headersSent) return;
-  res.setHeader('connection', 'close');
-  const socket = req.socket;
-  refused.add(socket);
-  let discarded = 0;
-  const discard = (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > DISCARD_MAX_BYTES) socket.destroy();
-  };
-  req.on('data', discard);
-  req.resume();
-  // Node ends a `Connection: close` answer with `destroySoon()`: end our side, and destroy as soon as
-  // that is written. Wait for the body first — even our FIN would be too early, as a client socket
-  // ends its own side on one and its next write fails.
-  const destroySoon = socket.destroySoon.bind(socket);
-  socket.destroySoon = () => {
-    if (req.complete) return destroySoon();
-    const timer = setTimeout(() => socket.destroy(), bodyTimeoutMs || DISCARD_MAX_MS).unref();
-    const done = () => {
-      clearTimeout(timer);
-      destroySoon();
-    };
-    req.once('end', done);
-    req.once('close', done);
-  };
+export interface Connections {
+  /** Remember which answer a connection is giving, so a timeout can tell what the client was asking for. */
+  track(req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * Call before answering a request early (a refusal, most often): when its body has not all arrived,
+   * the answer says `Connection: close` and the connection ends after it, instead of Node draining
+   * the body to reuse the connection.
+   *
+   * Ending it at once would be no better: with the client's body still arriving, closing sends a
+   * reset that can destroy the answer before the client reads it, so the client sees EPIPE or
+   * ECONNRESET and retries the upload. So the rest of the body is read and thrown away — until it has
+   * all arrived, or DISCARD_MAX_BYTES, or the body deadline — and the connection closed after that.
+   */
+  closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void;
+  /** Node's `clientError` handler (a malformed request, or one not received within the deadline). */
+  onClientError(err: NodeJS.ErrnoException, socket: Socket): void;
+  /** On shutdown: connections kept only to take in the rest of a refused body go at once. */
+  dropRefused(): void;
 }
 
-/**
- * Node's `clientError`: a malformed request, or one not received within the body deadline. Answered
- * in the client's own format when the request line was read (a 408 timeout, which SDKs retry), in
- * Anthropic's otherwise, and the connection closed.
- */
-export function createClientErrorHandler(
+export function createConnections(
   bodyTimeoutMs: number,
   render: (err: ProxyError, url: string | undefined) => RenderedError,
-) {
-  return function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-    if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    const res = answering.get(socket);
-    const inProgress = res !== undefined && !res.writableFinished;
-    // Unless something was already written for this request (a refusal, an answer under way).
-    if (socket.writable && !refused.has(socket) && !(inProgress && res.headersSent)) {
-      const pe =
-        err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? new ProxyError(
-              'timeout',
-              `The request was not received within ${bodyTimeoutMs / 1000}s (server.body_timeout_s); send it faster or raise the limit.`,
-              { status: 408 },
-            )
-          : err.code === 'HPE_HEADER_OVERFLOW'
-            ? new ProxyError('too_large', 'The request headers are too large.', { status: 431 })
-            : ProxyError.invalid('Malformed HTTP request.');
-      const rendered = render(pe, inProgress ? res.req.url : undefined);
-      const text = JSON.stringify(rendered.body);
-      socket.write(
-        `HTTP/1.1 ${rendered.status} ${STATUS_CODES[rendered.status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
-      );
-    }
-    socket.destroy();
+): Connections {
+  const answering = new WeakMap<Socket, ServerResponse>();
+  const refused = new Set<Socket>();
+
+  return {
+    track(req, res) {
+      answering.set(req.socket, res);
+    },
+
+    closeAfterAnswer(req, res) {
+      if (req.complete || res.headersSent) return;
+      res.setHeader('connection', 'close');
+      const socket = req.socket;
+      refused.add(socket);
+      socket.once('close', () => refused.delete(socket));
+      let discarded = 0;
+      req.on('data', (chunk: Buffer) => {
+        discarded += chunk.length;
+        if (discarded > DISCARD_MAX_BYTES) socket.destroy();
+      });
+      req.resume();
+      // Node ends a `Connection: close` answer with `destroySoon()`: end our side, and destroy as soon
+      // as that is written. Wait for the body first — even our FIN would be too early, as a client
+      // socket ends its own side on one and its next write fails.
+      const destroySoon = socket.destroySoon.bind(socket);
+      socket.destroySoon = () => {
+        if (req.complete) return destroySoon();
+        const timer = setTimeout(() => socket.destroy(), bodyTimeoutMs || DISCARD_MAX_MS).unref();
+        let done = false;
+        const finish = () => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          destroySoon();
+        };
+        req.once('end', finish);
+        req.once('close', finish);
+      };
+    },
+
+    // Answered in the client's own format when the request line was read (a 408 timeout, which SDKs
+    // retry), in Anthropic's otherwise; then the connection is closed.
+    onClientError(err, socket) {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const res = answering.get(socket);
+      const inProgress = res !== undefined && !res.writableFinished;
+      // Unless something was already written for this request (a refusal, an answer under way).
+      if (socket.writable && !refused.has(socket) && !(inProgress && res.headersSent)) {
+        const pe =
+          err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? new ProxyError(
+                'timeout',
+                `The request was not received within ${bodyTimeoutMs / 1000}s (server.body_timeout_s); send it faster or raise the limit.`,
+                { status: 408 },
+              )
+            : err.code === 'HPE_HEADER_OVERFLOW'
+              ? new ProxyError('too_large', 'The request headers are too large.', { status: 431 })
+              : ProxyError.invalid('Malformed HTTP request.');
+        const rendered = render(pe, inProgress ? res.req.url : undefined);
+        const text = JSON.stringify(rendered.body);
+        socket.write(
+          `HTTP/1.1 ${rendered.status} ${STATUS_CODES[rendered.status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+        );
+      }
+      socket.destroy();
+    },
+
+    dropRefused() {
+      for (const socket of refused) socket.destroy();
+    },
   };
-}
-
-/** Connections answered early and now taking in the rest of a body, to be closed. */
-const refused = new WeakSet<Socket>();
-
-/** The answer in progress on each connection, so a timeout can tell what the client was asking for. */
-const answering = new WeakMap<Socket, ServerResponse>();
-
-export function trackAnswer(req: IncomingMessage, res: ServerResponse): void {
-  answering.set(req.socket, res);
 }

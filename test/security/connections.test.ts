@@ -213,6 +213,25 @@ describe('refused before the body arrived', () => {
   });
 });
 
+describe('shutdown', () => {
+  it('a refused upload still arriving does not hold up closing the proxy', async () => {
+    // No body deadline: only the shutdown itself can end that connection soon.
+    const proxy = await startProxy({
+      settings: { security: { auth_token: TOKEN }, server: { body_timeout_s: 0 } },
+      logLevel: 'warn',
+    });
+    const port = Number(new URL(proxy.url).port);
+    const t = tricklers(port, 3);
+    try {
+      for (const c of t.clients) assert.equal((await within(20_000, 'the 401', c.response)).status, 401);
+      await within(20_000, 'the proxy closed', proxy.close());
+      await within(20_000, 'the refused connections closed', t.closed);
+    } finally {
+      t.stop();
+    }
+  });
+});
+
 describe('connection caps', () => {
   it('server.max_connections: one more is refused, and welcome again once one closes', async () => {
     const proxy = await startProxy({ settings: { server: { max_connections: 8 } }, logLevel: 'warn' });
