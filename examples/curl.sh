@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ccproxy with curl: Anthropic and OpenAI shapes, streamed and not. Start the proxy first (npm start).
 # Usage: examples/curl.sh [--api-only]   (--api-only skips the SDK-mode call, which needs Claude Code)
-# With security.auth_token set, add -H "x-api-key: $TOKEN".
+# With security.auth_token set, add -H "x-api-key: $TOKEN". Keep the content-type header: ccproxy takes
+# JSON only, and curl -d alone sends a form type (answered 415).
 set -euo pipefail
 BASE=${CCPROXY_URL:-http://127.0.0.1:8000}
 

@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
+import { servedOrigin } from '../host-header.ts';
 import { AuthError, type AuthErrorKind } from './errors.ts';
 import { beginLogin, callbackParams, completeLogin, type PendingLogin, saveLogin } from './login.ts';
 import { PAGE_HEADERS, type Page, renderPage } from './pages.ts';
@@ -56,8 +57,11 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
 
   app.post('/oauth/login', async (req) => {
     prune();
-    // The Host header already passed the guard (bound address, localhost or server.allowed_hosts).
-    const redirectUri = `${req.protocol}://${req.headers.host}${CALLBACK_ROUTE}`;
+    // The Host header already passed the guard (bound address, localhost or server.allowed_hosts);
+    // the URI is rebuilt from its parsed parts, never pasted from the header.
+    const origin = servedOrigin(req.headers.host);
+    if (!origin) throw new ProxyError('permission', 'The Host header does not name this server.');
+    const redirectUri = `${origin}${CALLBACK_ROUTE}`;
     const login: ProxyLogin = {
       id: randomBytes(16).toString('base64url'),
       pending: beginLogin(settings, redirectUri),

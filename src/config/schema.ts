@@ -72,7 +72,23 @@ export const settingsSchema = z.object({
         .int()
         .positive()
         .default(32 * 1024 * 1024)
-        .describe('Largest request body accepted; larger ones get 413.'),
+        .describe("Largest request body accepted (the Anthropic API's own limit); larger ones get 413."),
+      body_timeout_s: seconds(
+        60,
+        'Time a client has to send a whole request, headers and body (0 = no limit); slower ones get 408. Answers are not limited by it.',
+      ),
+      max_connections: z
+        .number()
+        .int()
+        .positive()
+        .default(2048)
+        .describe('Most client connections open at once; more are refused until some close.'),
+      max_connections_per_client: z
+        .number()
+        .int()
+        .min(0)
+        .default(256)
+        .describe('Most connections open at once from one non-loopback address (0 = no cap).'),
       allowed_hosts: list(
         [],
         'Extra Host header values accepted besides the bound address and localhost (DNS-rebinding defence).',

@@ -26,10 +26,11 @@ import {
 } from '../observability/index.ts';
 import { Lifecycle } from '../observability/lifecycle.ts';
 import { VERSION } from '../version.ts';
+import { registerJsonBody } from './body.ts';
+import { capConnections, createConnections, timeoutOptions } from './connections.ts';
 import { formatForPath, toProxyError } from './errors.ts';
 import { createGuard, PUBLIC_PATHS } from './guard.ts';
 import { registerHealth } from './health.ts';
-import { MAX_JSON_DEPTH, nestedDeeperThan } from './json-depth.ts';
 import { type RouteConfig, registerRoutes } from './routes.ts';
 
 export interface AppOptions {
@@ -93,15 +94,27 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     debug: (msg) => log.debug(msg),
   };
 
+  const bodyTimeoutMs = settings.server.body_timeout_s * 1000;
+  const timeouts = timeoutOptions(bodyTimeoutMs);
+  const renderers = new Map<Format, Frontend>(frontends.map((f) => [f.format, f]));
+  const renderFor = (format: Format) => renderers.get(format) ?? anthropicFrontend;
+  const formatOf = (req: { url: string; routeOptions?: { config?: unknown } }) =>
+    (req.routeOptions?.config as RouteConfig | undefined)?.format ?? formatForPath(req.url, frontends);
+  const connections = createConnections(bodyTimeoutMs, (pe, url) =>
+    renderFor(url ? formatForPath(url, frontends) : 'anthropic').renderError(pe),
+  );
+
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // One line per request comes from the lifecycle listener below instead.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
-    bodyLimit: settings.server.max_body_bytes,
     genReqId: (req) => requestIdOf(req.headers['x-request-id']),
-    // Long agent runs and streams: the proxy's own time limits apply instead.
-    requestTimeout: 0,
+    // Receiving the request is bounded (server.body_timeout_s); answers are not: long agent runs and
+    // streams have the proxy's own time limits instead.
+    http: timeouts,
+    requestTimeout: timeouts.requestTimeout,
     connectionTimeout: 0,
+    clientErrorHandler: connections.onClientError,
     keepAliveTimeout: 65_000,
     // On close, idle keep-alive sockets go at once; in-flight requests may finish.
     forceCloseConnections: 'idle',
@@ -110,37 +123,15 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     // HEAD on an API (or on the live log stream, whose headers wait for a first event) has no use here.
     exposeHeadRoutes: false,
   });
-
-  // Every body is JSON, whatever Content-Type the client sent (curl -d sends form encoding).
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = body as string;
-    if (text.trim() === '')
-      return done(ProxyError.invalid('The request body is empty; send a JSON object.'), undefined);
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      return done(
-        ProxyError.invalid(`The request body is not valid JSON: ${(err as Error).message}.`),
-        undefined,
-      );
-    }
-    if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
-      return done(
-        ProxyError.invalid(
-          `The request body nests deeper than ${MAX_JSON_DEPTH} levels; ccproxy refuses it.`,
-        ),
-        undefined,
-      );
-    }
-    done(null, value);
-  });
-
-  const renderers = new Map<Format, Frontend>(frontends.map((f) => [f.format, f]));
-  const renderFor = (format: Format) => renderers.get(format) ?? anthropicFrontend;
-  const formatOf = (req: { url: string; routeOptions?: { config?: unknown } }) =>
-    (req.routeOptions?.config as RouteConfig | undefined)?.format ?? formatForPath(req.url, frontends);
+  capConnections(
+    app.server,
+    {
+      maxConnections: settings.server.max_connections,
+      maxPerClient: settings.server.max_connections_per_client,
+    },
+    log,
+  );
+  registerJsonBody(app, settings.server.max_body_bytes);
 
   obs = await createObservability({
     settings,
@@ -155,6 +146,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     publicPrefixes: enabledPieces(settings.observability).dashboard ? PUBLIC_DASHBOARD_PATHS : [],
   });
   app.addHook('onRequest', async (req, reply) => {
+    connections.track(req.raw, reply.raw);
     reply.raw.setHeader('x-request-id', req.id);
     const cors = guard.corsHeaders(req.headers);
     if (cors) for (const [k, v] of Object.entries(cors)) reply.raw.setHeader(k, v);
@@ -168,6 +160,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   app.setErrorHandler((err, req, reply) => {
     const pe = toProxyError(err);
     if (pe.kind === 'internal') req.log.error({ err }, 'unexpected error');
+    connections.closeAfterAnswer(req.raw, reply.raw);
     const rendered = renderFor(formatOf(req)).renderError(pe);
     reply
       .code(rendered.status)
@@ -176,6 +169,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   });
 
   app.setNotFoundHandler((req, reply) => {
+    connections.closeAfterAnswer(req.raw, reply.raw);
     if (req.method === 'OPTIONS') return reply.code(204).send();
     const path = req.url.split('?', 1)[0];
     const format = formatForPath(req.url, frontends);
@@ -269,6 +263,8 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
       // whose last answer ends later would hold the close (and the process) until its client lets
       // go, up to keepAliveTimeout. Sweep those as they become idle.
       const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      // Connections kept only to take in the rest of a refused body hold nothing worth waiting for.
+      connections.dropRefused();
       try {
         await app.close();
       } finally {

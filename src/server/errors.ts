@@ -19,22 +19,17 @@ export function formatForPath(url: string, frontends: readonly Frontend[]): Form
   return 'anthropic';
 }
 
-/** Fastify's own errors (body parsing, limits) and anything unexpected, as ProxyErrors. */
+/** Fastify's own errors (an unparseable Content-Type, routing) and anything unexpected, as ProxyErrors. */
 export function toProxyError(err: unknown): ProxyError {
   if (err instanceof ProxyError) return err;
   const e = err as { code?: string; statusCode?: number; message?: string };
   switch (e.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ProxyError(
-        'too_large',
-        'The request body is larger than the proxy accepts (server.max_body_bytes).',
-      );
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return ProxyError.invalid('The request body is empty; send a JSON object.');
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return ProxyError.invalid('The Content-Length header does not match the body.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return ProxyError.invalid('Unsupported Content-Type; send application/json.');
+      return new ProxyError(
+        'invalid_request',
+        'The Content-Type header is not a valid media type; send Content-Type: application/json.',
+        { status: 415 },
+      );
     default:
       if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
         return new ProxyError(

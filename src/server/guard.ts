@@ -7,8 +7,10 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { isIP } from 'node:net';
 import type { Settings } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
+import { parseHost, servedOrigin } from '../host-header.ts';
 import { isLoopback } from '../loopback.ts';
 
 export { isLoopback };
@@ -29,14 +31,6 @@ export interface Guard {
   corsHeaders(headers: IncomingHttpHeaders): Record<string, string> | undefined;
 }
 
-/** `host:port` → host, keeping IPv6 brackets apart. */
-function hostOnly(value: string): string {
-  const v = value.trim().toLowerCase();
-  if (v.startsWith('[')) return v.slice(1, v.indexOf(']'));
-  const colon = v.lastIndexOf(':');
-  return colon > 0 && v.indexOf(':') === colon ? v.slice(0, colon) : v;
-}
-
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export function createGuard({ settings, publicPrefixes = [] }: GuardOptions): Guard {
@@ -47,23 +41,28 @@ export function createGuard({ settings, publicPrefixes = [] }: GuardOptions): Gu
     '127.0.0.1',
     '::1',
     bound,
-    ...settings.server.allowed_hosts.map((h) => hostOnly(h)),
+    // An IPv6 address may be listed with or without brackets.
+    ...settings.server.allowed_hosts.flatMap((h) => parseHost(h)?.host ?? (isIP(h) ? h.toLowerCase() : [])),
   ]);
   const origins = new Set(settings.cors.origins.map((o) => o.replace(/\/+$/, '').toLowerCase()));
   const token = settings.security.auth_token;
   const tokenDigest = token ? digest(token) : undefined;
 
   const hostAllowed = (host: string | undefined): boolean => {
-    if (!host) return false;
-    const h = hostOnly(host);
+    const h = host === undefined ? undefined : parseHost(host)?.host;
+    if (h === undefined) return false;
     if (allowedHosts.has(h) || isLoopback(h)) return true;
     // Bound to every interface with a token set: any IP literal is fine (names still need listing).
-    return wildcard && tokenDigest !== undefined && /^[\d.]+$|:/.test(h);
+    return wildcard && tokenDigest !== undefined && isIP(h) !== 0;
   };
 
+  // A page of this very server (the dashboard): scheme, host and port all match, and the Origin
+  // carries nothing else (no userinfo or path, which no browser sends).
   const sameOrigin = (origin: string, host: string | undefined) => {
+    const served = servedOrigin(host);
+    if (!served) return false;
     try {
-      return host !== undefined && new URL(origin).host.toLowerCase() === host.toLowerCase();
+      return new URL(origin).href === `${served}/`;
     } catch {
       return false;
     }

@@ -76,6 +76,7 @@ describe('API mode with the Anthropic SDK', () => {
     fake.enqueue(reply.text('ok'));
     await fetch(`${proxy.url}/api/v1/messages?beta=true`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         model: 'claude-sonnet-5-5',
         max_tokens: 8,

@@ -172,6 +172,7 @@ describe('API mode: bad input and faults', () => {
     const ac = new AbortController();
     const res = await fetch(url, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ ...BODY, stream: true }),
       signal: ac.signal,
     });

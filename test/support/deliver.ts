@@ -76,6 +76,11 @@ export async function deliver(
 
     for await (const unit of out.units) {
       if (signal.aborted) return;
+      if (events === d.pauseAfterEvents && d.resume) {
+        for (const w of chunker.flush()) await write(w);
+        await Promise.race([d.resume, waitForAbort(signal)]);
+        if (signal.aborted) return;
+      }
       if (events === d.dropAfterEvents || events === d.stallAfterEvents) {
         for (const w of chunker.flush()) await write(w);
         return fault(events === d.dropAfterEvents ? 'drop' : 'stall');

@@ -33,6 +33,9 @@ export interface Delivery {
   stallAfterBytes?: number;
   /** How a drop ends the connection: a FIN (`close`, the default) or a TCP RST (`reset`). */
   dropWith?: 'close' | 'reset';
+  /** Pause after this many events (written out) until `resume` settles: a stream the test holds open. */
+  pauseAfterEvents?: number;
+  resume?: Promise<unknown>;
 }
 
 /** One content block the fake answers with; streamed as start → deltas → stop. */

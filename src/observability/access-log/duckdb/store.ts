@@ -21,6 +21,29 @@ export interface DuckDbStoreOptions {
   readOnly?: boolean;
 }
 
+/**
+ * The access log says who used the proxy, when, for what and at what cost: for its owner only.
+ * DuckDB creates its files with the process umask (0644 in a 0755 folder, typically) and has no
+ * setting for it, so its folder is made 0700 — when created here, or when it holds nothing but this
+ * log (the folder earlier versions made), never a folder of the user's with other files in it — and
+ * the file and its write-ahead log (deleted and re-created at every checkpoint) are set to 0600.
+ */
+function privateFolder(dir: string, base: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (process.platform === 'win32') return;
+  const mine = (name: string) => name === base || name.startsWith(`${base}.`);
+  if ((fs.statSync(dir).mode & 0o077) !== 0 && fs.readdirSync(dir).every(mine)) fs.chmodSync(dir, 0o700);
+}
+
+function keepPrivate(file: string): void {
+  if (process.platform === 'win32') return;
+  try {
+    if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
+  } catch {
+    // No write-ahead log right now (just checkpointed): nothing to protect.
+  }
+}
+
 /** Rows appended per event-loop turn, so a big batch never holds the loop for long. */
 const APPEND_SLICE = 200;
 
@@ -73,8 +96,9 @@ export class DuckDbStore implements AccessLogStore {
   /** Open (creating the file and its parent directories) and bring the schema up to date. */
   static async open(file: string, opts: DuckDbStoreOptions = {}): Promise<DuckDbStore> {
     const resolved = path.resolve(file);
-    if (!opts.readOnly) fs.mkdirSync(path.dirname(resolved), { recursive: true });
+    if (!opts.readOnly) privateFolder(path.dirname(resolved), path.basename(resolved));
     const instance = await DuckDBInstance.create(resolved, opts.readOnly ? { access_mode: 'READ_ONLY' } : {});
+    if (!opts.readOnly) keepPrivate(resolved);
     try {
       if (opts.readOnly) {
         const conn = await instance.connect();
@@ -84,6 +108,7 @@ export class DuckDbStore implements AccessLogStore {
       }
       const writer = await instance.connect();
       const version = await migrate(writer);
+      keepPrivate(`${resolved}.wal`);
       return new DuckDbStore(resolved, instance, writer, version);
     } catch (err) {
       instance.closeSync();
@@ -96,7 +121,7 @@ export class DuckDbStore implements AccessLogStore {
     const writer = this.writer;
     if (!writer) return Promise.reject(new Error('The access log was opened read-only.'));
     if (this.closed) return Promise.reject(new Error('The access log is closed.'));
-    const run = this.writes.then(() => fn(writer));
+    const run = this.writes.then(() => fn(writer)).finally(() => keepPrivate(`${this.file}.wal`));
     this.writes = run.catch(() => {});
     return run;
   }

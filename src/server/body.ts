@@ -1,0 +1,125 @@
+/**
+ * Request bodies: JSON only, refused as early as possible. The media type and the declared length are
+ * checked before a byte of the body is read; the bytes are counted and their shape scanned as they
+ * arrive (json-shape.ts), so an oversized or hostile body is refused mid-upload and never parsed.
+ * What the refused client was still sending is the connection's business (connections.ts).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { ProxyError } from '../errors.ts';
+import { JsonShapeScanner, MAX_JSON_DEPTH, MAX_JSON_ELEMENTS } from './json-shape.ts';
+
+/**
+ * Whether a Content-Type announces JSON: `application/json` or any `application/…+json`, whatever its
+ * parameters. No Content-Type at all is read as JSON too (a raw client that sends none means JSON here,
+ * and browsers always send one). Form encoding (curl -d without -H) and text/plain are refused: they
+ * are not what the client meant, and text/plain is how a web page posts without a CORS preflight.
+ */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return true;
+  const type = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  return type === 'application/json' || /^application\/[\w.!#$&^-]+\+json$/.test(type);
+}
+
+export function unsupportedMediaType(contentType: string): ProxyError {
+  const shown = contentType.split(';', 1)[0]!.trim().slice(0, 100);
+  return new ProxyError(
+    'invalid_request',
+    `Unsupported Content-Type "${shown}": ccproxy takes JSON, sent with Content-Type: application/json (with curl: -H 'content-type: application/json').`,
+    { status: 415 },
+  );
+}
+
+function tooLarge(maxBytes: number, size?: number): ProxyError {
+  const what = size === undefined ? 'The request body' : `The request body (${size} bytes)`;
+  return new ProxyError(
+    'too_large',
+    `${what} is larger than this proxy accepts: ${maxBytes} bytes (server.max_body_bytes).`,
+  );
+}
+
+/** Read, check and parse one JSON body. Rejects with a ProxyError; leaves the stream paused if so. */
+export function readJsonBody(
+  stream: Readable,
+  headers: IncomingHttpHeaders,
+  maxBytes: number,
+): Promise<unknown> {
+  const contentType = headers['content-type'];
+  if (!isJsonContentType(contentType)) return Promise.reject(unsupportedMediaType(contentType!));
+  const declared = Number(headers['content-length']);
+  if (declared > maxBytes) return Promise.reject(tooLarge(maxBytes, declared));
+
+  return new Promise((resolve, reject) => {
+    const scanner = new JsonShapeScanner();
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const stop = (err: ProxyError) => {
+      detach();
+      stream.pause();
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > maxBytes) return stop(tooLarge(maxBytes));
+      const excess = scanner.feed(chunk);
+      if (excess === 'depth')
+        return stop(
+          ProxyError.invalid(
+            `The request body nests deeper than ${MAX_JSON_DEPTH} levels; ccproxy refuses it.`,
+          ),
+        );
+      if (excess === 'elements')
+        return stop(
+          ProxyError.invalid(
+            `The request body has more than ${MAX_JSON_ELEMENTS} JSON objects, arrays and members; ccproxy refuses it.`,
+          ),
+        );
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      detach();
+      try {
+        resolve(parse(Buffer.concat(chunks, received).toString('utf8')));
+      } catch (err) {
+        reject(err);
+      }
+    };
+    // The client went away mid-body (or the body deadline ended the connection): nobody will read
+    // the answer, but the request must still end as a client error rather than hang.
+    const onGone = () => stop(ProxyError.invalid('The request body ended before it was complete.'));
+    const detach = () => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onGone);
+      stream.off('close', onGone);
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onGone);
+    stream.on('close', onGone);
+    stream.resume();
+  });
+}
+
+function parse(text: string): unknown {
+  if (text.trim() === '') throw ProxyError.invalid('The request body is empty; send a JSON object.');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw ProxyError.invalid(`The request body is not valid JSON: ${(err as Error).message}.`);
+  }
+}
+
+/** Every body goes through `readJsonBody`, whatever its Content-Type says. */
+export function registerJsonBody(app: FastifyInstance, maxBytes: number): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (req, payload, done) => {
+    // No route: the answer is 404 whatever the body, which need not be read (connections.ts).
+    if (req.is404) return done(null, undefined);
+    readJsonBody(payload, req.headers, maxBytes).then(
+      (value) => done(null, value),
+      (err: Error) => done(err, undefined),
+    );
+  });
+}

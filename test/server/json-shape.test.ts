@@ -1,0 +1,131 @@
+/**
+ * The pre-parse scan of a JSON body (src/server/json-shape.ts): depth and element counts read from
+ * raw bytes, fed in arbitrary chunks, never fooled by brackets, quotes or escapes inside strings.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { isJsonContentType } from '../../src/server/body.ts';
+import { JsonShapeScanner, MAX_JSON_DEPTH, type ShapeExcess } from '../../src/server/json-shape.ts';
+
+/** Feed `text` cut at `cuts` (byte offsets); the first excess reported, if any. */
+function scan(text: string, limits: { maxDepth: number; maxElements: number }, cuts: number[] = []) {
+  const bytes = Buffer.from(text);
+  const scanner = new JsonShapeScanner(limits);
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  let from = 0;
+  for (const to of [...points, bytes.length]) {
+    const excess = scanner.feed(bytes.subarray(from, to));
+    if (excess) return excess;
+    from = to;
+  }
+  return undefined;
+}
+
+function depthOf(v: unknown): number {
+  if (v === null || typeof v !== 'object') return 0;
+  const children = Array.isArray(v) ? v : Object.values(v);
+  return 1 + Math.max(0, ...children.map(depthOf));
+}
+
+/** `{`, `[`, `,` and `:` of the serialised value, as the scanner counts them. */
+function elementsOf(v: unknown): number {
+  if (v === null || typeof v !== 'object') return 0;
+  if (Array.isArray(v)) return 1 + Math.max(0, v.length - 1) + v.reduce((n, c) => n + elementsOf(c), 0);
+  const entries = Object.values(v);
+  return (
+    1 + Math.max(0, entries.length - 1) + entries.length + entries.reduce((n, c) => n + elementsOf(c), 0)
+  );
+}
+
+const loose = { maxDepth: 1e9, maxElements: 1e9 };
+
+describe('JSON shape scan', () => {
+  it('refuses one level past the limit, not at it', () => {
+    const at = `${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}`;
+    assert.equal(scan(at, { maxDepth: MAX_JSON_DEPTH, maxElements: 1e9 }), undefined);
+    assert.equal(scan(`[${at}]`, { maxDepth: MAX_JSON_DEPTH, maxElements: 1e9 }), 'depth');
+    // Refused as soon as the limit is crossed: the rest need never arrive.
+    assert.equal(
+      scan('['.repeat(MAX_JSON_DEPTH + 1), { maxDepth: MAX_JSON_DEPTH, maxElements: 1e9 }),
+      'depth',
+    );
+  });
+
+  it('brackets, quotes and escapes inside strings are text', () => {
+    const tricky = JSON.stringify({
+      a: '[[[{{{',
+      b: 'say \\"[[[\\" \\\\',
+      c: ['"]]]"', '\\'],
+      d: '\u{1F600}[',
+    });
+    assert.equal(scan(tricky, { maxDepth: 2, maxElements: 1e9 }), undefined);
+    // An escaped backslash ends before the quote: the string closes there, and the bracket after counts.
+    assert.equal(scan('["\\\\",[[]]]', { maxDepth: 2, maxElements: 1e9 }), 'depth');
+  });
+
+  it('an escape cut between two chunks is still an escape', () => {
+    const text = '["a\\"[[[[", [[]]]';
+    for (let cut = 0; cut <= Buffer.byteLength(text); cut++) {
+      assert.equal(scan(text, { maxDepth: 3, maxElements: 1e9 }, [cut]), undefined, `cut at ${cut}`);
+      assert.equal(scan(text, { maxDepth: 2, maxElements: 1e9 }, [cut]), 'depth', `cut at ${cut}`);
+    }
+  });
+
+  it('counts objects, arrays and members', () => {
+    assert.equal(scan('[1,2,3]', { maxDepth: 9, maxElements: 3 }), undefined);
+    assert.equal(scan('[1,2,3,4]', { maxDepth: 9, maxElements: 3 }), 'elements');
+    assert.equal(scan(`[${'{},'.repeat(99)}{}]`, { maxDepth: 9, maxElements: 1000 }), undefined);
+    assert.equal(scan(`[${'{},'.repeat(999)}{}]`, { maxDepth: 9, maxElements: 1000 }), 'elements');
+  });
+
+  it('any JSON, cut anywhere: the depth and element limits hold exactly', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 8 }), fc.array(fc.nat(), { maxLength: 6 }), (v, cuts) => {
+        const text = JSON.stringify(v);
+        const depth = depthOf(v);
+        const elements = elementsOf(v);
+        assert.equal(scan(text, loose, cuts), undefined);
+        assert.equal(scan(text, { maxDepth: depth, maxElements: elements }, cuts), undefined);
+        if (depth > 0) {
+          const excess: ShapeExcess | undefined = scan(text, { maxDepth: depth - 1, maxElements: 1e9 }, cuts);
+          assert.equal(excess, 'depth');
+          assert.equal(scan(text, { maxDepth: 1e9, maxElements: elements - 1 }, cuts), 'elements');
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('JSON media types', () => {
+  it('application/json, any +json type, any parameters, or none at all', () => {
+    for (const t of [
+      undefined,
+      'application/json',
+      'APPLICATION/JSON',
+      'application/json; charset=utf-8',
+      'application/json;charset=UTF-8',
+      'application/vnd.api+json',
+      'application/merge-patch+json; charset=utf-8',
+    ])
+      assert.equal(isJsonContentType(t), true, String(t));
+  });
+
+  it('everything else, forms and text/plain included', () => {
+    for (const t of [
+      'text/plain',
+      'text/plain;charset=UTF-8',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'text/json',
+      'application/jsonp',
+      'application/json-seq',
+      'application/xml',
+      'application/+json',
+      '',
+      '*/*',
+    ])
+      assert.equal(isJsonContentType(t), false, t);
+  });
+});
