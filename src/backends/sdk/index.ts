@@ -24,6 +24,8 @@ export interface SdkBackendDeps {
   env?: Record<string, string | undefined>;
   /** ccproxy's credentials: lent to the agents when they are ccproxy's own login (see shareLogin). */
   tokens?: TokenManager;
+  /** The clock the warm pool measures idleness with (default Date.now; tests move it). */
+  clock?: () => number;
 }
 
 export interface SdkBackend extends Backend {
@@ -62,6 +64,7 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
       return hostOptions({ settings, env, executable: binary.executable, spawn: tracker.spawner(onSpawn) });
     },
     retire: (agent, reason) => runner?.retire(agent, reason),
+    now: deps.clock,
   });
   runner = new SdkRunner({ settings, log, env, binary, tracker, pool, version: () => version });
 
