@@ -3,6 +3,7 @@ import { type Loaded, loadSettings, SettingsError } from '../config/load.ts';
 
 export interface CommonFlags {
   config?: string;
+  trustProject?: boolean;
   host?: string;
   port?: string;
   logLevel?: string;
@@ -25,7 +26,11 @@ export function flagSettings(f: CommonFlags): Record<string, unknown> {
 /** Load settings or exit with a one-line error (exit code 2). */
 export function loadOrExit(f: CommonFlags): Loaded {
   try {
-    const loaded = loadSettings({ flags: flagSettings(f), configFile: f.config });
+    const loaded = loadSettings({
+      flags: flagSettings(f),
+      configFile: f.config,
+      trustProject: f.trustProject,
+    });
     for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
     return loaded;
   } catch (err) {
