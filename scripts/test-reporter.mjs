@@ -122,7 +122,7 @@ export default async function* reporter(source) {
         } else if (kind !== 'subtestsFailed') {
           // A test's own failure, or a suite's (a hook that threw).
           fileStats(data.file).fail++;
-          failures.push({ file: data.file, line: data.line, where, error: data.details?.error });
+          failures.push({ file: data.file, where, error: data.details?.error });
         }
         break;
       }
@@ -158,13 +158,7 @@ export default async function* reporter(source) {
     out.push('', `━━ ${failures.length} failure${failures.length === 1 ? '' : 's'} ━━`);
     const shown = new Set();
     for (const [i, f] of failures.entries()) {
-      out.push(
-        '',
-        `${i + 1}) ${rel(f.file)}${f.line ? `:${f.line}` : ''}`,
-        `   ${f.where}`,
-        '',
-        indent(describeError(f.error)),
-      );
+      out.push('', `${i + 1}) ${rel(f.file)}`, `   ${f.where}`, '', indent(describeError(f.error)));
       const printed = output.get(f.file);
       if (printed?.length && !shown.has(f.file)) {
         shown.add(f.file);
