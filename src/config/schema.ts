@@ -224,6 +224,10 @@ export const settingsSchema = z.object({
         .default('text')
         .describe("SDK mode: show the agent's own tool activity as text in the answer, or hide it."),
       timeout_s: seconds(600, 'SDK mode: longest an agent run may take before a 504.'),
+      api_retry_max_s: seconds(
+        30,
+        'SDK mode: how long the agent may keep retrying failing API calls (no connection, 5xx, 529, 429) before ccproxy stops it and answers with the error (0 = leave it to Claude Code, about 3 minutes).',
+      ),
       pool_size: z
         .number()
         .int()

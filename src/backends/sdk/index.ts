@@ -9,6 +9,7 @@ import type { Settings } from '../../config/schema.ts';
 import { BUILTIN_MODELS } from '../../formats/models.ts';
 import type { Backend } from '../backend.ts';
 import { ClaudeBinary } from './binary.ts';
+import { LastFailure } from './last-failure.ts';
 import { loadAgentModules } from './modules.ts';
 import { agentEnv, hostOptions } from './options.ts';
 import { AgentPool } from './pool.ts';
@@ -67,6 +68,7 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
     now: deps.clock,
   });
   runner = new SdkRunner({ settings, log, env, binary, tracker, pool, version: () => version });
+  const lastFailure = new LastFailure(deps.clock);
 
   // Claude Code needs a login of its own. When the subscription's credentials are ccproxy's own
   // (`ccproxy auth login`) and the agents' environment has no token, they get ccproxy's, refreshed
@@ -92,7 +94,12 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
 
     async send(request, ctx) {
       await Promise.all([loadAgentModules(), shareLogin()]);
-      return runner.send(request, ctx);
+      try {
+        return lastFailure.watch(await runner.send(request, ctx));
+      } catch (err) {
+        lastFailure.failed(err);
+        throw err;
+      }
     },
 
     async listModels() {
@@ -109,6 +116,7 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
           ok: info.ok,
           ...(info.error ? { error: info.error } : {}),
         },
+        last_failure: lastFailure.current ?? null,
         pool: pool.status(),
         processes: {
           running: tracker.count,
@@ -131,6 +139,9 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
     async health() {
       const info = await binary.info();
       if (!info.ok) return { ok: false, detail: info.error };
+      const failure = lastFailure.current;
+      if (failure)
+        return { ok: false, detail: `The last SDK request failed (${failure.at}): ${failure.message}` };
       // Requests still start cold when spares keep failing: degraded, not down.
       if (!pool.healthy) {
         return { ok: true, detail: `warm pool failing (${pool.lastFailure}); requests start cold` };
