@@ -1,4 +1,4 @@
-/** `ccproxy serve` (the default command): start the proxy and print how to point clients at it. */
+/** `ccproxy serve`, and `ccproxy` alone: start the proxy and print how to point clients at it. */
 import type { Command } from 'commander';
 import { maskToken } from '../auth/credentials.ts';
 import { describeSource } from '../config/load.ts';

@@ -208,10 +208,8 @@ function readToml(file: string, warnings: string[]): Map<string, unknown> {
     const reason = (e.message.split('\n')[0] ?? '').replace(/^Invalid TOML document: /, '');
     const at = e.line ? `:${e.line}${e.column ? `:${e.column}` : ''}` : '';
     const where = e.line ? ` (line ${e.line}${e.column ? `, column ${e.column}` : ''})` : '';
-    const shown = e.line ? text.split(/\r?\n/)[e.line - 1]?.trim() : undefined;
-    throw new SettingsError(
-      `Invalid TOML in ${file}${at}${where}: ${reason}${shown ? ` near ${JSON.stringify(shown.slice(0, 80))}` : ''}.`,
-    );
+    // The offending line is not quoted: it may hold a secret (a token with a missing quote).
+    throw new SettingsError(`Invalid TOML in ${file}${at}${where}: ${reason}.`);
   }
   return flattenToml(doc, file, warnings);
 }
