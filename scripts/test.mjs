@@ -43,7 +43,9 @@ const res = spawnSync(
     'tsx',
     '--test',
     `--test-concurrency=${concurrency}`,
-    '--test-timeout=180000',
+    // A hang guard, not a time budget. node applies it to each test file as a whole too, and one
+    // file of Claude Code runs has taken 180 s on a loaded 2-core machine: far beyond that.
+    '--test-timeout=600000',
     ...reporter,
     ...passThrough,
     ...files,
