@@ -1,16 +1,17 @@
 /**
  * `ccproxy generate-token`: a strong random token for `security.auth_token`, printed as
- * `SECURITY__AUTH_TOKEN=…` (the first line, ready for `.env`) with client set-up lines; `--save`
- * writes it into the TOML settings file, keeping everything else in it, mode 0600.
+ * `SECURITY__AUTH_TOKEN=…` (the first line, ready for the environment) with client set-up lines;
+ * `--save` writes it into the user's own settings file (`--config`, else
+ * ~/.config/ccproxy/config.toml), keeping everything else in it, mode 0600 — never into a working
+ * directory's file, which may be committed, and whose security keys are not trusted anyway.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseToml } from 'smol-toml';
 import { writeSecretFile } from '../auth/credentials.ts';
-import { type Loaded, tomlCandidates } from '../config/load.ts';
+import type { Loaded } from '../config/load.ts';
 import { loadOrExit } from './settings.ts';
 
 /** 256 random bits, base64url, with a prefix that says what it is (and that secret scanners can match). */
@@ -91,9 +92,9 @@ function verify(before: string, after: string, table: string, key: string, value
   }
 }
 
-/** Where `--save` writes: `--config`, else the TOML file in use, else `~/.config/ccproxy/config.toml`. */
-export function saveTarget(loaded: Pick<Loaded, 'tomlPath'>, env: NodeJS.ProcessEnv = process.env): string {
-  return loaded.tomlPath ?? tomlCandidates(process.cwd(), os.homedir(), env)[2];
+/** Where `--save` writes: the user's own settings file (`--config`, else ~/.config/ccproxy/config.toml). */
+export function saveTarget(loaded: Pick<Loaded, 'userFile'>): string {
+  return loaded.userFile;
 }
 
 export interface GenerateOptions {
@@ -146,7 +147,9 @@ export function generateToken(
         `Note: SECURITY__AUTH_TOKEN is also set in ${source === '.env' ? '.env' : 'the environment'}, which takes precedence over the file.\n`,
       );
   } else {
-    io.out('\nPut that line in .env (or your environment), or run `ccproxy generate-token --save`.\n');
+    io.out(
+      "\nPut that line in your environment (or a trusted folder's .env), or run `ccproxy generate-token --save`.\n",
+    );
   }
   const host = ['0.0.0.0', '::', ''].includes(settings.server.host)
     ? '<this machine>'
@@ -173,7 +176,10 @@ export function registerGenerateToken(program: Command): void {
   program
     .command('generate-token')
     .description('Print a strong random token for security.auth_token, with client set-up lines')
-    .option('--save', 'also write it to the TOML settings file (kept otherwise as it is; mode 0600)')
+    .option(
+      '--save',
+      'also write it to your settings file (~/.config/ccproxy/config.toml or --config; mode 0600)',
+    )
     .action((opts: GenerateOptions) => {
       const loaded = loadOrExit(program.opts());
       const code = generateToken(loaded, opts, {

@@ -17,8 +17,8 @@ import {
 import { ensureProxy, ProxyUnavailable, type RunningProxy } from './launch/ensure-proxy.ts';
 import { runAgent } from './launch/run.ts';
 import { clientVariables, detectShell, renderEnv, SHELLS, type Shell } from './launch/shell-env.ts';
-import { loadOrExit } from './settings.ts';
-import { serverUrl } from './usage.ts';
+import { serverUrl } from './proxy-client.ts';
+import { explicitConfig, loadOrExit } from './settings.ts';
 
 interface LaunchFlags {
   port?: string;
@@ -82,7 +82,7 @@ function registerLauncher(program: Command, agent: Agent): void {
         proxy = await ensureProxy({
           settings: loaded.settings,
           url: opts.url,
-          configFile: loaded.tomlPath,
+          configFile: explicitConfig(program),
           say: (line) => process.stderr.write(`${line}\n`),
         });
       } catch (err) {

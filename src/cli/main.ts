@@ -9,17 +9,22 @@ import { registerGenerateToken } from './generate-token.ts';
 import { registerLaunchers } from './launch.ts';
 import { registerServe } from './serve.ts';
 import { registerService } from './service.ts';
-import { loadOrExit } from './settings.ts';
 import { registerStatus } from './status.ts';
-import { usageReport } from './usage.ts';
+import { registerUsage } from './usage.ts';
 
 export function buildProgram(): Command {
   const program = new Command('ccproxy')
-    .description('Use your Claude Pro/Max subscription from any Anthropic or OpenAI client.')
+    .description(
+      'Use your Claude Pro/Max subscription from any Anthropic or OpenAI client.\nWith no command, starts the proxy (as `ccproxy serve` does).',
+    )
     .version(VERSION, '-V, --version')
     .option(
       '-c, --config <file>',
-      'TOML settings file (default: .ccproxy.toml, ccproxy.toml, ~/.config/ccproxy/config.toml)',
+      'TOML settings file, instead of ~/.config/ccproxy/config.toml with ./ccproxy.toml and ./.ccproxy.toml over it',
+    )
+    .option(
+      '--trust-project',
+      "let this folder's ccproxy.toml, .ccproxy.toml and .env set protected keys (upstream URLs, credentials, agent permissions…)",
     )
     .option('--show-completion <shell>', 'print a completion script for bash, zsh or fish')
     .enablePositionalOptions();
@@ -28,20 +33,9 @@ export function buildProgram(): Command {
   registerAuth(program);
   registerGenerateToken(program);
   registerStatus(program);
+  registerUsage(program);
   registerLaunchers(program);
   registerService(program);
-  program
-    .command('usage')
-    .description("Today's and this week's requests, tokens and cost by model (needs the access log)")
-    .action(async () => {
-      const { settings } = loadOrExit(program.opts());
-      try {
-        process.stdout.write(`${await usageReport(settings)}\n`);
-      } catch (err) {
-        process.stderr.write(`ccproxy: ${(err as Error).message}\n`);
-        process.exit(1);
-      }
-    });
   program.hook('preAction', (cmd) => {
     const shell = cmd.opts().showCompletion;
     if (shell) {

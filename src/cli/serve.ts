@@ -1,11 +1,14 @@
-/** `ccproxy serve` (the default command): start the proxy and print how to point clients at it. */
+/** `ccproxy serve`, and `ccproxy` alone: start the proxy and print how to point clients at it. */
 import type { Command } from 'commander';
 import { maskToken } from '../auth/credentials.ts';
 import { agentWorkdir } from '../backends/sdk/workdir.ts';
+import { describeSource } from '../config/load.ts';
 import type { Settings } from '../config/schema.ts';
+import { riskWarnings } from '../config/trust.ts';
 import { ProxyError } from '../errors.ts';
 import { createLogger } from '../logging.ts';
 import { isLoopback } from '../loopback.ts';
+import { enabledPieces } from '../observability/index.ts';
 import { buildApp, type ProxyApp } from '../server/app.ts';
 import { VERSION } from '../version.ts';
 import { type CommonFlags, loadOrExit } from './settings.ts';
@@ -20,12 +23,23 @@ export function addServerFlags(cmd: Command): Command {
     .option('--observability', 'turn on metrics, the access log and the dashboard (observability.enabled)');
 }
 
+/**
+ * `ccproxy serve`, and `ccproxy` alone: the root command takes the server's flags too, so that they
+ * show in `ccproxy --help`. Anything else on the root's command line is a mistyped command, answered
+ * with commander's own "unknown command … (Did you mean …?)" rather than run as `serve`.
+ */
 export function registerServe(program: Command): void {
-  addServerFlags(
-    program.command('serve', { isDefault: true }).description('Start the proxy (the default command)'),
-  ).action(async (_opts, cmd: Command) => {
-    await serve({ ...program.opts(), ...cmd.opts() } as CommonFlags);
-  });
+  addServerFlags(program)
+    .allowExcessArguments(true)
+    .action(async (_opts, cmd: Command) => {
+      if (cmd.args.length > 0) (cmd as unknown as { unknownCommand(): never }).unknownCommand();
+      await serve(program.opts() as CommonFlags);
+    });
+  addServerFlags(program.command('serve').description('Start the proxy (what `ccproxy` alone does)')).action(
+    async (_opts, cmd: Command) => {
+      await serve({ ...program.opts(), ...cmd.opts() } as CommonFlags);
+    },
+  );
 }
 
 /** Refuse to expose the subscription on a network without a token, unless told to. */
@@ -38,7 +52,8 @@ function checkExposure(settings: Settings): string | undefined {
 }
 
 async function serve(flags: CommonFlags): Promise<void> {
-  const { settings, env } = loadOrExit(flags);
+  const loaded = loadOrExit(flags);
+  const { settings, env } = loaded;
   const refusal = checkExposure(settings);
   if (refusal) {
     process.stderr.write(`ccproxy: ${refusal}\n`);
@@ -81,11 +96,20 @@ async function serve(flags: CommonFlags): Promise<void> {
     process.exit(1);
   }
 
-  process.stdout.write(banner(url, settings, proxy, { ...process.env, ...env }));
+  // Before the banner: whoever waits for it (a test, a supervisor) may signal at once, and a signal
+  // that arrives before node has a listener for it kills the process without a clean shutdown.
   handleSignals(proxy, settings, log);
+  const risks = riskWarnings(settings, (key) => `set by ${describeSource(loaded.sources[key], key)}`);
+  process.stdout.write(banner(url, settings, proxy, risks, { ...process.env, ...env }));
 }
 
-function banner(url: string, settings: Settings, proxy: ProxyApp, env: NodeJS.ProcessEnv): string {
+function banner(
+  url: string,
+  settings: Settings,
+  proxy: ProxyApp,
+  risks: string[],
+  env: NodeJS.ProcessEnv,
+): string {
   const key = settings.security.auth_token ? '<your ccproxy token>' : 'dummy';
   const t = proxy.tokens.state();
   const workdir = agentWorkdir(settings, env);
@@ -102,6 +126,10 @@ function banner(url: string, settings: Settings, proxy: ProxyApp, env: NodeJS.Pr
     `    export OPENAI_BASE_URL=${url}/api/v1 OPENAI_API_KEY=${key}`,
     '',
   ];
+  const on = enabledPieces(settings.observability);
+  if (on.dashboard) lines.push(`  Dashboard  ${url}/dashboard`);
+  if (on.metrics) lines.push(`  Metrics    ${url}/metrics`);
+  if (on.dashboard || on.metrics) lines.push('');
   if (t.source) {
     const exp = t.expiresAt ? `, token expires ${new Date(t.expiresAt).toISOString()}` : '';
     const plan = t.subscriptionType ? `, ${t.subscriptionType} plan` : '';
@@ -114,6 +142,7 @@ function banner(url: string, settings: Settings, proxy: ProxyApp, env: NodeJS.Pr
       '  run `ccproxy auth login`, or `claude /login`, or set CLAUDE_CODE_OAUTH_TOKEN (from `claude setup-token`).',
     );
   }
+  for (const r of risks) lines.push(`  WARNING: ${r}`);
   return `${lines.join('\n')}\n\n`;
 }
 
@@ -127,9 +156,9 @@ function handleSignals(proxy: ProxyApp, settings: Settings, log: ReturnType<type
     }
     stopping = true;
     const grace = settings.server.shutdown_grace_s;
-    log.info(
-      `${signal}: shutting down; in-flight requests have ${grace}s to finish (Ctrl-C again to exit now)`,
-    );
+    // "Ctrl-C again" only speaks to someone at a terminal; a service manager gets a plain line.
+    const again = process.stdin.isTTY ? ' (Ctrl-C again to exit now)' : '; a second signal exits at once';
+    log.info(`${signal}: shutting down; in-flight requests have ${grace}s to finish${again}`);
     const timer = setTimeout(() => {
       proxy.abortAll(
         new ProxyError(

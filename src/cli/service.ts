@@ -11,11 +11,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadSettings } from '../config/load.ts';
 import { probeProxy } from './launch/ensure-proxy.ts';
+import { serverUrl } from './proxy-client.ts';
 import { ccproxyEntry } from './self.ts';
 import { platformManager, type ServiceManager } from './service/manager.ts';
 import { type ServiceSpec, serviceOptions } from './service/unit.ts';
-import { loadOrExit } from './settings.ts';
-import { serverUrl } from './usage.ts';
+import { explicitConfig, loadOrExit } from './settings.ts';
 
 const ENV_TEMPLATE = `# Environment of the ccproxy service (\`ccproxy service install\`). ccproxy reads this file from its
 # working directory when it starts: KEY=value lines, settings as SECTION__KEY (docs/configuration.md).
@@ -75,8 +75,8 @@ export function registerService(program: Command): void {
       const spec: ServiceSpec = {
         node: process.execPath,
         entry: ccproxyEntry(),
-        // Pinned with --config, unless it is the one the service finds by itself in its directory.
-        configFile: loaded.tomlPath === path.join(dir, 'config.toml') ? undefined : loaded.tomlPath,
+        // Pinned only when --config names a file; otherwise the service layers the files as `serve` does.
+        configFile: explicitConfig(program),
         port: opts.port !== undefined ? loaded.settings.server.port : undefined,
         workDir: dir,
         env: serviceEnv(process.env),

@@ -1,8 +1,10 @@
 /** Loading settings for a command: flags → dotted keys, warnings printed, errors as one clear line. */
+import path from 'node:path';
 import { type Loaded, loadSettings, SettingsError } from '../config/load.ts';
 
 export interface CommonFlags {
   config?: string;
+  trustProject?: boolean;
   host?: string;
   port?: string;
   logLevel?: string;
@@ -25,7 +27,11 @@ export function flagSettings(f: CommonFlags): Record<string, unknown> {
 /** Load settings or exit with a one-line error (exit code 2). */
 export function loadOrExit(f: CommonFlags): Loaded {
   try {
-    const loaded = loadSettings({ flags: flagSettings(f), configFile: f.config });
+    const loaded = loadSettings({
+      flags: flagSettings(f),
+      configFile: f.config,
+      trustProject: f.trustProject,
+    });
     for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
     return loaded;
   } catch (err) {
@@ -35,4 +41,10 @@ export function loadOrExit(f: CommonFlags): Loaded {
     }
     throw err;
   }
+}
+
+/** The settings file named with the root `--config`, as an absolute path (for a ccproxy started by this one). */
+export function explicitConfig(program: { opts(): CommonFlags }): string | undefined {
+  const file = program.opts().config;
+  return file ? path.resolve(file) : undefined;
 }

@@ -7,8 +7,7 @@
 import type { Command } from 'commander';
 import { humanDuration } from '../backends/api/rate-limits.ts';
 import type { Settings } from '../config/schema.ts';
-import { loadOrExit } from './settings.ts';
-import { serverUrl } from './usage.ts';
+import { addProxyOptions, connect, ProxyClient, type ProxyOptions } from './proxy-client.ts';
 
 interface Health {
   status?: string;
@@ -60,15 +59,16 @@ export interface StatusResult {
 }
 
 export function registerStatus(program: Command): void {
-  program
-    .command('status')
-    .description("Ask the running proxy for its credentials, the plan's limits and the last upstream error")
-    .option('--host <host>', 'address the proxy listens on (server.host)')
-    .option('-p, --port <port>', 'port the proxy listens on (server.port)')
-    .option('--url <url>', 'base URL of the proxy (instead of host and port)')
+  addProxyOptions(
+    program
+      .command('status')
+      .description(
+        "Ask the running proxy for its credentials, the plan's limits and the last upstream error",
+      ),
+  )
     .option('--json', 'print what the proxy said as JSON')
-    .action(async (opts: { host?: string; port?: string; url?: string; json?: boolean }) => {
-      const { settings } = loadOrExit({ ...program.opts(), host: opts.host, port: opts.port });
+    .action(async (opts: ProxyOptions & { json?: boolean }) => {
+      const { settings } = connect(program, opts);
       const result = await statusReport(settings, { url: opts.url });
       if (opts.json && result.json) process.stdout.write(`${JSON.stringify(result.json, null, 2)}\n`);
       else (result.code === 0 ? process.stdout : process.stderr).write(`${result.text}\n`);
@@ -78,11 +78,10 @@ export function registerStatus(program: Command): void {
 
 /** Ask the proxy and describe what it said. Never throws: an unreachable proxy is code 1. */
 export async function statusReport(settings: Settings, opts: StatusOptions = {}): Promise<StatusResult> {
-  const base = (opts.url ?? serverUrl(settings)).replace(/\/+$/, '');
+  const client = new ProxyClient(settings, opts.url);
+  const base = client.base;
   const timeoutMs = opts.timeoutMs ?? 3000;
-  const headers: Record<string, string> = {};
-  if (settings.security.auth_token) headers.authorization = `Bearer ${settings.security.auth_token}`;
-  const get = (path: string) => fetch(`${base}${path}`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+  const get = (path: string) => client.get(path, timeoutMs);
 
   let health: Health;
   try {

@@ -4,11 +4,15 @@
  * `/logs/analytics` first and opens the file read-only only when no server answers.
  */
 import fs from 'node:fs';
+import type { Command } from 'commander';
 import type { Settings } from '../config/schema.ts';
 import { DuckDbStore } from '../observability/access-log/duckdb/store.ts';
 import type { Aggregate, Analytics, AnalyticsQuery } from '../observability/access-log/store.ts';
+import { addProxyOptions, connect, ProxyClient, type ProxyOptions } from './proxy-client.ts';
 
 export interface UsageOptions {
+  /** Base URL of the running proxy (`--url`; default: from server.host and server.port). */
+  url?: string;
   /** The clock (tests). */
   now?: Date;
   /** Ask the running server first (default true). */
@@ -35,14 +39,6 @@ export function periods(now: Date): Period[] {
   ];
 }
 
-/** The server's base URL as a client reaches it: a wildcard bind is asked on loopback. */
-export function serverUrl(settings: Settings): string {
-  let host = settings.server.host;
-  if (host === '0.0.0.0' || host === '') host = '127.0.0.1';
-  if (host === '::') host = '::1';
-  return `http://${host.includes(':') ? `[${host}]` : host}:${settings.server.port}`;
-}
-
 type Source = { analytics: (q: AnalyticsQuery) => Promise<Analytics>; label: string; close(): Promise<void> };
 
 class HttpStatusError extends Error {
@@ -54,21 +50,15 @@ class HttpStatusError extends Error {
   }
 }
 
-async function fromServer(settings: Settings, timeoutMs: number): Promise<Source | undefined> {
-  const base = serverUrl(settings);
-  const headers: Record<string, string> = {};
-  if (settings.security.auth_token) headers.authorization = `Bearer ${settings.security.auth_token}`;
+function fromServer(client: ProxyClient, timeoutMs: number): Source {
   const get = async (q: AnalyticsQuery): Promise<Analytics> => {
     const qs = new URLSearchParams({ from: String(q.from), to: String(q.to), bucket: String(q.bucketS) });
-    const res = await fetch(`${base}/logs/analytics?${qs}`, {
-      headers,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const res = await client.get(`/logs/analytics?${qs}`, timeoutMs);
     const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
     if (!res.ok) throw new HttpStatusError(res.status, body?.error?.message ?? `HTTP ${res.status}`);
     return body as unknown as Analytics;
   };
-  return { analytics: get, label: `the running server at ${base}`, close: async () => {} };
+  return { analytics: get, label: `the running server at ${client.base}`, close: async () => {} };
 }
 
 async function fromFile(file: string): Promise<Source> {
@@ -132,20 +122,21 @@ export async function usageReport(settings: Settings, opts: UsageOptions = {}): 
   });
   const results: Analytics[] = [];
 
+  const client = new ProxyClient(settings, opts.url);
   if (opts.server !== false) {
-    source = await fromServer(settings, opts.timeoutMs ?? 2000);
+    source = fromServer(client, opts.timeoutMs ?? 2000);
     try {
       for (const p of ps) results.push(await source!.analytics(query(p)));
     } catch (err) {
       // The server is there but wants another token: reading the file would only hit its lock.
       if (err instanceof HttpStatusError && err.status === 401) {
         throw new Error(
-          `The server at ${serverUrl(settings)} refused the token: set security.auth_token to the one it was started with.`,
+          `The server at ${client.base} refused the token: set security.auth_token to the one it was started with.`,
         );
       }
       // Not running, or running without the access log: read the file instead.
       if (err instanceof HttpStatusError) {
-        serverProblem = `the server at ${serverUrl(settings)} answered ${err.status}: ${err.message}`;
+        serverProblem = `the server at ${client.base} answered ${err.status}: ${err.message}`;
       }
       source = undefined;
       results.length = 0;
@@ -166,7 +157,7 @@ export async function usageReport(settings: Settings, opts: UsageOptions = {}): 
       const locked = /lock/i.test(msg);
       throw new Error(
         locked
-          ? `The access log ${file} is held by a running ccproxy that did not answer /logs/analytics${serverProblem ? ` (${serverProblem})` : ''}. Run this against that server (server.host, server.port, security.auth_token) or stop it.`
+          ? `The access log ${file} is held by a running ccproxy that did not answer /logs/analytics at ${client.base}${serverProblem ? ` (${serverProblem})` : ''}. Point this at that server (--port, --host or --url, and security.auth_token) or stop it.`
           : `Cannot read the access log ${file}: ${msg}`,
       );
     }
@@ -179,4 +170,20 @@ export async function usageReport(settings: Settings, opts: UsageOptions = {}): 
 
   const sections = ps.map((p, i) => `${p.title}\n${periodTable(results[i]!)}`);
   return `ccproxy usage, from ${source.label}. Cost is the API-equivalent price in USD.\n\n${sections.join('\n\n')}\n`;
+}
+
+export function registerUsage(program: Command): void {
+  addProxyOptions(
+    program
+      .command('usage')
+      .description("Today's and this week's requests, tokens and cost by model (needs the access log)"),
+  ).action(async (opts: ProxyOptions) => {
+    const { settings } = connect(program, opts);
+    try {
+      process.stdout.write(`${await usageReport(settings, { url: opts.url })}\n`);
+    } catch (err) {
+      process.stderr.write(`ccproxy: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  });
 }

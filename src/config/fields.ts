@@ -3,7 +3,7 @@
  * default and description. The loader, `config show|init` and the docs generator all read this.
  */
 import { z } from 'zod';
-import { settingsSchema } from './schema.ts';
+import { PROTECTED, settingsSchema } from './schema.ts';
 
 export type LeafType = 'string' | 'number' | 'integer' | 'boolean' | 'enum' | 'list' | 'json';
 
@@ -15,6 +15,8 @@ export interface Field {
   options?: readonly string[];
   min?: number;
   max?: number;
+  /** Protected (see PROTECTED in schema.ts): not taken from an untrusted working directory's files. */
+  protected: boolean;
   schema: z.ZodType;
 }
 
@@ -96,11 +98,22 @@ function defaultOf(s: z.ZodType): unknown {
   }
 }
 
-function walk(schema: z.ZodType, prefix: string, fields: Field[], groups: Group[]): void {
+/** Marked protected itself, or inside a protected group. */
+const isProtected = (s: z.ZodType, inGroup: boolean) =>
+  inGroup || z.globalRegistry.get(s)?.protected === PROTECTED.protected;
+
+function walk(
+  schema: z.ZodType,
+  prefix: string,
+  fields: Field[],
+  groups: Group[],
+  inProtected = false,
+): void {
   const shape = def(unwrap(schema)).shape!;
   for (const [name, child] of Object.entries(shape)) {
     const key = prefix ? `${prefix}.${name}` : name;
     const inner = unwrap(child);
+    const guarded = isProtected(child, inProtected);
     if (
       def(inner).type === 'object' &&
       def(inner).shape &&
@@ -108,12 +121,13 @@ function walk(schema: z.ZodType, prefix: string, fields: Field[], groups: Group[
       !isRecordLike(inner)
     ) {
       groups.push({ key, description: child.description ?? '' });
-      walk(child, key, fields, groups);
+      walk(child, key, fields, groups, guarded);
     } else {
       fields.push({
         key,
         description: child.description ?? '',
         default: defaultOf(child),
+        protected: guarded,
         schema: child,
         ...leafOf(child),
       });
@@ -132,6 +146,10 @@ walk(settingsSchema, '', fields, groups);
 export const FIELDS: readonly Field[] = fields;
 export const GROUPS: readonly Group[] = groups;
 export const FIELD_BY_KEY: ReadonlyMap<string, Field> = new Map(fields.map((f) => [f.key, f]));
+/** The protected keys, derived from the marks in the schema. */
+export const PROTECTED_KEYS: ReadonlySet<string> = new Set(
+  fields.filter((f) => f.protected).map((f) => f.key),
+);
 
 /** Human description of what a key accepts, for error messages and docs. */
 export function expectedForm(f: Field): string {

@@ -30,15 +30,44 @@ export function renderConfigDocs(): string {
     '',
     '<!-- Generated from src/config/schema.ts by `npm run docs:config`; a test fails when it is stale. Edit the schema, not this file. -->',
     '',
-    'Every setting can be given, highest precedence first, as a command-line flag (`--host`, `--port`,',
-    '`--log-level`, `--config FILE`), an environment variable (the key in upper case with `__` between',
-    'levels: `server.port` → `SERVER__PORT`), an entry in `.env` in the working directory, or a key in a TOML',
-    'file (`--config FILE`, else the first of `.ccproxy.toml`, `ccproxy.toml`, `~/.config/ccproxy/config.toml`).',
-    'Lists may be given in the environment as `a,b,c` or as a JSON array; tables (`openai.model_map`,',
-    '`claude.mcp_servers`, `observability.pricing`) as JSON.',
+    'Every setting can be given in any of these places; for each key the first that sets it wins:',
     '',
-    '`ccproxy config show` prints the effective value of every key and where it came from;',
-    '`ccproxy config init` writes a commented TOML file with all of them.',
+    '1. a command-line flag (`--host`, `--port`, `--log-level`, `--log-format`, `--observability`);',
+    '2. an environment variable: the key in upper case with `__` between levels (`server.port` →',
+    '   `SERVER__PORT`);',
+    '3. an entry in `.env` in the working directory;',
+    "4. the working directory's `.ccproxy.toml`, then its `ccproxy.toml`;",
+    '5. your own settings file, `~/.config/ccproxy/config.toml` (`$XDG_CONFIG_HOME/ccproxy/config.toml`);',
+    '6. the default.',
+    '',
+    'The TOML files are layered, not alternatives: a project file changes the keys it sets and keeps the',
+    'rest of yours. `--config FILE` reads that one file instead of the three. Lists may be given in the',
+    'environment as `a,b,c` or as a JSON array; tables (`openai.model_map`, `claude.mcp_servers`,',
+    '`observability.pricing`) as JSON. A TOML syntax error stops ccproxy with the file, line and column.',
+    '',
+    "**Protected keys** (marked † below) can send your subscription's credentials elsewhere, run another",
+    'program, or widen what ccproxy and its agents may do: upstream and OAuth URLs, credential files, the',
+    "agent's permissions, tools, MCP servers, executable and folder, the listening address, allowed hosts",
+    'and origins, the access-log file, and everything under `auth` and `security`. They are read from',
+    'flags, the environment, your own settings file and `--config FILE`, but **not** from a working',
+    "directory's `.ccproxy.toml`, `ccproxy.toml` or `.env` unless you trust that folder: starting ccproxy",
+    'inside a cloned repository must not let the repository decide where your OAuth token goes. An',
+    "untrusted folder's protected keys are ignored with a warning that names the file and the keys, and",
+    'its `.env` sets ccproxy settings only (its `CLAUDE_CODE_OAUTH_TOKEN`, `ANTHROPIC_*`, proxy variables',
+    'and the rest are not used). To trust a folder and its subfolders, list it in your own file:',
+    '',
+    '```toml',
+    '[security]',
+    'trusted_folders = ["~/code/my-project"]',
+    '```',
+    '',
+    '(or `SECURITY__TRUSTED_FOLDERS=…`), or start ccproxy with `--trust-project` for one run. The start',
+    "banner warns whenever an upstream or OAuth URL is not Anthropic's or the agent is allowed more than by",
+    'default.',
+    '',
+    '`ccproxy config show` prints the effective value of every key and the file or source it came from, the',
+    'files read, whether the working directory is trusted and what was ignored; `ccproxy config init` writes',
+    'a commented TOML file with all of them (to `~/.config/ccproxy/config.toml`, or `--path FILE`).',
     '',
   ];
   for (const g of GROUPS) {
@@ -53,7 +82,7 @@ export function renderConfigDocs(): string {
     for (const f of fields) {
       const cell = (s: string) => s.replaceAll('|', '\\|');
       lines.push(
-        `| \`${f.key}\` | \`${envName(f.key)}\` | \`${cell(showValue(f.default))}\` | ${cell(expectedForm(f))} | ${cell(f.description)} |`,
+        `| \`${f.key}\`${f.protected ? ' †' : ''} | \`${envName(f.key)}\` | \`${cell(showValue(f.default))}\` | ${cell(expectedForm(f))} | ${cell(f.description)} |`,
       );
     }
     lines.push('');
@@ -86,7 +115,9 @@ function tomlValue(value: unknown): string {
 export function renderTomlTemplate(): string {
   const out: string[] = [
     '# ccproxy configuration. Uncomment and change what you need; see docs/configuration.md.',
-    '# Precedence: flags > environment (SERVER__PORT=…) > .env > this file > defaults.',
+    '# Precedence: flags > environment (SERVER__PORT=…) > .env > ./.ccproxy.toml > ./ccproxy.toml',
+    '# > ~/.config/ccproxy/config.toml > defaults. Keys marked (protected) are not read from a working',
+    "# directory's files unless it is listed in security.trusted_folders (see docs/configuration.md).",
     '',
   ];
   for (const g of GROUPS) {
@@ -95,7 +126,7 @@ export function renderTomlTemplate(): string {
     out.push(`[${g.key}]`, `# ${g.description}`);
     for (const f of fields) {
       const name = f.key.slice(g.key.length + 1);
-      out.push(`# ${f.description}`);
+      out.push(`# ${f.description}${f.protected ? ' (protected)' : ''}`);
       out.push(`# ${name} = ${tomlValue(f.default)}`);
     }
     out.push('');

@@ -13,6 +13,17 @@ const xdgData = process.env.XDG_DATA_HOME || path.join(home, '.local', 'share');
 /** Keys whose values are secrets: masked in `config show`, never logged. */
 export const SECRET_KEYS = new Set(['security.auth_token']);
 
+/**
+ * The mark of a protected key, or of a whole group (`.meta(PROTECTED)`): one that can send the
+ * subscription's credentials elsewhere, run another program, or widen what the proxy or its agent
+ * may do. A protected key is read from the user's own settings file, the environment and flags, but
+ * from a working directory's `ccproxy.toml`, `.ccproxy.toml` or `.env` only when the user trusts that
+ * folder (security.trusted_folders, --trust-project): starting ccproxy inside a cloned repository
+ * must not let the repository decide where the OAuth token goes. fields.ts reads the mark
+ * (`Field.protected`), src/config/load.ts applies it.
+ */
+export const PROTECTED = { protected: true } as const;
+
 const seconds = (def: number, description: string) => z.number().min(0).default(def).describe(description);
 const flag = (def: boolean, description: string) => z.boolean().default(def).describe(description);
 const text = (def: string, description: string) => z.string().default(def).describe(description);
@@ -51,7 +62,9 @@ const priceSchema = z.object({
 export const settingsSchema = z.object({
   server: z
     .object({
-      host: text('127.0.0.1', 'Address to bind. Anything but loopback requires security.auth_token.'),
+      host: text('127.0.0.1', 'Address to bind. Anything but loopback requires security.auth_token.').meta(
+        PROTECTED,
+      ),
       port: z
         .number()
         .int()
@@ -92,7 +105,7 @@ export const settingsSchema = z.object({
       allowed_hosts: list(
         [],
         'Extra Host header values accepted besides the bound address and localhost (DNS-rebinding defence).',
-      ),
+      ).meta(PROTECTED),
       shutdown_grace_s: seconds(
         15,
         'On SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted.',
@@ -103,7 +116,9 @@ export const settingsSchema = z.object({
 
   upstream: z
     .object({
-      base_url: text('https://api.anthropic.com', 'The Anthropic API that API mode forwards to.'),
+      base_url: text('https://api.anthropic.com', 'The Anthropic API that API mode forwards to.').meta(
+        PROTECTED,
+      ),
       anthropic_version: text('2023-06-01', 'anthropic-version sent when the client sends none.'),
       timeouts: z
         .object({
@@ -117,7 +132,9 @@ export const settingsSchema = z.object({
       proxy_url: text(
         '',
         'HTTP(S) proxy for calls to the upstream; empty = HTTPS_PROXY / HTTP_PROXY from the environment (NO_PROXY honoured).',
-      ).refine((v) => v === '' || URL.canParse(v), 'expected a URL such as http://proxy.example:3128'),
+      )
+        .refine((v) => v === '' || URL.canParse(v), 'expected a URL such as http://proxy.example:3128')
+        .meta(PROTECTED),
       pool: z
         .object({
           connections: z
@@ -177,7 +194,10 @@ export const settingsSchema = z.object({
         'user-agent sent upstream when the client sends no claude-cli one.',
       ),
       x_app: text('cli', 'x-app header sent upstream when the client sends none.'),
-      cli_path: text('', 'Claude Code binary for SDK mode (empty = the one bundled with the Agent SDK).'),
+      cli_path: text(
+        '',
+        'Claude Code binary for SDK mode (empty = the one bundled with the Agent SDK).',
+      ).meta(PROTECTED),
       model: text(
         '',
         'SDK mode: model for requests that name none a mapping resolves (empty = Claude Code default).',
@@ -186,17 +206,20 @@ export const settingsSchema = z.object({
       permission_mode: z
         .enum(['default', 'acceptEdits', 'bypassPermissions', 'plan', 'dontAsk', 'auto'])
         .default('default')
-        .describe("SDK mode: Claude Code's permission mode for its own tools."),
-      allowed_tools: list([], 'SDK mode: Claude Code tools allowed without asking (e.g. Read, Grep).'),
-      disallowed_tools: list([], 'SDK mode: Claude Code tools the agent may not use.'),
+        .describe("SDK mode: Claude Code's permission mode for its own tools.")
+        .meta(PROTECTED),
+      allowed_tools: list([], 'SDK mode: Claude Code tools allowed without asking (e.g. Read, Grep).').meta(
+        PROTECTED,
+      ),
+      disallowed_tools: list([], 'SDK mode: Claude Code tools the agent may not use.').meta(PROTECTED),
       cwd: text(
         '',
         "SDK mode: the agent's working directory, what it may read without asking (empty = an empty folder ccproxy owns: <data dir>/ccproxy/agent-home).",
-      ),
+      ).meta(PROTECTED),
       allow_broad_cwd: flag(
         false,
         'SDK mode: accept a claude.cwd that is /, your home folder (or above it) or holds a credentials file; every SDK client could then read it.',
-      ),
+      ).meta(PROTECTED),
       max_thinking_tokens: z
         .number()
         .int()
@@ -206,11 +229,13 @@ export const settingsSchema = z.object({
       mcp_servers: z
         .record(z.string(), z.unknown())
         .default({})
-        .describe('SDK mode: extra MCP servers, as in Claude Code settings (JSON in env).'),
+        .describe('SDK mode: extra MCP servers, as in Claude Code settings (JSON in env).')
+        .meta(PROTECTED),
       setting_sources: z
         .array(z.enum(['user', 'project', 'local']))
         .default(['user', 'project', 'local'])
-        .describe('SDK mode: which Claude Code settings files apply.'),
+        .describe('SDK mode: which Claude Code settings files apply.')
+        .meta(PROTECTED),
       system_prompt_mode: z
         .enum(['append', 'replace'])
         .default('append')
@@ -220,6 +245,10 @@ export const settingsSchema = z.object({
         .default('text')
         .describe("SDK mode: show the agent's own tool activity as text in the answer, or hide it."),
       timeout_s: seconds(600, 'SDK mode: longest an agent run may take before a 504.'),
+      api_retry_max_s: seconds(
+        30,
+        'SDK mode: how long the agent may keep retrying failing API calls (no connection, 5xx, 529, 429) before ccproxy stops it and answers with the error (0 = leave it to Claude Code, about 3 minutes).',
+      ),
       pool_size: z
         .number()
         .int()
@@ -254,7 +283,8 @@ export const settingsSchema = z.object({
         .default(0)
         .describe(
           'SDK mode: most Claude Code processes at once, counting spares, kept sessions, runs waiting for a client tool and running turns (0 = min(4, CPU cores)).',
-        ),
+        )
+        .meta(PROTECTED),
       queue_timeout_s: seconds(
         30,
         'SDK mode: how long a request may wait for an agent slot (claude.max_concurrent_agents) before a 429.',
@@ -262,7 +292,7 @@ export const settingsSchema = z.object({
       allow_request_overrides: flag(
         false,
         'SDK mode, bound beyond loopback: accept per-request tool, permission and folder overrides (the `ccproxy` field). On loopback they are always accepted, and only ever narrow the settings.',
-      ),
+      ).meta(PROTECTED),
     })
     .prefault({})
     .describe('Claude Code: identity in API mode, the agent in SDK mode.'),
@@ -295,19 +325,27 @@ export const settingsSchema = z.object({
       refresh_margin_s: seconds(300, 'Refresh the access token when less than this remains.'),
     })
     .prefault({})
-    .describe('The subscription credentials.'),
+    .describe('The subscription credentials.')
+    .meta(PROTECTED),
 
   security: z
     .object({
       auth_token: text('', 'Token clients must send (x-api-key or Authorization: Bearer). Empty = no check.'),
       allow_unauthenticated: flag(false, 'Allow binding beyond loopback without an auth token.'),
+      trusted_folders: list(
+        [],
+        'Working directories (and their subfolders) whose ccproxy.toml, .ccproxy.toml and .env may set protected keys; absolute or ~/ paths.',
+      ),
     })
     .prefault({})
-    .describe('Who may use the proxy.'),
+    .describe('Who may use the proxy, and which working directories are trusted.')
+    .meta(PROTECTED),
 
   cors: z
     .object({
-      origins: list([], 'Browser origins allowed to call the proxy (CORS is closed when empty).'),
+      origins: list([], 'Browser origins allowed to call the proxy (CORS is closed when empty).').meta(
+        PROTECTED,
+      ),
     })
     .prefault({})
     .describe('Cross-origin requests.'),
@@ -342,7 +380,10 @@ export const settingsSchema = z.object({
       metrics: flag(false, 'Serve Prometheus metrics at /metrics.'),
       access_log: flag(false, 'Record every request in the DuckDB access log.'),
       dashboard: flag(false, 'Serve the live dashboard at /dashboard (needs the access log).'),
-      duckdb_path: text(path.join(xdgData, 'ccproxy', 'access-log.duckdb'), 'The access-log DuckDB file.'),
+      duckdb_path: text(
+        path.join(xdgData, 'ccproxy', 'access-log.duckdb'),
+        'The access-log DuckDB file.',
+      ).meta(PROTECTED),
       batch_size: z.number().int().positive().default(500).describe('Rows written per access-log batch.'),
       flush_interval_ms: z
         .number()

@@ -42,6 +42,11 @@ export interface AppOptions {
   tokens?: TokenManager;
   /** Replace the backends (tests); defaults to API and SDK mode. */
   backends?: Partial<Record<Mode, Backend>>;
+  /**
+   * The clock time-based state is judged by (rate-limit resets, warm-pool idleness), in epoch ms;
+   * default Date.now. Tests move it instead of waiting for a window to pass.
+   */
+  clock?: () => number;
 }
 
 export interface ProxyApp {
@@ -76,7 +81,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   const { settings, log } = opts;
   const env = opts.env ?? process.env;
   const lifecycle = opts.lifecycle ?? new Lifecycle();
-  const rateLimits = new RateLimits();
+  const rateLimits = new RateLimits(opts.clock);
   // Observability is created below; refreshes that happen before it exists are simply not counted.
   let obs: Observability | undefined;
   const tokens =
@@ -84,7 +89,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   const backends: Partial<Record<Mode, Backend>> = opts.backends ?? {
     api: createApiBackend({ settings, tokens, log, rateLimits, env: { ...process.env, ...env } }),
     // The agents need a whole environment (PATH, HOME), not just the credential variables.
-    sdk: createSdkBackend({ settings, log, env: { ...process.env, ...env }, tokens }),
+    sdk: createSdkBackend({ settings, log, env: { ...process.env, ...env }, tokens, clock: opts.clock }),
   };
   const frontends = FRONTENDS;
   const formatOptions: FormatOptions = {

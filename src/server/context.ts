@@ -71,7 +71,9 @@ export function openContext(o: OpenContext): LiveContext {
       record.clientAborted = true;
       if (!controller.signal.aborted) controller.abort(new ClientClosed());
     }
-    record.status ??= res.statusCode;
+    // A client that left before the answer began got no status at all: 499 (as nginx logs it),
+    // not the 200 a response object starts with.
+    record.status ??= res.headersSent ? res.statusCode : record.clientAborted ? 499 : res.statusCode;
     record.durationMs = performance.now() - record.t0;
     lifecycle.emit('end', record);
   });

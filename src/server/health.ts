@@ -1,6 +1,9 @@
 /**
  * Health endpoints (draft-inadarei-api-health-check): `/health` with checks for credentials and
  * each mode, `/health/live` (the process answers), `/health/ready` (it can serve requests).
+ *
+ * As the draft says, the HTTP status carries the verdict for load balancers and container health
+ * checks, which read nothing else: `pass` and `warn` are 200, `fail` is 503 (with the same body).
  */
 import type { FastifyInstance } from 'fastify';
 import type { TokenManager } from '../auth/token-manager.ts';
@@ -45,8 +48,7 @@ export function registerHealth(app: FastifyInstance, deps: HealthDeps): void {
       .flat()
       .map((c) => (c as { status: string }).status);
     const status = statuses.includes('fail') ? 'fail' : statuses.includes('warn') ? 'warn' : 'pass';
-    // A missing login is reported, not a 503: the process itself is healthy and can tell you what to do.
-    reply.type(HEALTH_JSON);
+    reply.code(status === 'fail' ? 503 : 200).type(HEALTH_JSON);
     return {
       status,
       version: deps.version,

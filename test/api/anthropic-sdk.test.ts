@@ -264,7 +264,8 @@ describe('API mode with the Anthropic SDK', () => {
   });
 });
 
-export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+/** Wait for a condition; the bound is generous so that a loaded machine never trips it. */
+export async function waitFor(cond: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not met in time');

@@ -220,7 +220,10 @@ describe('API mode: upstream unreachable, credentials', () => {
         'authentication_error',
         /ccproxy auth login.*claude \/login.*CLAUDE_CODE_OAUTH_TOKEN/,
       );
-      const health = await (await fetch(`${proxy.url}/health`)).json();
+      const res = await fetch(`${proxy.url}/health`);
+      assert.equal(res.status, 503, 'a failing check is a 503: load balancers read the status code');
+      assert.match(res.headers.get('content-type') ?? '', /application\/health\+json/);
+      const health = await res.json();
       assert.equal(health.status, 'fail');
       assert.equal((await fetch(`${proxy.url}/health/ready`)).status, 503);
       assert.equal((await fetch(`${proxy.url}/health/live`)).status, 200);

@@ -211,6 +211,7 @@ describe('ccproxy auth info|validate|refresh|logout', () => {
       });
       try {
         const health = await request(`${proxy.url}/health`);
+        assert.equal(health.statusCode, 503);
         const h = (await health.body.json()) as {
           status: string;
           checks: Record<string, Array<{ output: string }>>;

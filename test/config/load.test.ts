@@ -18,7 +18,8 @@ describe('settings precedence', () => {
     assert.equal(l.settings.server.port, 8000);
     assert.equal(l.settings.server.host, '127.0.0.1');
     assert.equal(l.sources['server.port'], 'default');
-    assert.equal(l.tomlPath, undefined);
+    assert.deepEqual(l.tomlFiles, []);
+    assert.equal(l.trusted, false);
   });
 
   it('flag > env > .env > toml > default, each source recorded', () => {
@@ -47,18 +48,47 @@ describe('settings precedence', () => {
     assert.match(l.sources['server.shutdown_grace_s'], /^toml:.*\.ccproxy\.toml$/);
   });
 
-  it('finds the TOML files in order and honours --config', () => {
+  it('layers the TOML files: the user file, then ccproxy.toml, then .ccproxy.toml, each key overriding', () => {
     const cwd = tmp();
     const home = tmp();
-    fs.mkdirSync(path.join(home, '.config', 'ccproxy'), { recursive: true });
-    fs.writeFileSync(path.join(home, '.config', 'ccproxy', 'config.toml'), '[server]\nport = 3\n');
+    const user = path.join(home, '.config', 'ccproxy', 'config.toml');
+    fs.mkdirSync(path.dirname(user), { recursive: true });
+    fs.writeFileSync(user, '[server]\nport = 3\nlog_level = "warn"\n[openai]\ndefault_max_tokens = 77\n');
     assert.equal(loadSettings({ env: {}, cwd, home }).settings.server.port, 3);
-    fs.writeFileSync(path.join(cwd, 'ccproxy.toml'), '[server]\nport = 2\n');
-    assert.equal(loadSettings({ env: {}, cwd, home }).settings.server.port, 2);
+    fs.writeFileSync(path.join(cwd, 'ccproxy.toml'), '[server]\nport = 2\nshutdown_grace_s = 4\n');
     fs.writeFileSync(path.join(cwd, '.ccproxy.toml'), '[server]\nport = 1\n');
-    assert.equal(loadSettings({ env: {}, cwd, home }).settings.server.port, 1);
-    fs.writeFileSync(path.join(cwd, 'other.toml'), '[server]\nport = 9\n');
-    assert.equal(loadSettings({ env: {}, cwd, home, configFile: 'other.toml' }).settings.server.port, 9);
+    const l = loadSettings({ env: {}, cwd, home });
+    assert.deepEqual(l.tomlFiles, [user, path.join(cwd, 'ccproxy.toml'), path.join(cwd, '.ccproxy.toml')]);
+    assert.equal(l.settings.server.port, 1);
+    assert.equal(l.sources['server.port'], `toml:${path.join(cwd, '.ccproxy.toml')}`);
+    assert.equal(l.settings.server.shutdown_grace_s, 4);
+    assert.equal(l.sources['server.shutdown_grace_s'], `toml:${path.join(cwd, 'ccproxy.toml')}`);
+    assert.equal(l.settings.server.log_level, 'warn', "the user file's keys survive a project file");
+    assert.equal(l.sources['server.log_level'], `toml:${user}`);
+    assert.equal(l.settings.openai.default_max_tokens, 77);
+    assert.deepEqual(l.warnings, []);
+    // XDG_CONFIG_HOME moves the user file.
+    const xdg = tmp();
+    fs.mkdirSync(path.join(xdg, 'ccproxy'));
+    fs.writeFileSync(path.join(xdg, 'ccproxy', 'config.toml'), '[openai]\ndefault_max_tokens = 5\n');
+    const x = loadSettings({ env: { XDG_CONFIG_HOME: xdg }, cwd, home });
+    assert.equal(x.settings.openai.default_max_tokens, 5);
+    assert.equal(x.userFile, path.join(xdg, 'ccproxy', 'config.toml'));
+  });
+
+  it('--config names the one TOML file read (and it is trusted: the user named it)', () => {
+    const cwd = tmp();
+    const home = tmp();
+    fs.writeFileSync(path.join(cwd, '.ccproxy.toml'), '[server]\nport = 1\n');
+    fs.writeFileSync(
+      path.join(cwd, 'other.toml'),
+      '[server]\nport = 9\n[upstream]\nbase_url = "http://127.0.0.1:1234"\n',
+    );
+    const l = loadSettings({ env: {}, cwd, home, configFile: 'other.toml' });
+    assert.equal(l.settings.server.port, 9);
+    assert.equal(l.settings.upstream.base_url, 'http://127.0.0.1:1234');
+    assert.deepEqual(l.tomlFiles, [path.join(cwd, 'other.toml')]);
+    assert.equal(l.userFile, path.join(cwd, 'other.toml'));
     assert.throws(
       () => loadSettings({ env: {}, cwd, home, configFile: 'missing.toml' }),
       /Config file not found/,
@@ -111,10 +141,26 @@ describe('settings precedence', () => {
     }
   });
 
-  it('an unreadable TOML file stops with its path; unknown keys only warn', () => {
+  it('a TOML syntax error names the file, the line and the column, in one line', () => {
     const cwd = tmp();
-    fs.writeFileSync(path.join(cwd, 'ccproxy.toml'), '[server\nport = ');
-    assert.throws(() => loadSettings({ env: {}, cwd, home: cwd }), /Cannot read config file .*ccproxy\.toml/);
+    const home = tmp();
+    fs.writeFileSync(path.join(cwd, 'ccproxy.toml'), '[server]\nport = \n');
+    assert.throws(
+      () => loadSettings({ env: {}, cwd, home }),
+      (err: unknown) =>
+        err instanceof SettingsError &&
+        err.message.includes(`${path.join(cwd, 'ccproxy.toml')}:2:8 (line 2, column 8): invalid value`) &&
+        !err.message.includes('\n'),
+    );
+    fs.rmSync(path.join(cwd, 'ccproxy.toml'));
+    const user = path.join(home, '.config', 'ccproxy', 'config.toml');
+    fs.mkdirSync(path.dirname(user), { recursive: true });
+    fs.writeFileSync(user, '[server]\nport = 1\nport = 2\n');
+    assert.throws(() => loadSettings({ env: {}, cwd, home }), /config\.toml:3:1 \(line 3, column 1\)/);
+  });
+
+  it('unknown keys only warn', () => {
+    const cwd = tmp();
     fs.writeFileSync(path.join(cwd, 'ccproxy.toml'), '[server]\nportt = 1\n[nope]\nx = 1\n');
     const l = loadSettings({ env: { SERVER__NOPE: '1', PATH: '/bin' }, cwd, home: cwd });
     assert.equal(l.warnings.length, 3);
@@ -138,9 +184,18 @@ describe('generated settings text', () => {
     const doc = parseToml(uncommented) as Record<string, Record<string, unknown>>;
     assert.equal(doc.server.port, 8000);
     const cwd = tmp();
+    fs.mkdirSync(path.join(cwd, '.config', 'ccproxy'), { recursive: true });
+    fs.writeFileSync(path.join(cwd, '.config', 'ccproxy', 'config.toml'), uncommented);
+    assert.deepEqual(loadSettings({ env: {}, cwd, home: cwd }).warnings, []);
+    // In a working directory, protected keys at their defaults are left out without a warning (the
+    // file paths excepted here: the template writes them under ~, and this test's home is not the one
+    // the defaults were computed with).
     fs.writeFileSync(path.join(cwd, 'ccproxy.toml'), uncommented);
     const l = loadSettings({ env: {}, cwd, home: cwd });
-    assert.deepEqual(l.warnings, []);
+    assert.deepEqual(
+      l.ignored.filter((i) => !/_(file|path)$/.test(i.key)),
+      [],
+    );
   });
 
   it('config show masks secrets', () => {

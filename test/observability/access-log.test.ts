@@ -175,7 +175,7 @@ test('writes happen in batches while running, without waiting for close', async 
     if (event === 'end') writer.push(toRow(r, pricing));
   });
   for (let i = 0; i < 25; i++) emitRequest(lifecycle);
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 30_000;
   while ((await store.status()).rows < 25) {
     assert.ok(Date.now() < deadline, 'rows were not written');
     await new Promise((r) => setTimeout(r, 20));
@@ -299,7 +299,7 @@ test('retention prunes rows older than retention_days when the log is opened', a
   const app = fastify();
   await obs.register(app);
   t.after(() => app.close());
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     const status = (await app.inject({ method: 'GET', url: '/logs/status' })).json();
     if (status.writer.pruned === 1) break;

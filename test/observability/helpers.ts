@@ -70,7 +70,7 @@ export function emitRequest(lifecycle: Lifecycle, over: FakeRequest = {}): Reque
 export async function waitFor<T>(
   fn: () => T | Promise<T>,
   what: string,
-  deadlineMs = 5000,
+  deadlineMs = 30_000,
 ): Promise<NonNullable<T>> {
   const until = Date.now() + deadlineMs;
   for (;;) {

@@ -820,7 +820,8 @@ describe('OpenAI SDK with openai.* settings', () => {
   });
 });
 
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+/** Wait for a condition; the bound is generous so that a loaded machine never trips it. */
+async function waitFor(cond: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not met in time');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import type { Settings } from '../../src/config/schema.ts';
-import { type DeepPartial, startProxy, type TestProxy } from '../helpers/proxy.ts';
+import { type DeepPartial, type StartOptions, startProxy, type TestProxy } from '../helpers/proxy.ts';
 import { type FakeUpstream, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
 
 export type ClientFormat = 'anthropic' | 'openai' | 'responses';
@@ -51,8 +51,8 @@ export async function within<T>(ms: number, what: string, p: Promise<T>): Promis
   }
 }
 
-/** Poll `fn` until it returns something truthy, for at most `ms`. */
-export async function until<T>(what: string, fn: () => T | Promise<T>, ms = 5000): Promise<NonNullable<T>> {
+/** Poll `fn` until it returns something truthy, for at most `ms` (generous: a bound, not a timing check). */
+export async function until<T>(what: string, fn: () => T | Promise<T>, ms = 30_000): Promise<NonNullable<T>> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -221,6 +221,7 @@ export const nextId = (prefix: string) => `${prefix}-${++seq}`;
 export async function startBench(
   settings: DeepPartial<Settings> = {},
   fakeOpts: Parameters<typeof startFakeUpstream>[0] = {},
+  app: StartOptions['app'] = {},
 ): Promise<Bench> {
   const fake = await startFakeUpstream(fakeOpts);
   const base: DeepPartial<Settings> = {
@@ -235,6 +236,7 @@ export async function startBench(
     settings: merge(base, settings),
     env: { CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN },
     logLevel: 'warn',
+    app,
   });
   // One connection per concurrent request; keep-alive sockets are closed with the agent.
   const agent = new Agent({ connections: 512, keepAliveTimeout: 2000 });

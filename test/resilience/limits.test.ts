@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { request } from 'undici';
 import { reply } from '../support/fake-upstream.ts';
 import {
@@ -20,7 +19,6 @@ import {
   startBench,
   typeFor,
   until,
-  within,
 } from './harness.ts';
 
 /** A gate the fake's answers wait behind, and how many requests it holds at once (and at most). */
@@ -168,8 +166,12 @@ describe('resilience: limits.block_overage', () => {
   });
 
   /** A fresh proxy (readings are the proxy's own state) with block_overage on, closed afterwards. */
-  async function withBench(fn: (b: Bench) => Promise<void>, blockOverage = true): Promise<void> {
-    const b = await startBench({ limits: { block_overage: blockOverage } });
+  async function withBench(
+    fn: (b: Bench) => Promise<void>,
+    blockOverage = true,
+    clock?: () => number,
+  ): Promise<void> {
+    const b = await startBench({ limits: { block_overage: blockOverage } }, {}, { clock });
     try {
       await fn(b);
     } finally {
@@ -226,21 +228,30 @@ describe('resilience: limits.block_overage', () => {
       assert.equal(status.rate_limits.overage.inUse, true);
     }));
 
-  it('the moment the window resets, requests flow again (no restart, no stale state)', () =>
-    withBench(async (bench) => {
-      onOverage(bench, 1);
-      assert.equal((await bench.post('openai', bodyFor('openai', false))).status, 200);
-      const reset = Number((await bench.get('/api/status')).json.rate_limits.resetAt);
-      // The reset is the next whole second: the check below may already be past it, which is fine.
-      const blocked = await bench.post('openai', bodyFor('openai', false));
-      if (Date.now() < reset * 1000) assert.equal(blocked.status, 429, 'blocked before the reset');
-      // Wait (bounded) for the reset second to pass, then the very next request goes through.
-      await within(3000, 'the reset', delay(Math.max(0, reset * 1000 - Date.now() + 5)));
-      bench.fake.setRateLimit({ status: 'allowed', fiveHourUtilization: 0, overageInUse: false });
-      const after = await bench.post('openai', bodyFor('openai', true));
-      assert.equal(after.status, 200);
-      assert.equal((await bench.get('/api/status')).json.limits.overage_blocked_until, null);
-    }));
+  it('the moment the window resets, requests flow again (no restart, no stale state)', () => {
+    // The proxy's clock stands still until the test moves it across the reset: no waiting, and no
+    // race between a slow request and the window.
+    let now = Date.now();
+    return withBench(
+      async (bench) => {
+        onOverage(bench, 3600);
+        assert.equal((await bench.post('openai', bodyFor('openai', false))).status, 200);
+        const reset = Number((await bench.get('/api/status')).json.rate_limits.resetAt);
+        now = reset * 1000 - 1;
+        const blocked = await bench.post('openai', bodyFor('openai', false));
+        assert.equal(blocked.status, 429, 'blocked until the last millisecond before the reset');
+        assert.equal(blocked.headers['retry-after'], '1');
+        now = reset * 1000;
+        bench.fake.setRateLimit({ status: 'allowed', fiveHourUtilization: 0, overageInUse: false });
+        const after = await bench.post('openai', bodyFor('openai', true));
+        assert.equal(after.status, 200, 'the very first request at the reset goes through');
+        assert.equal((await bench.get('/api/status')).json.limits.overage_blocked_until, null);
+        assert.equal(bench.fake.messages().length, 2, 'the blocked request never reached the upstream');
+      },
+      true,
+      () => now,
+    );
+  });
 
   it('readings whose reset is already past block nothing', () =>
     withBench(async (bench) => {

@@ -97,14 +97,14 @@ describe('resilience: shutdown', () => {
     fake.enqueue(reply.slow(100, reply.text('one two three four five six seven eight', { deltas: 8 })));
     const answer = stream(s.url, 'graceful');
     await within(
-      5000,
+      20_000,
       'the upstream request',
       fake.waitForRequest((r) => JSON.stringify(r.body).includes('graceful')),
     );
     s.child.kill('SIGTERM');
     // Fastify stops listening at once: a new connection is refused (or answered 503 while closing).
     await within(
-      5000,
+      20_000,
       'no new connections',
       (async () => {
         for (;;) {
@@ -141,7 +141,7 @@ describe('resilience: shutdown', () => {
     fake.enqueue(reply.slow(200, reply.text('a b c d e f g h i j k l m n o p', { deltas: 16 })));
     const answer = stream(s.url, 'cut short');
     await within(
-      5000,
+      20_000,
       'the upstream request',
       fake.waitForRequest((r) => JSON.stringify(r.body).includes('cut short')),
     );
@@ -168,14 +168,14 @@ describe('resilience: shutdown', () => {
     fake.enqueue(reply.stallMidStream(2));
     const answer = stream(s.url, 'second signal').catch(() => undefined);
     await within(
-      5000,
+      20_000,
       'the upstream request',
       fake.waitForRequest((r) => JSON.stringify(r.body).includes('second signal')),
     );
     s.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 200));
     s.child.kill('SIGINT');
-    assert.equal(await within(5000, 'exit', s.exited), 130);
+    assert.equal(await within(20_000, 'exit', s.exited), 130);
     await answer;
   });
 

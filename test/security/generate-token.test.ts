@@ -88,22 +88,30 @@ describe('ccproxy generate-token', () => {
       assert.deepEqual(fs.readdirSync(dir), []);
     });
 
-    it('--save writes it into the settings file in use, keeps the rest, mode 0600; config show masks it', async () => {
-      const file = path.join(dir, 'ccproxy.toml');
+    it("--save writes it into your own settings file (never the working directory's), keeps the rest, mode 0600; config show masks it", async () => {
+      const file = path.join(dir, 'xdg', 'ccproxy', 'config.toml');
+      fs.mkdirSync(path.dirname(file), { recursive: true });
       const original = '# my settings\n[server]\nport = 9123\n';
       fs.writeFileSync(file, original, { mode: 0o644 });
+      const project = path.join(dir, 'ccproxy.toml');
+      fs.writeFileSync(project, '[server]\nlog_level = "warn"\n');
       const r = await runCli(['generate-token', '--save'], { cwd: dir, env });
+      assert.equal(
+        fs.readFileSync(project, 'utf8'),
+        '[server]\nlog_level = "warn"\n',
+        'a repo file gets no secret',
+      );
       assert.equal(r.code, 0, r.stderr);
       const token = r.stdout.split('\n')[0].split('=')[1];
       const saved = fs.readFileSync(file, 'utf8');
       assert.ok(saved.startsWith(original));
       assert.equal((parseToml(saved) as { security: { auth_token: string } }).security.auth_token, token);
       assert.equal(fs.statSync(file).mode & 0o777, 0o600);
-      assert.match(r.stdout, /Saved it to .*ccproxy\.toml \(mode 0600\)/);
+      assert.match(r.stdout, /Saved it to .*config\.toml \(mode 0600\)/);
 
       const show = await runCli(['config', 'show'], { cwd: dir, env });
       assert.equal(show.code, 0, show.stderr);
-      assert.match(show.stdout, /security\.auth_token +ccp_\S+…\S{4} +.*ccproxy\.toml/);
+      assert.match(show.stdout, /security\.auth_token +ccp_\S+…\S{4} +.*xdg\/ccproxy\/config\.toml/);
       assert.ok(!show.stdout.includes(token), 'config show masks the token');
       const json = await runCli(['config', 'show', '--json'], { cwd: dir, env });
       assert.ok(!json.stdout.includes(token));

@@ -102,12 +102,13 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
    */
   function refuseOverage(): void {
     if (!settings.limits.block_overage || !deps.rateLimits) return;
-    const blocked = deps.rateLimits.overageUntil();
+    const now = deps.rateLimits.now();
+    const blocked = deps.rateLimits.overageUntil(now);
     if (!blocked) return;
-    const seconds = Math.max(1, Math.ceil(blocked.resetAt - Date.now() / 1000));
+    const seconds = Math.max(1, Math.ceil(blocked.resetAt - now / 1000));
     throw new ProxyError(
       'rate_limited',
-      `Your plan's ${claimName(blocked.claim)} is used up until it resets ${describeReset(blocked.resetAt)}; further requests would be billed as extra usage, which ccproxy is set to refuse (limits.block_overage). Retry after the reset, or set limits.block_overage = false to allow extra usage.`,
+      `Your plan's ${claimName(blocked.claim)} is used up until it resets ${describeReset(blocked.resetAt, now)}; further requests would be billed as extra usage, which ccproxy is set to refuse (limits.block_overage). Retry after the reset, or set limits.block_overage = false to allow extra usage.`,
       { retryAfter: seconds, headers: { 'x-ccproxy-refused': 'overage' } },
     );
   }

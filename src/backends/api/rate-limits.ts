@@ -97,8 +97,11 @@ const STATUS_VALUE: Record<string, number> = { allowed: 0, allowed_warning: 1, r
 export class RateLimits {
   private snap: RateLimitSnapshot | undefined;
 
+  /** `now` is the clock readings are judged by (epoch ms); tests move it to cross a reset. */
+  constructor(readonly now: () => number = Date.now) {}
+
   update(headers: IncomingHttpHeaders): void {
-    const next = parseRateLimitHeaders(headers);
+    const next = parseRateLimitHeaders(headers, this.now());
     if (next) this.snap = next;
   }
 
@@ -111,7 +114,7 @@ export class RateLimits {
    * usage or fail: returns the reset time in epoch seconds while that holds. Past the reset, the
    * state clears by itself — nothing stays stuck until a restart.
    */
-  exhaustedUntil(now = Date.now()): number | undefined {
+  exhaustedUntil(now = this.now()): number | undefined {
     const s = this.snap;
     if (s?.status !== 'rejected') return undefined;
     return futureReset(s, now);
@@ -125,7 +128,7 @@ export class RateLimits {
    * reset (epoch seconds) and which window it is, while that holds; undefined once the reset has
    * passed, or when no reset time is known (nothing to wait for, so nothing is blocked).
    */
-  overageUntil(now = Date.now()): { resetAt: number; claim?: string } | undefined {
+  overageUntil(now = this.now()): { resetAt: number; claim?: string } | undefined {
     const s = this.snap;
     if (!s) return undefined;
     const inUse = s.overage.inUse === true;

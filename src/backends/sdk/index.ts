@@ -11,6 +11,7 @@ import { BUILTIN_MODELS } from '../../formats/models.ts';
 import type { Backend } from '../backend.ts';
 import { AgentSlots, agentCap } from './agent-slots.ts';
 import { ClaudeBinary } from './binary.ts';
+import { LastFailure } from './last-failure.ts';
 import { loadAgentModules } from './modules.ts';
 import { agentEnv, hostOptions } from './options.ts';
 import { AgentPool } from './pool.ts';
@@ -27,6 +28,8 @@ export interface SdkBackendDeps {
   env?: Record<string, string | undefined>;
   /** ccproxy's credentials: lent to the agents when they are ccproxy's own login (see shareLogin). */
   tokens?: TokenManager;
+  /** The clock the warm pool measures idleness with (default Date.now; tests move it). */
+  clock?: () => number;
 }
 
 export interface SdkBackend extends Backend {
@@ -77,6 +80,7 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
       return hostOptions({ settings, env, executable: binary.executable, spawn: tracker.spawner(onSpawn) });
     },
     retire: (agent, reason) => runner?.retire(agent, reason),
+    now: deps.clock,
   });
   runner = new SdkRunner({
     settings,
@@ -89,6 +93,7 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
     workdir,
     version: () => version,
   });
+  const lastFailure = new LastFailure(deps.clock);
 
   // Claude Code needs a login of its own. When the subscription's credentials are ccproxy's own
   // (`ccproxy auth login`) and the agents' environment has no token, they get ccproxy's, refreshed
@@ -115,7 +120,12 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
     async send(request, ctx) {
       const [, , info] = await Promise.all([loadAgentModules(), shareLogin(), binary.info()]);
       if (info.outdated) throw new ProxyError('unavailable', info.error ?? 'Claude Code is too old.');
-      return runner.send(request, ctx);
+      try {
+        return lastFailure.watch(await runner.send(request, ctx));
+      } catch (err) {
+        lastFailure.failed(err);
+        throw err;
+      }
     },
 
     async listModels() {
@@ -132,6 +142,7 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
           ok: info.ok,
           ...(info.error ? { error: info.error } : {}),
         },
+        last_failure: lastFailure.current ?? null,
         pool: pool.status(),
         processes: {
           running: tracker.count,
@@ -157,6 +168,9 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
     async health() {
       const info = await binary.info();
       if (!info.ok) return { ok: false, detail: info.error };
+      const failure = lastFailure.current;
+      if (failure)
+        return { ok: false, detail: `The last SDK request failed (${failure.at}): ${failure.message}` };
       // Requests still start cold when spares keep failing: degraded, not down.
       if (!pool.healthy) {
         return { ok: true, detail: `warm pool failing (${pool.lastFailure}); requests start cold` };

@@ -39,6 +39,8 @@ export interface PoolConfig {
   log: Logger;
   /** Retire (close and clean up) an agent the pool lets go of. */
   retire: (agent: Agent, reason: string) => void;
+  /** The clock idleness is measured with (epoch ms); tests move it instead of waiting. */
+  now?: () => number;
 }
 
 interface Spare {
@@ -114,14 +116,17 @@ export class AgentPool {
   private lastError?: string;
   private preclaim?: Preclaim;
 
+  private readonly now: () => number;
+
   constructor(cfg: PoolConfig) {
     this.cfg = cfg;
+    this.now = cfg.now ?? Date.now;
   }
 
   /** A request arrived (or ccproxy starts with prewarm_on_start): keep the spares filled. */
   activate(): void {
     if (this.closed) return;
-    this.lastDemand = Date.now();
+    this.lastDemand = this.now();
     const wasActive = this.active;
     this.active = true;
     this.ensureSweeper();
@@ -265,7 +270,7 @@ export class AgentPool {
           }
           this.failureStreak = 0;
           this.lastError = undefined;
-          const entry: Spare = { spare, pid, readyAt: Date.now() };
+          const entry: Spare = { spare, pid, readyAt: this.now() };
           this.spares.push(entry);
           spare.exited.then(() => {
             if (!this.spares.includes(entry)) return; // claimed or closed on purpose
@@ -359,6 +364,8 @@ export class AgentPool {
       if (agent.pid !== undefined) void this.cfg.tracker.kill(agent.pid);
       return;
     }
+    // Idle from now, on the pool's own clock.
+    agent.lastUsed = this.now();
     this.sessions.set(key, agent);
     this.ensureSweeper();
     while (this.sessions.size > this.cfg.maxSessions) {
@@ -408,7 +415,7 @@ export class AgentPool {
   }
 
   /** Stop what has been idle for pool_idle_s. */
-  sweep(now = Date.now()): void {
+  sweep(now = this.now()): void {
     const idle = this.cfg.idleMs;
     if (idle <= 0 || this.closed) return;
     if (this.active && now - this.lastDemand >= idle) {

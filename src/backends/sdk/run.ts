@@ -19,6 +19,7 @@ import type { MessagesRequest, StreamEvent, TextBlock } from '../../formats/anth
 import type { Reply, RequestContext } from '../backend.ts';
 import type { Agent } from './agent.ts';
 import type { AgentSlots, Slot } from './agent-slots.ts';
+import { agentApiUrl, isApiRetry, RetryWatch, retryReason } from './api-retries.ts';
 import { type ClientToolSet, clientToolSet, toCallToolResult } from './client-tools.ts';
 import { conversationKey } from './conversation.ts';
 import { firstLine, fromThrown, timedOut } from './errors.ts';
@@ -415,6 +416,11 @@ export class SdkRunner {
   private async *events(turn: Turn, tr: SdkEventTranslator): AsyncGenerator<StreamEvent> {
     const { agent, cfg, ctx } = turn;
     const deadline = cfg.timeoutS > 0 ? Date.now() + cfg.timeoutS * 1000 : Number.POSITIVE_INFINITY;
+    const apiRetries = new RetryWatch(
+      this.d.settings.claude.api_retry_max_s * 1000,
+      agentApiUrl(this.d.env),
+      Date.now(),
+    );
     let outcome: Outcome = 'interrupted';
     try {
       while (true) {
@@ -441,6 +447,20 @@ export class SdkRunner {
         const msg = step.msg;
         if (!agent.sessionId && 'session_id' in msg && typeof msg.session_id === 'string') {
           agent.sessionId = msg.session_id;
+        }
+        if (isApiRetry(msg)) {
+          ctx.record.retries++;
+          ctx.record.retryReasons = [...(ctx.record.retryReasons ?? []), retryReason(msg)];
+        }
+        const givenUp = apiRetries.note(msg, Date.now());
+        if (givenUp) {
+          // The agent would go on retrying for minutes while the client waits: end it here.
+          outcome = 'failed';
+          ctx.log.warn(
+            { retries: ctx.record.retries, kind: givenUp.kind },
+            'sdk: agent API calls kept failing',
+          );
+          throw givenUp;
         }
         for (const ev of tr.push(msg)) {
           turn.answer?.push(ev);

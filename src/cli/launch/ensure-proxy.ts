@@ -11,8 +11,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../../config/schema.ts';
+import { serverUrl } from '../proxy-client.ts';
 import { selfCommand, stateDir } from '../self.ts';
-import { serverUrl } from '../usage.ts';
 
 /** What answers at a base URL. */
 export type Probe =

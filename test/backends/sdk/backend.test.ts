@@ -651,7 +651,10 @@ describe('SDK backend recovery', () => {
   });
 
   it('the pool replaces a spare that died, and stops idle spares', async () => {
-    const h = await startHarness({ claude: { pool_size: 1, pool_idle_s: 2 } });
+    // The pool's clock stands still until the test moves it: however long a replacement takes to
+    // start on a loaded machine, the spares never go idle before the test says so.
+    let now = Date.now();
+    const h = await startHarness({ claude: { pool_size: 1, pool_idle_s: 2 }, clock: () => now });
     try {
       assert.equal(await h.backend.warmUp(60_000), true);
       const [spare] = (await pool(h.backend)).spare_pids as unknown as number[];
@@ -661,6 +664,8 @@ describe('SDK backend recovery', () => {
         return p.spare_failures === 1 && p.spare_pids.length === 1 && p.spare_pids[0] !== spare;
       }, 'a replacement spare');
       assert.equal((await h.backend.health()).ok, true);
+      assert.equal((await pool(h.backend)).spares_ready, 1, 'not idle yet: the clock has not moved');
+      now += 2000;
       await eventually(async () => (await processes(h.backend)).running === 0, 'idle spares to stop');
       assert.equal((await pool(h.backend)).spares_ready, 0);
     } finally {

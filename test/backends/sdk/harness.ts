@@ -36,6 +36,8 @@ export interface HarnessOptions {
   noToken?: boolean;
   /** Logged in with `ccproxy auth login` only: TEST_ACCESS_TOKEN in ccproxy's store, none for Claude Code. */
   ccproxyLogin?: boolean;
+  /** The pool's clock (default Date.now): a test moves it to make spares idle without waiting. */
+  clock?: () => number;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -80,7 +82,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     });
   }
   const tokens = opts.ccproxyLogin ? new TokenManager({ settings, env: {}, log }) : undefined;
-  let backend = createSdkBackend({ settings, log, env, tokens });
+  let backend = createSdkBackend({ settings, log, env, tokens, clock: opts.clock });
   let n = 0;
   const h: Harness = {
     fake,
@@ -119,7 +121,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
     async restart() {
       await backend.close();
-      backend = createSdkBackend({ settings, log, env, tokens });
+      backend = createSdkBackend({ settings, log, env, tokens, clock: opts.clock });
     },
     async close() {
       await backend.close();
@@ -187,7 +189,7 @@ export function dialogue(body: unknown): Array<[string, string]> {
 export async function eventually(
   check: () => boolean | Promise<boolean>,
   what: string,
-  ms = 20_000,
+  ms = 60_000,
 ): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {

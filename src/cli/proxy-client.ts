@@ -1,0 +1,61 @@
+/**
+ * The one way commands talk to a running proxy (`status`, `usage`, later `trace` and launchers): the
+ * same options on each (`--host`, `--port`, `--url`), the base URL from them or from the settings,
+ * and the proxy token from the settings (`security.auth_token`) on every call.
+ */
+import type { Command } from 'commander';
+import type { Settings } from '../config/schema.ts';
+import { type CommonFlags, loadOrExit } from './settings.ts';
+
+/** The options of a command that talks to a running proxy. */
+export interface ProxyOptions {
+  host?: string;
+  port?: string;
+  url?: string;
+}
+
+export function addProxyOptions(cmd: Command): Command {
+  return cmd
+    .option('--host <host>', 'address the proxy listens on (server.host)')
+    .option('-p, --port <port>', 'port the proxy listens on (server.port)')
+    .option('--url <url>', 'base URL of the proxy (instead of --host and --port)');
+}
+
+/** The server's base URL as a client reaches it: a wildcard bind is asked on loopback. */
+export function serverUrl(settings: Settings): string {
+  let host = settings.server.host;
+  if (host === '0.0.0.0' || host === '') host = '127.0.0.1';
+  if (host === '::') host = '::1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${settings.server.port}`;
+}
+
+export class ProxyClient {
+  /** Without a trailing slash. */
+  readonly base: string;
+  private readonly headers: Record<string, string> = {};
+
+  /** `url` (from --url) wins over the settings' server.host and server.port. */
+  constructor(settings: Settings, url?: string) {
+    this.base = (url ?? serverUrl(settings)).replace(/\/+$/, '');
+    if (settings.security.auth_token) this.headers.authorization = `Bearer ${settings.security.auth_token}`;
+  }
+
+  /** GET a path of the proxy's own API (`/health`, `/api/status`, `/logs/analytics?…`). */
+  get(path: string, timeoutMs: number): Promise<Response> {
+    return fetch(`${this.base}${path}`, { headers: this.headers, signal: AbortSignal.timeout(timeoutMs) });
+  }
+}
+
+/**
+ * Settings for a command's run (its --host/--port over the root's and the settings files) and a
+ * client for the proxy they point at. A malformed --url is one clear line and exit code 2.
+ */
+export function connect(program: Command, opts: ProxyOptions): { settings: Settings; client: ProxyClient } {
+  const root = program.opts() as CommonFlags;
+  const { settings } = loadOrExit({ ...root, host: opts.host ?? root.host, port: opts.port ?? root.port });
+  if (opts.url !== undefined && !(URL.canParse(opts.url) && /^https?:$/.test(new URL(opts.url).protocol))) {
+    process.stderr.write(`ccproxy: --url ${opts.url} is not an http(s) URL (e.g. http://127.0.0.1:8000).\n`);
+    process.exit(2);
+  }
+  return { settings, client: new ProxyClient(settings, opts.url) };
+}
