@@ -61,8 +61,17 @@ export function isAnthropicUrl(value: string): boolean {
   return url.protocol === 'https:' && ANTHROPIC_HOSTS.some((d) => host === d || host.endsWith(`.${d}`));
 }
 
-/** Permission modes that let the agent do more than Claude Code's default (ask, and refuse when no one answers). */
-const WIDER_MODES = new Set(['acceptEdits', 'bypassPermissions', 'auto']);
+/**
+ * Permission modes that let the agent do more than Claude Code's default (ask, and refuse when no
+ * one answers). `plan` is one of them: behind a proxy a model classifier approves its reads outside
+ * the working folder and its commands (measured; see NARROWER_MODES in backends/sdk/overrides.ts).
+ */
+const WIDER_MODES_DO: Record<string, string> = {
+  acceptEdits: 'edit files',
+  bypassPermissions: 'use every tool, a shell included,',
+  auto: 'use the tools a model classifier approves (shell commands, reads outside their folder)',
+  plan: 'read outside their folder and run the commands a model classifier approves',
+};
 
 /**
  * What the start banner warns about: credentials that go somewhere other than Anthropic, and an
@@ -80,9 +89,9 @@ export function riskWarnings(settings: Settings, from: (key: string) => string):
     if (!isAnthropicUrl(value)) out.push(`${key} is ${value}, not Anthropic's (${from(key)}): ${why}.`);
   }
   const c = settings.claude;
-  if (WIDER_MODES.has(c.permission_mode)) {
+  if (c.permission_mode in WIDER_MODES_DO) {
     out.push(
-      `claude.permission_mode is ${c.permission_mode} (${from('claude.permission_mode')}): SDK-mode agents ${c.permission_mode === 'acceptEdits' ? 'edit files' : 'use their tools'} without asking.`,
+      `claude.permission_mode is ${c.permission_mode} (${from('claude.permission_mode')}): SDK-mode agents ${WIDER_MODES_DO[c.permission_mode]} without asking.`,
     );
   }
   if (c.allowed_tools.length > 0) {

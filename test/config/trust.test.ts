@@ -281,7 +281,14 @@ describe('what the start banner warns about', () => {
     assert.match(w, /claude\.allowed_tools .*Bash, Edit/);
     s.claude.permission_mode = 'plan';
     s.claude.allowed_tools = [];
-    assert.doesNotMatch(riskWarnings(s, from).join('\n'), /permission_mode/, 'plan is narrower, not wider');
+    // Behind a proxy a classifier approves plan mode's reads and commands: wider than default.
+    assert.match(riskWarnings(s, from).join('\n'), /claude\.permission_mode is plan/);
+    s.claude.permission_mode = 'dontAsk';
+    assert.doesNotMatch(
+      riskWarnings(s, from).join('\n'),
+      /permission_mode/,
+      'dontAsk is no wider than default',
+    );
   });
 
   it("Anthropic's URLs are https on its own domains", () => {
