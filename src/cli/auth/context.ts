@@ -51,8 +51,12 @@ export function tokenManager(ctx: AuthContext): TokenManager {
   return tokens;
 }
 
-/** A token manager's failure to refresh, as an AuthError: unreachable (exit 8) or failed (exit 1). */
-export function refreshFailure(err: unknown): AuthError {
+/**
+ * A token manager's failure to give a token, as an AuthError: a dead refresh token (exit 6, with
+ * `dead` as the message), an unreachable token endpoint (exit 8), or anything else (exit 1).
+ */
+export function refreshFailure(tokens: TokenManager, err: unknown, dead: string): AuthError {
+  if (tokens.state().reloginRequired) return new AuthError('invalid_grant', dead);
   const msg = (err as Error).message;
   return new AuthError(/cannot reach/i.test(msg) ? 'unreachable' : 'failed', msg);
 }

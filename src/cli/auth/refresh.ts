@@ -27,12 +27,11 @@ export async function refresh(ctx: AuthContext): Promise<number> {
     try {
       token = await tokens.refresh();
     } catch (err) {
-      if (tokens.state().reloginRequired)
-        throw new AuthError(
-          'invalid_grant',
-          'The refresh token was rejected (invalid_grant): re-login required. Run `ccproxy auth login`.',
-        );
-      throw refreshFailure(err);
+      throw refreshFailure(
+        tokens,
+        err,
+        'The refresh token was rejected (invalid_grant): re-login required. Run `ccproxy auth login`.',
+      );
     }
     ctx.io.out(
       `Refreshed. Access token ${maskToken(token)}, expires ${expiry(tokens.state().expiresAt)}.\nThe new pair was written back to ${found.source.label}.\n`,

@@ -41,17 +41,14 @@ export async function validate(ctx: AuthContext): Promise<number> {
   }
 }
 
+const RELOGIN = 'Re-login required: the refresh token was rejected. Run `ccproxy auth login`.';
+
 /** A usable token, refreshed first if needed; refresh failures become AuthErrors. */
 async function accessToken(tokens: TokenManager): Promise<string> {
   try {
     return await tokens.getAccessToken();
   } catch (err) {
-    if (tokens.state().reloginRequired)
-      throw new AuthError(
-        'invalid_grant',
-        'Re-login required: the refresh token was rejected. Run `ccproxy auth login`.',
-      );
-    throw refreshFailure(err);
+    throw refreshFailure(tokens, err, RELOGIN);
   }
 }
 
@@ -76,7 +73,8 @@ async function probe(ctx: AuthContext, tokens: TokenManager): Promise<{ status: 
   } catch (err) {
     if (err instanceof ProxyError && err.upstream)
       return { status: err.upstream.status, message: err.upstream.message };
-    if (err instanceof ProxyError && err.kind === 'authentication') throw refreshFailure(err);
+    if (err instanceof ProxyError && err.kind === 'authentication')
+      throw refreshFailure(tokens, err, RELOGIN);
     if (signal.aborted)
       throw new AuthError('unreachable', `${upstream.baseUrl} did not answer within ${PROBE_TIMEOUT_S}s.`);
     throw new AuthError('unreachable', (err as Error).message);
