@@ -3,19 +3,22 @@
  * (Anthropic, OpenAI, Responses); nothing else decides what a client is told.
  */
 
-export type ErrorKind =
-  | 'invalid_request'
-  | 'authentication'
-  | 'permission'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'too_large'
-  | 'rate_limited'
-  | 'upstream'
-  | 'overloaded'
-  | 'timeout'
-  | 'unavailable'
-  | 'internal';
+/** Every kind of failure: the one list (the logs API checks `error_kind` against it). */
+export const ERROR_KINDS = [
+  'invalid_request',
+  'authentication',
+  'permission',
+  'not_found',
+  'method_not_allowed',
+  'too_large',
+  'rate_limited',
+  'upstream',
+  'overloaded',
+  'timeout',
+  'unavailable',
+  'internal',
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 const STATUS: Record<ErrorKind, number> = {
   invalid_request: 400,

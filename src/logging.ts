@@ -5,15 +5,7 @@
  */
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
-
-/** Claude OAuth access/refresh tokens and API keys: `sk-ant-oat01-…`, `sk-ant-ort01-…`, `sk-ant-api03-…`. */
-const TOKEN_SHAPE = /sk-ant-[a-z]{3}\d{2}-[A-Za-z0-9_-]{8,}/g;
-
-export function scrubSecrets(line: string, secrets: readonly string[]): string {
-  let out = line.replace(TOKEN_SHAPE, (m) => `${m.slice(0, 14)}[REDACTED]`);
-  for (const s of secrets) if (s.length >= 8 && out.includes(s)) out = out.replaceAll(s, '[REDACTED]');
-  return out;
-}
+import { scrubSecrets } from './redact.ts';
 
 export interface LoggerOptions {
   level: string;

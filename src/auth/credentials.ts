@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Settings } from '../config/schema.ts';
 
 export interface OAuthCredentials {
   accessToken: string;
@@ -62,39 +63,98 @@ export function readCredentialsFile(file: string): OAuthCredentials | undefined 
   };
 }
 
+/** The two credential files, in the order they are tried. */
+function fileSources(paths: CredentialPaths): Array<Extract<CredentialSource, { path: string }>> {
+  return [
+    {
+      kind: 'ccproxy',
+      path: paths.credentialsFile,
+      label: `ccproxy credentials (${paths.credentialsFile})`,
+    },
+    {
+      kind: 'claude-cli',
+      path: paths.claudeCredentialsFile,
+      label: `Claude CLI credentials (${paths.claudeCredentialsFile})`,
+    },
+  ];
+}
+
+/**
+ * The sources that hold credentials, in the documented order, read lazily: a caller that stops at
+ * the first never reads (nor warns about) the ones after it.
+ */
+function* sources(
+  paths: CredentialPaths,
+  env: Record<string, string | undefined>,
+  onProblem: (msg: string) => void,
+): Generator<FoundCredentials> {
+  const envToken = env[ENV_TOKEN]?.trim();
+  if (envToken)
+    yield {
+      source: { kind: 'env', label: `environment variable ${ENV_TOKEN}` },
+      credentials: { accessToken: envToken },
+    };
+  for (const source of fileSources(paths)) {
+    try {
+      const credentials = readCredentialsFile(source.path);
+      if (credentials) yield { source, credentials };
+    } catch (err) {
+      onProblem((err as Error).message);
+    }
+  }
+}
+
 /** Find credentials in the documented order. Unreadable files are reported through `onProblem` and skipped. */
 export function findCredentials(
   paths: CredentialPaths,
   env: Record<string, string | undefined>,
   onProblem: (msg: string) => void = () => {},
 ): FoundCredentials | undefined {
-  const envToken = env[ENV_TOKEN]?.trim();
-  if (envToken)
-    return {
-      source: { kind: 'env', label: `environment variable ${ENV_TOKEN}` },
-      credentials: { accessToken: envToken },
-    };
-  const files = [
-    {
-      kind: 'ccproxy' as const,
-      path: paths.credentialsFile,
-      label: `ccproxy credentials (${paths.credentialsFile})`,
-    },
-    {
-      kind: 'claude-cli' as const,
-      path: paths.claudeCredentialsFile,
-      label: `Claude CLI credentials (${paths.claudeCredentialsFile})`,
-    },
-  ];
-  for (const source of files) {
-    try {
-      const credentials = readCredentialsFile(source.path);
-      if (credentials) return { source, credentials };
-    } catch (err) {
-      onProblem((err as Error).message);
-    }
-  }
+  for (const found of sources(paths, env, onProblem)) return found;
   return undefined;
+}
+
+/** Every source that holds credentials, in order: the first is the one in use, the others are shadowed. */
+export function allCredentials(
+  paths: CredentialPaths,
+  env: Record<string, string | undefined>,
+  onProblem: (msg: string) => void = () => {},
+): FoundCredentials[] {
+  return [...sources(paths, env, onProblem)];
+}
+
+/** The credential files a Settings names, as absolute paths. */
+export function credentialPaths(settings: Settings): CredentialPaths {
+  return {
+    credentialsFile: path.resolve(settings.auth.credentials_file),
+    claudeCredentialsFile: path.resolve(settings.auth.claude_credentials_file),
+  };
+}
+
+/** Whether a file holds a login to remove: readable credentials, or a file that cannot be read as such. */
+export function holdsLogin(file: string): boolean {
+  try {
+    return readCredentialsFile(file) !== undefined;
+  } catch {
+    return fs.existsSync(file);
+  }
+}
+
+/**
+ * Log a file out: drop its `claudeAiOauth` and keep the rest (the Claude CLI keeps other settings
+ * and MCP logins there); a file left empty, or not JSON, goes.
+ */
+export function removeLogin(file: string): void {
+  let doc: Record<string, unknown> = {};
+  try {
+    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    fs.rmSync(file, { force: true });
+    return;
+  }
+  delete doc.claudeAiOauth;
+  if (Object.keys(doc).length === 0) fs.rmSync(file, { force: true });
+  else writeSecretFile(file, `${JSON.stringify(doc, null, 2)}\n`);
 }
 
 /**
@@ -139,11 +199,4 @@ export function writeSecretFile(file: string, contents: string): void {
     fs.rmSync(tmp, { force: true });
     throw err;
   }
-}
-
-/** A token shown to people: first and last few characters only. */
-export function maskToken(token: string | undefined): string {
-  if (!token) return '(none)';
-  if (token.length <= 12) return '****';
-  return `${token.slice(0, 8)}…${token.slice(-4)}`;
 }

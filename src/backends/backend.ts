@@ -11,7 +11,9 @@ import type { Format } from '../formats/frontend.ts';
 import type { ModelInfo } from '../formats/models.ts';
 import type { RequestRecord } from '../observability/lifecycle.ts';
 
-export type Mode = 'api' | 'sdk';
+/** Every mode (who answers), each a route prefix (`/api`, `/sdk`): the one list of them. */
+export const MODES = ['api', 'sdk'] as const;
+export type Mode = (typeof MODES)[number];
 
 export interface RequestContext {
   requestId: string;

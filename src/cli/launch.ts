@@ -4,6 +4,7 @@
  * variables that point any other client at it.
  */
 import type { Command } from 'commander';
+import { MODES, type Mode } from '../backends/backend.ts';
 import {
   CLAUDE_INSTALL,
   CODEX_INSTALL,
@@ -109,16 +110,17 @@ export function registerLaunchers(program: Command): void {
     .command('env')
     .description('Print the variables that point clients at this proxy (eval "$(ccproxy env)")')
     .option('--shell <shell>', `${SHELLS.join(', ')} (default: from $SHELL)`)
-    .option('--mode <mode>', 'api or sdk', 'api')
+    .option('--mode <mode>', MODES.join(' or '), 'api')
     .option('--port <port>', 'port of the proxy (server.port)')
     .option('--url <url>', 'base URL of the proxy (instead of host and port)')
     .action((opts: LaunchFlags & { shell?: string; mode: string }) => {
       const shell = (opts.shell ?? detectShell()) as Shell;
       if (!SHELLS.includes(shell)) fail(`unknown shell "${opts.shell}": use ${SHELLS.join(', ')}.`, 2);
-      if (opts.mode !== 'api' && opts.mode !== 'sdk') fail(`unknown mode "${opts.mode}": use api or sdk.`, 2);
+      if (!(MODES as readonly string[]).includes(opts.mode))
+        fail(`unknown mode "${opts.mode}": use ${MODES.join(' or ')}.`, 2);
       const { settings } = loadOrExit({ ...program.opts(), port: opts.port });
       const base = (opts.url ?? serverUrl(settings)).replace(/\/+$/, '');
       const key = settings.security.auth_token || 'dummy';
-      process.stdout.write(renderEnv(shell, clientVariables(base, key, opts.mode as 'api' | 'sdk')));
+      process.stdout.write(renderEnv(shell, clientVariables(base, key, opts.mode as Mode)));
     });
 }

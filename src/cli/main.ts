@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 import { VERSION } from '../version.ts';
-import { registerAuth } from './auth.ts';
+import { registerAuth } from './auth/index.ts';
 import { completionScript } from './completion.ts';
 import { registerConfig } from './config.ts';
 import { registerGenerateToken } from './generate-token.ts';

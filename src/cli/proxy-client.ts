@@ -1,7 +1,8 @@
 /**
- * The one way commands talk to a running proxy (`status`, `usage`, later `trace` and launchers): the
- * same options on each (`--host`, `--port`, `--url`), the base URL from them or from the settings,
- * and the proxy token from the settings (`security.auth_token`) on every call.
+ * The one way commands talk to a running proxy (`status`, `usage`, `auth login --server`, the
+ * launchers' probe, later `trace`): the same options on each (`--host`, `--port`, `--url`), the base
+ * URL from them or from the settings, and the proxy token from the settings (`security.auth_token`)
+ * on every call.
  */
 import type { Command } from 'commander';
 import type { Settings } from '../config/schema.ts';
@@ -42,7 +43,18 @@ export class ProxyClient {
 
   /** GET a path of the proxy's own API (`/health`, `/api/status`, `/logs/analytics?…`). */
   get(path: string, timeoutMs: number): Promise<Response> {
-    return fetch(`${this.base}${path}`, { headers: this.headers, signal: AbortSignal.timeout(timeoutMs) });
+    return this.call('GET', path, AbortSignal.timeout(timeoutMs));
+  }
+
+  /** GET, or POST with an empty JSON object (`/oauth/login`), ended by `signal` (a timeout, or the command's own cancellation). */
+  call(method: 'GET' | 'POST', path: string, signal: AbortSignal): Promise<Response> {
+    const post = method === 'POST';
+    return fetch(`${this.base}${path}`, {
+      method,
+      headers: post ? { ...this.headers, 'content-type': 'application/json' } : this.headers,
+      body: post ? '{}' : undefined,
+      signal,
+    });
   }
 }
 

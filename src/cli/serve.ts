@@ -1,6 +1,5 @@
 /** `ccproxy serve`, and `ccproxy` alone: start the proxy and print how to point clients at it. */
 import type { Command } from 'commander';
-import { maskToken } from '../auth/credentials.ts';
 import { agentWorkdir } from '../backends/sdk/workdir.ts';
 import { describeSource } from '../config/load.ts';
 import type { Settings } from '../config/schema.ts';
@@ -9,6 +8,7 @@ import { ProxyError } from '../errors.ts';
 import { createLogger } from '../logging.ts';
 import { isLoopback } from '../loopback.ts';
 import { enabledPieces } from '../observability/index.ts';
+import { maskToken } from '../redact.ts';
 import { buildApp, type ProxyApp } from '../server/app.ts';
 import { VERSION } from '../version.ts';
 import { type CommonFlags, loadOrExit } from './settings.ts';

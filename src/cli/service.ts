@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadSettings } from '../config/load.ts';
 import { probeProxy } from './launch/ensure-proxy.ts';
-import { serverUrl } from './proxy-client.ts';
+import { ProxyClient, serverUrl } from './proxy-client.ts';
 import { ccproxyEntry } from './self.ts';
 import { platformManager, type ServiceManager } from './service/manager.ts';
 import { type ServiceSpec, serviceOptions } from './service/unit.ts';
@@ -158,7 +158,7 @@ export function registerService(program: Command): void {
       );
       // Where it listens: the settings as the service reads them (its --config and --port, its .env).
       const { configFile, port } = serviceOptions(command);
-      let url: string | undefined;
+      let client: ProxyClient | undefined;
       try {
         const settings = loadSettings({
           configFile,
@@ -166,12 +166,13 @@ export function registerService(program: Command): void {
           cwd: workDir(),
           env: serviceEnv(process.env),
         }).settings;
-        url = serverUrl(settings);
+        client = new ProxyClient(settings);
       } catch (err) {
         row('settings', (err as Error).message);
       }
-      if (url) {
-        const p = await probeProxy(url);
+      if (client) {
+        const url = client.base;
+        const p = await probeProxy(client);
         row(
           'proxy',
           p.state === 'ccproxy'

@@ -25,77 +25,58 @@ export interface Group {
   description: string;
 }
 
-// zod keeps its definition on `_zod.def`; these helpers read just what we need of it.
-type Def = {
-  type: string;
-  innerType?: z.ZodType;
-  shape?: Record<string, z.ZodType>;
-  entries?: Record<string, string>;
-  element?: z.ZodType;
-  checks?: Array<{ _zod: { def: Record<string, unknown> } }>;
-  defaultValue?: unknown;
-};
-const def = (s: z.ZodType): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
+/** The wrappers a setting's schema may have around its type (a default, optional…). */
+type Wrapper = z.ZodDefault | z.ZodPrefault | z.ZodOptional | z.ZodNullable;
+const isWrapper = (s: z.ZodType): s is Wrapper =>
+  s instanceof z.ZodDefault ||
+  s instanceof z.ZodPrefault ||
+  s instanceof z.ZodOptional ||
+  s instanceof z.ZodNullable;
 
 function unwrap(s: z.ZodType): z.ZodType {
   let cur = s;
-  while (['default', 'prefault', 'optional', 'nullable'].includes(def(cur).type)) cur = def(cur).innerType!;
+  while (isWrapper(cur)) cur = cur.unwrap() as z.ZodType;
   return cur;
 }
 
 function leafOf(s: z.ZodType): Pick<Field, 'type' | 'options' | 'min' | 'max'> {
   const inner = unwrap(s);
-  const d = def(inner);
-  switch (d.type) {
-    case 'string':
-      return { type: 'string' };
-    case 'boolean':
-      return { type: 'boolean' };
-    case 'enum':
-      return { type: 'enum', options: Object.values(d.entries ?? {}) };
-    case 'number': {
-      const js = z.toJSONSchema(inner) as {
-        type?: string;
-        minimum?: number;
-        maximum?: number;
-        exclusiveMinimum?: number;
-      };
-      const max = js.maximum !== undefined && js.maximum < Number.MAX_SAFE_INTEGER ? js.maximum : undefined;
-      // .positive() is an exclusive minimum of 0: for integers that is "≥ 1".
-      const min =
-        js.minimum ??
-        (js.exclusiveMinimum !== undefined
-          ? js.exclusiveMinimum + (js.type === 'integer' ? 1 : 0)
-          : undefined);
-      return {
-        type: js.type === 'integer' ? 'integer' : 'number',
-        min: min !== undefined && min > Number.MIN_SAFE_INTEGER ? min : undefined,
-        max,
-      };
-    }
-    case 'array': {
-      const el = def(unwrap(d.element!)).type;
-      return el === 'string' || el === 'enum' ? { type: 'list' } : { type: 'json' };
-    }
-    default:
-      return { type: 'json' };
+  if (inner instanceof z.ZodString) return { type: 'string' };
+  if (inner instanceof z.ZodBoolean) return { type: 'boolean' };
+  if (inner instanceof z.ZodEnum) return { type: 'enum', options: inner.options.map(String) };
+  if (inner instanceof z.ZodNumber) {
+    const js = z.toJSONSchema(inner) as {
+      type?: string;
+      minimum?: number;
+      maximum?: number;
+      exclusiveMinimum?: number;
+    };
+    const max = js.maximum !== undefined && js.maximum < Number.MAX_SAFE_INTEGER ? js.maximum : undefined;
+    // .positive() is an exclusive minimum of 0: for integers that is "≥ 1".
+    const min =
+      js.minimum ??
+      (js.exclusiveMinimum !== undefined ? js.exclusiveMinimum + (js.type === 'integer' ? 1 : 0) : undefined);
+    return {
+      type: js.type === 'integer' ? 'integer' : 'number',
+      min: min !== undefined && min > Number.MIN_SAFE_INTEGER ? min : undefined,
+      max,
+    };
   }
+  if (inner instanceof z.ZodArray) {
+    const el = unwrap(inner.element as z.ZodType);
+    return el instanceof z.ZodString || el instanceof z.ZodEnum ? { type: 'list' } : { type: 'json' };
+  }
+  return { type: 'json' };
 }
 
+/** The default the outermost `.default()`/`.prefault()` gives, looking through optional and nullable. */
 function defaultOf(s: z.ZodType): unknown {
   let cur = s;
-  while (true) {
-    const d = def(cur);
-    if (d.type === 'default' || d.type === 'prefault') {
-      const v = d.defaultValue;
-      return typeof v === 'function' ? (v as () => unknown)() : v;
-    }
-    if (d.type === 'optional' || d.type === 'nullable') {
-      cur = d.innerType!;
-      continue;
-    }
-    return undefined;
+  while (isWrapper(cur)) {
+    if (cur instanceof z.ZodDefault || cur instanceof z.ZodPrefault) return cur.def.defaultValue;
+    cur = cur.unwrap() as z.ZodType;
   }
+  return undefined;
 }
 
 /** Marked protected itself, or inside a protected group. */
@@ -109,17 +90,13 @@ function walk(
   groups: Group[],
   inProtected = false,
 ): void {
-  const shape = def(unwrap(schema)).shape!;
-  for (const [name, child] of Object.entries(shape)) {
+  const { shape } = unwrap(schema) as z.ZodObject;
+  for (const [name, child] of Object.entries(shape) as Array<[string, z.ZodType]>) {
     const key = prefix ? `${prefix}.${name}` : name;
     const inner = unwrap(child);
     const guarded = isProtected(child, inProtected);
-    if (
-      def(inner).type === 'object' &&
-      def(inner).shape &&
-      Object.keys(def(inner).shape!).length > 0 &&
-      !isRecordLike(inner)
-    ) {
+    // A group is an object with keys of its own; records and free-form objects are one value.
+    if (inner instanceof z.ZodObject && Object.keys(inner.shape).length > 0) {
       groups.push({ key, description: child.description ?? '' });
       walk(child, key, fields, groups, guarded);
     } else {
@@ -133,10 +110,6 @@ function walk(
       });
     }
   }
-}
-
-function isRecordLike(s: z.ZodType): boolean {
-  return def(s).type === 'record';
 }
 
 const fields: Field[] = [];

@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import { stringify as tomlStringify } from 'smol-toml';
-import { maskToken } from '../auth/credentials.ts';
+import { maskToken } from '../redact.ts';
 import { envName, expectedForm, FIELDS, GROUPS } from './fields.ts';
 import { getSetting, type Source } from './load.ts';
 import { SECRET_KEYS, type Settings } from './schema.ts';

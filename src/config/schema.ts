@@ -419,7 +419,3 @@ export const settingsSchema = z.object({
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
-
-export function defaultSettings(): Settings {
-  return settingsSchema.parse({});
-}

@@ -4,6 +4,8 @@
  */
 import { h } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { MODES } from '../backends/backend.ts';
+import { FORMATS } from '../formats/frontend.ts';
 import { followStream, getJson, onUnauthorized, setToken, Unauthorized } from './api.ts';
 import { Chart, chartData } from './charts.ts';
 import { bytes, ms, num, pct, usd } from './format.ts';
@@ -290,7 +292,7 @@ function FilterBar(props: { filters: Filters; models: string[]; onChange: (f: Fi
   const f = props.filters;
   const set = (k: keyof Filters) => (e: Event) =>
     props.onChange({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
-  const select = (k: keyof Filters, label: string, options: string[]) =>
+  const select = (k: keyof Filters, label: string, options: readonly string[]) =>
     h(
       'select',
       { 'aria-label': label, value: f[k], onChange: set(k), name: k },
@@ -301,8 +303,8 @@ function FilterBar(props: { filters: Filters; models: string[]; onChange: (f: Fi
     'div',
     { class: 'filters' },
     select('model', 'all models', props.models),
-    select('mode', 'all modes', ['api', 'sdk']),
-    select('format', 'all formats', ['anthropic', 'openai', 'responses']),
+    select('mode', 'all modes', MODES),
+    select('format', 'all formats', FORMATS),
     select('status', 'any status', ['2xx', '4xx', '5xx', 'error']),
     h('input', {
       type: 'search',

@@ -40,8 +40,5 @@ export const bytes = (n: number | null | undefined): string => {
   return `${n} B`;
 };
 
-export const modelOf = (r: { upstream_model: string | null; client_model: string | null }): string =>
-  r.upstream_model ?? r.client_model ?? '–';
-
 /** A short model name for narrow places: `claude-sonnet-5-5-20261021` → `sonnet-5-5`. */
 export const shortModel = (m: string): string => m.replace(/^claude-/, '').replace(/-\d{8}$/, '');

@@ -1,12 +1,13 @@
 /**
- * Reading fields of a request body that arrives as `unknown` (Chat Completions, Responses). Every
- * failure is a 400 that names the field (OpenAI's `param`), so a client sees what to fix instead of a
- * crash.
+ * Reading fields of a request body that arrives as `unknown` (Chat Completions, Responses; the
+ * Anthropic frontend's checks use `isObject`). Every failure is a 400 that names the field (OpenAI's
+ * `param`), so a client sees what to fix instead of a crash.
  */
 import { ProxyError } from '../errors.ts';
 
 export type Obj = Record<string, unknown>;
 
+/** A JSON object: not null, not an array. */
 export const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Absent and `null` both mean "not set", as in OpenAI's API. */
@@ -26,35 +27,26 @@ export function stringAt(v: unknown, param: string): string {
   return v;
 }
 
-export function optionalString(v: unknown, param: string): string | undefined {
-  if (!isSet(v)) return undefined;
-  if (typeof v !== 'string') throw invalid(param, 'must be a string.');
-  return v;
-}
+/** A reader for an optional field: unset is undefined, a value that fails `is` a 400 saying what it `must be`. */
+const optional =
+  <T>(is: (v: unknown) => v is T, what: string) =>
+  (v: unknown, param: string): T | undefined => {
+    if (!isSet(v)) return undefined;
+    if (!is(v)) throw invalid(param, `must be ${what}.`);
+    return v;
+  };
 
-export function optionalNumber(v: unknown, param: string): number | undefined {
-  if (!isSet(v)) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(param, 'must be a number.');
-  return v;
-}
-
-export function optionalBoolean(v: unknown, param: string): boolean | undefined {
-  if (!isSet(v)) return undefined;
-  if (typeof v !== 'boolean') throw invalid(param, 'must be a boolean.');
-  return v;
-}
-
-export function optionalPositiveInt(v: unknown, param: string): number | undefined {
-  if (!isSet(v)) return undefined;
-  if (!Number.isInteger(v) || (v as number) < 1) throw invalid(param, 'must be a positive integer.');
-  return v as number;
-}
-
-export function optionalArray(v: unknown, param: string): unknown[] | undefined {
-  if (!isSet(v)) return undefined;
-  if (!Array.isArray(v)) throw invalid(param, 'must be an array.');
-  return v;
-}
+export const optionalString = optional((v): v is string => typeof v === 'string', 'a string');
+export const optionalNumber = optional(
+  (v): v is number => typeof v === 'number' && Number.isFinite(v),
+  'a number',
+);
+export const optionalBoolean = optional((v): v is boolean => typeof v === 'boolean', 'a boolean');
+export const optionalPositiveInt = optional(
+  (v): v is number => Number.isInteger(v) && (v as number) >= 1,
+  'a positive integer',
+);
+export const optionalArray = optional((v): v is unknown[] => Array.isArray(v), 'an array');
 
 /** Anthropic rejects text blocks that are empty or only whitespace. */
 export function hasText(s: string): boolean {

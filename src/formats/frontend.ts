@@ -7,7 +7,9 @@ import type { ModelRule } from '../config/schema.ts';
 import type { ProxyError } from '../errors.ts';
 import type { Message, MessagesRequest, StreamEvent } from './anthropic/types.ts';
 
-export type Format = 'anthropic' | 'openai' | 'responses';
+/** Every client format the proxy speaks, each served under every mode prefix: the one list of them. */
+export const FORMATS = ['anthropic', 'openai', 'responses'] as const;
+export type Format = (typeof FORMATS)[number];
 
 export interface FormatOptions {
   /** Model rules, user's first, then the built-in ones. */

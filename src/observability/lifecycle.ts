@@ -3,7 +3,9 @@
  * `start`, `first_byte`, `usage` and `end`; metrics and the access log subscribe. Listeners are
  * called synchronously and must be cheap (count, push to a buffer): nothing here is awaited.
  */
+import type { Mode } from '../backends/backend.ts';
 import type { ErrorKind } from '../errors.ts';
+import type { Format } from '../formats/frontend.ts';
 
 export interface TokenUsage {
   input: number;
@@ -21,8 +23,9 @@ export interface RequestRecord {
   startedAt: number;
   /** performance.now() at start, for durations. */
   t0: number;
-  mode: 'api' | 'sdk' | 'none';
-  format: 'anthropic' | 'openai' | 'responses' | 'none';
+  /** `none`: a request no route took (a 404, a refused body). */
+  mode: Mode | 'none';
+  format: Format | 'none';
   /** Route pattern (`/api/v1/messages`), never the raw URL. */
   route: string;
   method: string;

@@ -5,6 +5,7 @@
  * a known Claude model id or `other`, the numeric status, the error kind.
  */
 import client from 'prom-client';
+import { RETRY_REASONS } from '../backends/api/retry.ts';
 import { BUILTIN_MODELS } from '../formats/models.ts';
 import type { AccessLogRow } from './access-log/row.ts';
 import type { WriterStats } from './access-log/writer.ts';
@@ -25,8 +26,8 @@ export interface MetricsOptions {
 const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600];
 const TTFT_BUCKETS = [0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8, 15, 30, 60];
 const READING_NAME = /^[a-z][a-z0-9_]{0,63}$/;
-/** Retry reasons as labels; anything else is counted as `other` (labels stay bounded). */
-const RETRY_REASONS = new Set(['connection', 'timeout', 'server_error', 'overloaded', 'rate_limited']);
+/** Retry reasons as labels; anything else (SDK mode's `http_<status>`) is counted as `other` (labels stay bounded). */
+const KNOWN_RETRY_REASONS: ReadonlySet<string> = new Set(RETRY_REASONS);
 const MAX_READINGS = 32;
 
 export class Metrics {
@@ -58,67 +59,59 @@ export class Metrics {
       registers,
     }).set({ version: opts.version, node_version: process.version }, 1);
 
-    this.requests = new client.Counter({
-      name: 'ccproxy_requests_total',
-      help: 'Finished requests.',
-      labelNames: ['mode', 'format', 'model', 'status'],
-      registers,
-    });
-    this.duration = new client.Histogram({
-      name: 'ccproxy_request_duration_seconds',
-      help: 'Time from request start to the end of the answer.',
-      labelNames: ['mode', 'model'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    });
-    this.ttft = new client.Histogram({
-      name: 'ccproxy_time_to_first_token_seconds',
-      help: 'Time from request start to the first byte of a streamed answer.',
-      labelNames: ['mode', 'model'],
-      buckets: TTFT_BUCKETS,
-      registers,
-    });
-    this.tokens = new client.Counter({
-      name: 'ccproxy_tokens_total',
-      help: 'Tokens used, by type (input, output, cache_read, cache_write).',
-      labelNames: ['mode', 'model', 'type'],
-      registers,
-    });
-    this.cost = new client.Counter({
-      name: 'ccproxy_cost_usd_total',
-      help: 'API-equivalent cost of the tokens used, in USD (models without a price add nothing).',
-      labelNames: ['mode', 'model'],
-      registers,
-    });
-    this.errors = new client.Counter({
-      name: 'ccproxy_errors_total',
-      help: 'Failed requests, by error kind.',
-      labelNames: ['mode', 'format', 'kind'],
-      registers,
-    });
-    this.active = new client.Gauge({
-      name: 'ccproxy_active_requests',
-      help: 'Requests in flight.',
-      registers,
-    });
-    this.activeStreams = new client.Gauge({
-      name: 'ccproxy_active_streams',
-      help: 'Streamed answers being sent.',
-      registers,
-    });
-    this.refreshes = new client.Counter({
-      name: 'ccproxy_token_refreshes_total',
-      help: 'Upstream OAuth token refreshes, by result.',
-      labelNames: ['result'],
-      registers,
-    });
+    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+      new client.Counter<L>({ name, help, labelNames, registers });
+    const histogram = <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      buckets: number[],
+    ) => new client.Histogram<L>({ name, help, labelNames, buckets, registers });
+    const gauge = (name: string, help: string) => new client.Gauge({ name, help, registers });
 
-    this.retries = new client.Counter({
-      name: 'ccproxy_upstream_retries_total',
-      help: 'Upstream requests tried again before anything was sent to the client, by reason.',
-      labelNames: ['mode', 'reason'],
-      registers,
-    });
+    this.requests = counter('ccproxy_requests_total', 'Finished requests.', [
+      'mode',
+      'format',
+      'model',
+      'status',
+    ]);
+    this.duration = histogram(
+      'ccproxy_request_duration_seconds',
+      'Time from request start to the end of the answer.',
+      ['mode', 'model'],
+      DURATION_BUCKETS,
+    );
+    this.ttft = histogram(
+      'ccproxy_time_to_first_token_seconds',
+      'Time from request start to the first byte of a streamed answer.',
+      ['mode', 'model'],
+      TTFT_BUCKETS,
+    );
+    this.tokens = counter(
+      'ccproxy_tokens_total',
+      'Tokens used, by type (input, output, cache_read, cache_write).',
+      ['mode', 'model', 'type'],
+    );
+    this.cost = counter(
+      'ccproxy_cost_usd_total',
+      'API-equivalent cost of the tokens used, in USD (models without a price add nothing).',
+      ['mode', 'model'],
+    );
+    this.errors = counter('ccproxy_errors_total', 'Failed requests, by error kind.', [
+      'mode',
+      'format',
+      'kind',
+    ]);
+    this.active = gauge('ccproxy_active_requests', 'Requests in flight.');
+    this.activeStreams = gauge('ccproxy_active_streams', 'Streamed answers being sent.');
+    this.refreshes = counter('ccproxy_token_refreshes_total', 'Upstream OAuth token refreshes, by result.', [
+      'result',
+    ]);
+    this.retries = counter(
+      'ccproxy_upstream_retries_total',
+      'Upstream requests tried again before anything was sent to the client, by reason.',
+      ['mode', 'reason'],
+    );
 
     const rateLimits = opts.rateLimits;
     if (rateLimits) {
@@ -201,7 +194,7 @@ export class Metrics {
         if (this.inFlight.delete(r)) this.active.dec();
         if (this.streaming.delete(r)) this.activeStreams.dec();
         for (const reason of r.retryReasons ?? [])
-          this.retries.inc({ mode: r.mode, reason: RETRY_REASONS.has(reason) ? reason : 'other' });
+          this.retries.inc({ mode: r.mode, reason: KNOWN_RETRY_REASONS.has(reason) ? reason : 'other' });
         if (row) this.finished(row);
         return;
     }

@@ -14,7 +14,7 @@ import { createSdkBackend } from '../backends/sdk/index.ts';
 import type { Settings } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
 import { anthropicFrontend } from '../formats/anthropic/frontend.ts';
-import type { Format, FormatOptions, Frontend } from '../formats/frontend.ts';
+import { FORMATS, type Format, type FormatOptions, type Frontend } from '../formats/frontend.ts';
 import { modelRules } from '../formats/models.ts';
 import { openaiFrontend, renderOpenAIModels } from '../formats/openai/index.ts';
 import { responsesFrontend } from '../formats/responses/index.ts';
@@ -63,12 +63,15 @@ export interface ProxyApp {
   close(): Promise<void>;
 }
 
-/** Every client format the proxy speaks; each is served under every mode prefix. */
-export const FRONTENDS: readonly Frontend[] = [
-  anthropicFrontend as Frontend,
-  openaiFrontend as Frontend,
-  responsesFrontend as Frontend,
-];
+/** The frontend of each format (the compiler wants one for every entry of FORMATS). */
+const FRONTEND_OF: { readonly [F in Format]: Frontend } = {
+  anthropic: anthropicFrontend as Frontend,
+  openai: openaiFrontend as Frontend,
+  responses: responsesFrontend as Frontend,
+};
+
+/** Every client format the proxy speaks, in FORMATS' order; each is served under every mode prefix. */
+export const FRONTENDS: readonly Frontend[] = FORMATS.map((f) => FRONTEND_OF[f]);
 
 /** A client's own request id is kept when it is short and plain; otherwise we make one. */
 function requestIdOf(value: unknown): string {
@@ -101,8 +104,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
 
   const bodyTimeoutMs = settings.server.body_timeout_s * 1000;
   const timeouts = timeoutOptions(bodyTimeoutMs);
-  const renderers = new Map<Format, Frontend>(frontends.map((f) => [f.format, f]));
-  const renderFor = (format: Format) => renderers.get(format) ?? anthropicFrontend;
+  const renderFor = (format: Format) => FRONTEND_OF[format];
   const formatOf = (req: { url: string; routeOptions?: { config?: unknown } }) =>
     (req.routeOptions?.config as RouteConfig | undefined)?.format ?? formatForPath(req.url, frontends);
   const connections = createConnections(bodyTimeoutMs, (pe, url) =>

@@ -3,52 +3,19 @@
  * CONNECT tunnel), NO_PROXY is honoured, and a malformed proxy URL stops start-up with a clear message.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import pino from 'pino';
 import { TokenManager } from '../../src/auth/token-manager.ts';
 import { Upstream } from '../../src/backends/api/upstream.ts';
 import { settingsSchema } from '../../src/config/schema.ts';
+import { type ConnectProxy, startConnectProxy } from '../helpers/connect-proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import { type FakeUpstream, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
 
-/** A minimal CONNECT proxy that sends every tunnel to one local port, whatever host was asked for. */
-async function startConnectProxy(targetPort: number) {
-  const tunnels: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = http.createServer((_req, res) => res.writeHead(405).end());
-  server.on('connect', (req, client: net.Socket, head) => {
-    tunnels.push(req.url ?? '');
-    const upstream = net.connect(targetPort, '127.0.0.1', () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => sockets.delete(s));
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    tunnels,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
-
 describe('upstream through an HTTP proxy', () => {
   let fake: FakeUpstream;
-  let proxyServer: Awaited<ReturnType<typeof startConnectProxy>>;
+  let proxyServer: ConnectProxy;
   before(async () => {
     fake = await startFakeUpstream();
     proxyServer = await startConnectProxy(fake.port);

@@ -3,7 +3,11 @@ import fs from 'node:fs';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { request } from 'undici';
 import { EXIT_CODES } from '../../src/auth/errors.ts';
-import { info, logout, refresh, validate } from '../../src/cli/auth.ts';
+import { info } from '../../src/cli/auth/info.ts';
+import { logout } from '../../src/cli/auth/logout.ts';
+import { refresh } from '../../src/cli/auth/refresh.ts';
+import { validate } from '../../src/cli/auth/validate.ts';
+import { startConnectProxy } from '../helpers/connect-proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import {
   type FakeUpstream,
@@ -164,6 +168,22 @@ describe('ccproxy auth info|validate|refresh|logout', () => {
       const io = scriptedIO();
       const settings = authSettings(fake, d, { upstream: { base_url: 'http://127.0.0.1:9' } });
       assert.equal(await validate(context(settings, io)), EXIT_CODES.unreachable);
+    });
+
+    it('goes through upstream.proxy_url, like requests do', async () => {
+      const tunnel = await startConnectProxy(fake.port);
+      try {
+        writeJson(d.store, fresh());
+        const io = scriptedIO();
+        // `api.example.invalid` cannot resolve: only the proxy's tunnel reaches the fake upstream.
+        const upstream = { base_url: `http://api.example.invalid:${fake.port}`, proxy_url: tunnel.url };
+        assert.equal(await validate(context(authSettings(fake, d, { upstream }), io)), 0, io.stderr);
+        assert.match(io.stdout, /^Valid:/);
+        assert.deepEqual(tunnel.tunnels, [`api.example.invalid:${fake.port}`]);
+        assert.equal(fake.received.filter((r) => r.path === '/v1/models').length, 1);
+      } finally {
+        await tunnel.close();
+      }
     });
   });
 

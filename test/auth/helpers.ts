@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { request } from 'undici';
-import type { AuthContext, AuthIO } from '../../src/cli/auth.ts';
+import type { AuthContext, AuthIO } from '../../src/cli/auth/context.ts';
 import { type Settings, settingsSchema } from '../../src/config/schema.ts';
 import type { FakeUpstream } from '../support/fake-upstream.ts';
 

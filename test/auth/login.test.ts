@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { request } from 'undici';
 import { EXIT_CODES } from '../../src/auth/errors.ts';
 import { parsePasted } from '../../src/auth/login.ts';
-import { login } from '../../src/cli/auth.ts';
+import { login } from '../../src/cli/auth/login.ts';
 import { type StartOptions, startProxy } from '../helpers/proxy.ts';
 import { runCli } from '../security/cli.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';

@@ -16,13 +16,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findCodex, findOnPath } from '../../src/cli/launch/agents.ts';
-import { probeProxy } from '../../src/cli/launch/ensure-proxy.ts';
+import { probeProxy as probeClient } from '../../src/cli/launch/ensure-proxy.ts';
 import { clientVariables, detectShell, renderEnv } from '../../src/cli/launch/shell-env.ts';
+import { ProxyClient } from '../../src/cli/proxy-client.ts';
+import { settingsSchema } from '../../src/config/schema.ts';
 import { freePort } from '../helpers/net.ts';
 import { runCli } from '../security/cli.ts';
 import { type FakeUpstream, reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
 
 const TOKEN = 'ccp_launcher-test-token-0123456789abcdef';
+
+/** What answers at a URL, asked the way the launchers ask. */
+const probeProxy = (url: string, timeoutMs?: number) =>
+  probeClient(new ProxyClient(settingsSchema.parse({}), url), timeoutMs);
 
 /** The pid in "started one in the background (pid N, …)". */
 const startedPid = (stderr: string) => Number(/\(pid (\d+), log /.exec(stderr)?.[1]) || undefined;

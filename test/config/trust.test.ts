@@ -13,7 +13,7 @@ import { stringify as toToml } from 'smol-toml';
 import { describeFiles } from '../../src/cli/config.ts';
 import { FIELDS, PROTECTED_KEYS } from '../../src/config/fields.ts';
 import { type LoadOptions, loadSettings } from '../../src/config/load.ts';
-import { defaultSettings } from '../../src/config/schema.ts';
+import { settingsSchema } from '../../src/config/schema.ts';
 import { isAnthropicUrl, isTrustedFolder, riskWarnings } from '../../src/config/trust.ts';
 
 function tmp(): string {
@@ -82,7 +82,7 @@ describe('settings from an untrusted working directory', () => {
     const file = path.join(repo, '.ccproxy.toml');
     fs.writeFileSync(file, HOSTILE_TOML);
     const l = load();
-    const d = defaultSettings();
+    const d = settingsSchema.parse({});
     assert.equal(l.trusted, false);
     assert.equal(l.settings.server.port, 9911, 'an ordinary key applies');
     assert.equal(l.settings.upstream.base_url, d.upstream.base_url);
@@ -119,7 +119,7 @@ describe('settings from an untrusted working directory', () => {
   it('every protected key, set in ccproxy.toml to any value, is ignored', () => {
     const { repo, load } = setup();
     const doc: Record<string, Record<string, unknown>> = {};
-    const d = defaultSettings() as unknown as Record<string, Record<string, unknown>>;
+    const d = settingsSchema.parse({}) as unknown as Record<string, Record<string, unknown>>;
     for (const key of PROTECTED_KEYS) {
       const [group, name] = key.split('.') as [string, string];
       doc[group] ??= {};
@@ -262,11 +262,11 @@ describe('what the start banner warns about', () => {
   const from = (key: string) => `from ${key}`;
 
   it('nothing with the defaults', () => {
-    assert.deepEqual(riskWarnings(defaultSettings(), from), []);
+    assert.deepEqual(riskWarnings(settingsSchema.parse({}), from), []);
   });
 
   it("upstream or OAuth URLs that are not Anthropic's, and permissions above the default", () => {
-    const s = defaultSettings();
+    const s = settingsSchema.parse({});
     s.upstream.base_url = 'http://127.0.0.1:9999';
     s.auth.token_url = 'https://console.anthropic.com.attacker.example/v1/oauth/token';
     s.claude.permission_mode = 'bypassPermissions';

@@ -10,7 +10,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { info, login, refresh, validate } from '../../src/cli/auth.ts';
+import { info } from '../../src/cli/auth/info.ts';
+import { login } from '../../src/cli/auth/login.ts';
+import { refresh } from '../../src/cli/auth/refresh.ts';
+import { validate } from '../../src/cli/auth/validate.ts';
 import {
   type AuthDir,
   authSettings,

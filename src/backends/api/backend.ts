@@ -133,26 +133,32 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
     throw err;
   }
 
+  /** The upstream's answer as it is, for a client that speaks Anthropic. */
+  const rawReply = (res: UpstreamResponse): Reply => ({
+    type: 'raw',
+    status: res.status,
+    headers: clientHeaders(res.headers),
+    body: res.body,
+    mapError: midResponse,
+  });
+
+  /** A Messages request (or a token count) on its way up: the system prompt added, the model noted. */
+  const prepare = (request: MessagesRequest, ctx: RequestContext) => {
+    injectSystemPrompt(request, settings.claude.system_prompt_injection);
+    ctx.record.upstreamModel = request.model;
+  };
+
   return {
     mode: 'api',
     upstream,
 
     async send(request: MessagesRequest, ctx: RequestContext): Promise<Reply> {
       refuseOverage();
-      injectSystemPrompt(request, settings.claude.system_prompt_injection);
-      ctx.record.upstreamModel = request.model;
+      prepare(request, ctx);
       const stream = request.stream === true;
       const res = await call(ctx, '/v1/messages', JSON.stringify(request));
       await expect(res, stream);
-      if (ctx.passthrough) {
-        return {
-          type: 'raw',
-          status: res.status,
-          headers: clientHeaders(res.headers),
-          body: res.body,
-          mapError: midResponse,
-        };
-      }
+      if (ctx.passthrough) return rawReply(res);
       if (stream)
         return {
           type: 'stream',
@@ -165,17 +171,10 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
 
     async countTokens(body: unknown, ctx: RequestContext): Promise<Reply> {
       const request = body as MessagesRequest;
-      injectSystemPrompt(request, settings.claude.system_prompt_injection);
-      ctx.record.upstreamModel = request.model;
+      prepare(request, ctx);
       const res = await call(ctx, '/v1/messages/count_tokens', JSON.stringify(request));
       await expect(res, false);
-      return {
-        type: 'raw',
-        status: res.status,
-        headers: clientHeaders(res.headers),
-        body: res.body,
-        mapError: midResponse,
-      };
+      return rawReply(res);
     },
 
     async listModels(ctx): Promise<ModelInfo[]> {

@@ -10,7 +10,8 @@ export interface RetryPolicy {
 }
 
 /** Why a request was tried again: a bounded set, used as a metrics label. */
-export type RetryReason = 'connection' | 'timeout' | 'server_error' | 'overloaded' | 'rate_limited';
+export const RETRY_REASONS = ['connection', 'timeout', 'server_error', 'overloaded', 'rate_limited'] as const;
+export type RetryReason = (typeof RETRY_REASONS)[number];
 
 /** The reason label for a retry after an upstream status. */
 export function retryReasonForStatus(status: number): RetryReason {

@@ -42,6 +42,8 @@ export interface CallOptions {
   onRetry?: (why: string, reason: RetryReason) => void;
   /** Every response's headers, for rate-limit readings. */
   onHeaders?: (headers: IncomingHttpHeaders) => void;
+  /** `false`: one attempt, the first answer is the one wanted (`auth validate`'s probe); a 401 still gets one refresh. */
+  retry?: false;
 }
 
 /** The proxy for upstream calls, if any; a malformed one stops start-up naming where it came from. */
@@ -141,7 +143,7 @@ export class Upstream {
         const pe = this.connectionError(err);
         // A connection that failed or could not be opened in time; a missing first byte is not retried
         // (upstream.timeouts.first_byte_s is already the longest anyone wants to wait).
-        const reason = retryableConnectionError(err, pe);
+        const reason = opts.retry === false ? undefined : retryableConnectionError(err, pe);
         const delay = reason ? nextDelayMs(this.retry, attempt, waited, undefined) : undefined;
         if (reason === undefined || delay === undefined) throw pe;
         waited += delay;
@@ -162,7 +164,7 @@ export class Upstream {
           continue;
         }
       }
-      if (isRetryableStatus(res.status, rateLimited)) {
+      if (opts.retry !== false && isRetryableStatus(res.status, rateLimited)) {
         const delay = nextDelayMs(this.retry, attempt, waited, retryAfterMs(res.headers));
         if (delay !== undefined) {
           if (res.status === 429) rateLimited++;

@@ -2,16 +2,14 @@
  * Find the ccproxy a launcher should use, or start one: ask `/health` on the configured address;
  * a ccproxy there is used as it is; a closed port gets a ccproxy started in the background
  * (detached, its output in a log file under the state directory), waited for until its `/health`
- * answers; anything else on the port is reported, never reused.
- *
- * Until the shared client for commands that talk to a running proxy exists (docs/design.md §8),
- * `probeProxy` is the one place that asks; `ensureProxy` only needs its three answers.
+ * answers; anything else on the port is reported, never reused. `probeProxy` asks through the
+ * client every command that talks to a running proxy shares (proxy-client.ts).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../../config/schema.ts';
-import { serverUrl } from '../proxy-client.ts';
+import { ProxyClient } from '../proxy-client.ts';
 import { selfCommand, stateDir } from '../self.ts';
 
 /** What answers at a base URL. */
@@ -21,10 +19,10 @@ export type Probe =
   | { state: 'other'; detail: string };
 
 /** Ask `GET /health`. A ccproxy says `serviceId: "ccproxy"`, whatever its status code (503 on fail). */
-export async function probeProxy(base: string, timeoutMs = 3000): Promise<Probe> {
+export async function probeProxy(client: ProxyClient, timeoutMs = 3000): Promise<Probe> {
   let res: Response;
   try {
-    res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    res = await client.get('/health', timeoutMs);
   } catch (err) {
     const code = (err as { cause?: { code?: string } }).cause?.code;
     if (code === 'ECONNREFUSED') return { state: 'free' };
@@ -99,8 +97,9 @@ export async function ensureProxy(opts: EnsureProxyOptions): Promise<RunningProx
   const { settings } = opts;
   const key = settings.security.auth_token || 'dummy';
   const say = opts.say ?? (() => {});
-  const url = (opts.url ?? serverUrl(settings)).replace(/\/+$/, '');
-  const found = await probeProxy(url);
+  const client = new ProxyClient(settings, opts.url);
+  const url = client.base;
+  const found = await probeProxy(client);
   if (found.state === 'ccproxy') return { url, key };
 
   if (opts.url) {
@@ -155,7 +154,7 @@ export async function ensureProxy(opts: EnsureProxyOptions): Promise<RunningProx
 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   for (;;) {
-    const now = await probeProxy(url, 2000);
+    const now = await probeProxy(client, 2000);
     if (now.state === 'ccproxy') {
       if (exited !== undefined) return { url, key }; // another launcher's proxy won the race for the port
       say(

@@ -3,17 +3,14 @@
  * that `eval "$(ccproxy env)"` (or its fish / PowerShell form) sets them in the current shell.
  */
 import path from 'node:path';
+import type { Mode } from '../../backends/backend.ts';
 import { CODEX_KEY_VAR } from './agents.ts';
 
 export const SHELLS = ['bash', 'zsh', 'fish', 'powershell'] as const;
 export type Shell = (typeof SHELLS)[number];
 
 /** The variables, in order: Anthropic clients, OpenAI clients, Codex with examples/codex-config.toml. */
-export function clientVariables(
-  base: string,
-  key: string,
-  mode: 'api' | 'sdk' = 'api',
-): Array<[string, string]> {
+export function clientVariables(base: string, key: string, mode: Mode = 'api'): Array<[string, string]> {
   return [
     ['ANTHROPIC_BASE_URL', `${base}/${mode}`],
     ['ANTHROPIC_API_KEY', key],

@@ -4,13 +4,11 @@
  * the upstream's bytes go straight to the client.
  */
 import { anthropicErrorType, ProxyError } from '../../errors.ts';
+import { isObject } from '../fields.ts';
 import type { Frontend, Parsed, RenderedError } from '../frontend.ts';
 import { resolveModel } from '../models.ts';
 import { encodeEvent } from './sse.ts';
 import type { ApiErrorBody, MessagesRequest } from './types.ts';
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Checks what the proxy itself relies on, with the upstream's wording (`max_tokens: Field required`).

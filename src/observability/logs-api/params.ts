@@ -2,7 +2,9 @@
  * Query-string parameters of the logs API, checked strictly: an unknown, repeated or malformed
  * parameter is a 400 that names it, so a typo never silently widens a query.
  */
-import type { ErrorKind } from '../../errors.ts';
+import { MODES } from '../../backends/backend.ts';
+import { ERROR_KINDS } from '../../errors.ts';
+import { FORMATS } from '../../formats/frontend.ts';
 import { decodeCursor } from '../access-log/duckdb/queries.ts';
 import type { AnalyticsQuery, LogFilter, LogQuery, StatusClass } from '../access-log/store.ts';
 
@@ -24,22 +26,9 @@ export const MAX_BUCKETS = 10_000;
 export const MIN_TIME_MS = 0;
 export const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
-const MODES = ['api', 'sdk', 'none'];
-const FORMATS = ['anthropic', 'openai', 'responses', 'none'];
-const ERROR_KINDS: readonly ErrorKind[] = [
-  'invalid_request',
-  'authentication',
-  'permission',
-  'not_found',
-  'method_not_allowed',
-  'too_large',
-  'rate_limited',
-  'upstream',
-  'overloaded',
-  'timeout',
-  'unavailable',
-  'internal',
-];
+/** What the access log holds: the modes and formats, and `none` for a request no route took. */
+const LOGGED_MODES: readonly string[] = [...MODES, 'none'];
+const LOGGED_FORMATS: readonly string[] = [...FORMATS, 'none'];
 const BUCKET_ALIASES: Record<string, number> = { minute: 60, hour: 3600, day: 86400 };
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -137,8 +126,8 @@ function filter(p: Record<string, string>, now: number): LogFilter {
       throw new ParamError('model', `Parameter 'model' must be a model id.`);
     f.model = p.model;
   }
-  if (p.mode !== undefined) f.mode = oneOf('mode', p.mode, MODES);
-  if (p.format !== undefined) f.format = oneOf('format', p.format, FORMATS);
+  if (p.mode !== undefined) f.mode = oneOf('mode', p.mode, LOGGED_MODES);
+  if (p.format !== undefined) f.format = oneOf('format', p.format, LOGGED_FORMATS);
   if (p.status !== undefined) {
     if (/^[1-5]xx$/i.test(p.status)) f.status = p.status.toLowerCase() as StatusClass;
     else if (/^[1-5]\d\d$/.test(p.status)) f.status = Number(p.status);

@@ -5,8 +5,9 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import type { AccessLogStore } from '../access-log/store.ts';
-import type { AccessLogWriter } from '../access-log/writer.ts';
+import type { AccessLogRow } from '../access-log/row.ts';
+import type { AccessLogStore, StoreStatus } from '../access-log/store.ts';
+import type { AccessLogWriter, WriterStats } from '../access-log/writer.ts';
 import type { RateLimitReading } from '../metrics.ts';
 import { CSV_HEADER, csvLine } from './csv.ts';
 import { ParamError, parseAnalytics, parseExport, parseQuery, parseStream } from './params.ts';
@@ -19,6 +20,26 @@ export interface LogsApiDeps {
   log: Logger;
   settings: { retention_days: number; batch_size: number; flush_interval_ms: number };
   rateLimits?: () => RateLimitReading[];
+}
+
+/** `GET /logs/status`. */
+export interface LogsStatus {
+  store: StoreStatus;
+  writer: WriterStats;
+  retention_days: number;
+  batch_size: number;
+  flush_interval_ms: number;
+  /** Clients following `/logs/stream`. */
+  stream_clients: number;
+  rate_limits: RateLimitReading[];
+}
+
+/** `GET /logs/query`: one page of rows, newest first unless `order=asc`. */
+export interface QueryPage {
+  rows: AccessLogRow[];
+  count: number;
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
 }
 
 const EXPORT_PAGE = 5000;
@@ -60,7 +81,7 @@ export function registerLogsApi(app: FastifyInstance, deps: LogsApiDeps): void {
     '/logs/status',
     handle(
       (q) => parseQuery(q, Date.now(), []),
-      async () => {
+      async (): Promise<LogsStatus> => {
         let readings: RateLimitReading[] = [];
         try {
           readings = deps.rateLimits?.() ?? [];
@@ -80,7 +101,7 @@ export function registerLogsApi(app: FastifyInstance, deps: LogsApiDeps): void {
 
   app.get(
     '/logs/query',
-    handle(parseQuery, async (q) => {
+    handle(parseQuery, async (q): Promise<QueryPage> => {
       const page = await store.query(q);
       return { rows: page.rows, count: page.rows.length, next_cursor: page.next_cursor };
     }),

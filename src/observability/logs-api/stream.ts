@@ -10,14 +10,8 @@ import type { LogFilter } from '../access-log/store.ts';
 import type { RequestRecord } from '../lifecycle.ts';
 import type { StreamEventName } from './params.ts';
 
-export interface StartEvent {
-  id: string;
-  ts: number;
-  mode: string;
-  format: string;
-  method: string;
-  path: string;
-}
+/** A request that has begun: what its row will say once it ends, as far as that is known at the start. */
+export type StartEvent = Pick<AccessLogRow, 'id' | 'ts' | 'mode' | 'format' | 'method' | 'path'>;
 
 type Queued = { event: 'start'; data: StartEvent } | { event: 'request'; data: AccessLogRow };
 

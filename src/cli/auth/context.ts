@@ -1,0 +1,106 @@
+/**
+ * What every `ccproxy auth` command shares: the terminal as the commands see it (tests script it),
+ * the context they run in, how a failure becomes a message and an exit code, and how times and
+ * token-manager failures are put to a person.
+ */
+import readline from 'node:readline';
+import type { Logger } from 'pino';
+import { openBrowser } from '../../auth/browser.ts';
+import { type CredentialPaths, credentialPaths } from '../../auth/credentials.ts';
+import { AuthError, EXIT_CODES } from '../../auth/errors.ts';
+import { TokenManager } from '../../auth/token-manager.ts';
+import type { Settings } from '../../config/schema.ts';
+
+/** The terminal, as the commands see it (tests script it). */
+export interface AuthIO {
+  out(text: string): void;
+  err(text: string): void;
+  /** One line of input; undefined when the input ended. */
+  readLine(prompt: string, signal: AbortSignal): Promise<string | undefined>;
+  openBrowser(url: string): Promise<boolean>;
+  /** Whether a person can answer questions (stdin is a terminal). */
+  interactive: boolean;
+}
+
+export interface AuthContext {
+  settings: Settings;
+  /** process.env over `.env`: where CLAUDE_CODE_OAUTH_TOKEN is read. */
+  env: Record<string, string | undefined>;
+  io: AuthIO;
+  log: Logger;
+}
+
+/** The credential files the settings name, as absolute paths. */
+export const paths = (ctx: AuthContext): CredentialPaths => credentialPaths(ctx.settings);
+
+/** Print a failure and return its exit code. */
+export function fail(ctx: AuthContext, err: unknown): number {
+  if (err instanceof AuthError) {
+    ctx.io.err(`ccproxy: ${err.message}\n`);
+    return err.exitCode;
+  }
+  ctx.io.err(`ccproxy: ${(err as Error).message ?? String(err)}\n`);
+  return EXIT_CODES.failed;
+}
+
+/** A token manager over the credentials in use; none found is a failure that says what to run. */
+export function tokenManager(ctx: AuthContext): TokenManager {
+  const tokens = new TokenManager({ settings: ctx.settings, env: ctx.env, log: ctx.log });
+  if (!tokens.credentials)
+    throw new AuthError('failed', 'No Claude subscription credentials found. Run `ccproxy auth login`.');
+  return tokens;
+}
+
+/**
+ * A token manager's failure to give a token, as an AuthError: a dead refresh token (exit 6, with
+ * `dead` as the message), an unreachable token endpoint (exit 8), or anything else (exit 1).
+ */
+export function refreshFailure(tokens: TokenManager, err: unknown, dead: string): AuthError {
+  if (tokens.state().reloginRequired) return new AuthError('invalid_grant', dead);
+  const msg = (err as Error).message;
+  return new AuthError(/cannot reach/i.test(msg) ? 'unreachable' : 'failed', msg);
+}
+
+/** `in 7h 59m`, `3m ago`. */
+export function relative(ms: number, now = Date.now()): string {
+  const d = ms - now;
+  const abs = Math.abs(d);
+  const h = Math.floor(abs / 3_600_000);
+  const m = Math.floor((abs % 3_600_000) / 60_000);
+  const span = h >= 48 ? `${Math.floor(h / 24)}d` : h > 0 ? `${h}h ${m}m` : `${m}m`;
+  return d >= 0 ? `in ${span}` : `${span} ago`;
+}
+
+export function expiry(expiresAt: number | undefined): string {
+  if (expiresAt === undefined) return 'unknown (long-lived token)';
+  return `${new Date(expiresAt).toISOString()} (${expiresAt > Date.now() ? relative(expiresAt) : `expired ${relative(expiresAt)}`})`;
+}
+
+export function terminalIO(): AuthIO {
+  return {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    readLine(prompt, signal) {
+      return new Promise((resolve) => {
+        const rl = readline.createInterface({
+          input: process.stdin,
+          output: process.stdout,
+          terminal: false,
+        });
+        let answered = false;
+        process.stdout.write(prompt);
+        rl.once('line', (line) => {
+          answered = true;
+          rl.close();
+          resolve(line);
+        });
+        rl.once('close', () => {
+          if (!answered) resolve(undefined);
+        });
+        signal.addEventListener('abort', () => rl.close(), { once: true });
+      });
+    },
+    openBrowser: (url) => openBrowser(url),
+    interactive: process.stdin.isTTY === true,
+  };
+}

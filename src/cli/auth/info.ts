@@ -1,0 +1,101 @@
+/**
+ * `ccproxy auth info`: where the credentials come from, the account, plan, scopes and expiry, with
+ * the tokens masked; the profile is asked of the OAuth server only while the access token is good.
+ */
+import { allCredentials, ENV_TOKEN } from '../../auth/credentials.ts';
+import { EXIT_CODES } from '../../auth/errors.ts';
+import { fetchProfile, type Profile } from '../../auth/oauth.ts';
+import { TokenManager } from '../../auth/token-manager.ts';
+import { maskToken } from '../../redact.ts';
+import { type AuthContext, expiry, paths } from './context.ts';
+
+export async function info(ctx: AuthContext, opts: { json?: boolean }): Promise<number> {
+  const { settings, io } = ctx;
+  const tokens = new TokenManager({ settings, env: ctx.env, log: ctx.log });
+  const found = tokens.credentials;
+  const sources = allCredentials(paths(ctx), ctx.env, (msg) => io.err(`warning: ${msg}\n`));
+  if (!found) {
+    const p = paths(ctx);
+    if (opts.json) io.out(`${JSON.stringify({ found: false }, null, 2)}\n`);
+    else
+      io.out(
+        `No Claude subscription credentials found. Looked for ${ENV_TOKEN}, ${p.credentialsFile} and ${p.claudeCredentialsFile}.\nRun \`ccproxy auth login\` (or \`claude /login\`), or set ${ENV_TOKEN} to a token from \`claude setup-token\`.\n`,
+      );
+    return EXIT_CODES.failed;
+  }
+  const state = tokens.state();
+  const c = found.credentials;
+  const expired = c.expiresAt !== undefined && c.expiresAt <= Date.now();
+  let profile: Profile | undefined;
+  let profileProblem: string | undefined;
+  if (state.reloginRequired) profileProblem = 're-login required';
+  else if (expired)
+    profileProblem = 'the access token has expired (run `ccproxy auth validate` to refresh it)';
+  else {
+    try {
+      profile = await fetchProfile(settings, c.accessToken, AbortSignal.timeout(15_000));
+    } catch (err) {
+      profileProblem = (err as Error).message;
+    }
+  }
+  const status = state.reloginRequired
+    ? 're-login required: the refresh token was rejected; run `ccproxy auth login`'
+    : expired
+      ? c.refreshToken
+        ? 'access token expired; it is refreshed on the next request (or run `ccproxy auth refresh`)'
+        : 'access token expired and there is no refresh token; run `ccproxy auth login`'
+      : 'ok';
+  const subscription = profile?.subscriptionType ?? c.subscriptionType;
+  const others = sources.filter((s) => s.source.label !== found.source.label);
+
+  if (opts.json) {
+    io.out(
+      `${JSON.stringify(
+        {
+          found: true,
+          source: found.source.label,
+          kind: found.source.kind,
+          subscription_type: subscription ?? null,
+          email: profile?.email ?? null,
+          organization: profile?.organization ?? null,
+          organization_type: profile?.organizationType ?? null,
+          scopes: c.scopes ?? null,
+          expires_at: c.expiresAt ? new Date(c.expiresAt).toISOString() : null,
+          access_token: maskToken(c.accessToken),
+          refresh_token: c.refreshToken ? maskToken(c.refreshToken) : null,
+          relogin_required: state.reloginRequired,
+          status,
+          profile_problem: profileProblem ?? null,
+          also_found: others.map((s) => s.source.label),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else {
+    const rows: Array<[string, string]> = [
+      ['Source', found.source.label],
+      ['Subscription', subscription ?? 'unknown'],
+      ['Account', profile?.email ?? `unknown (${profileProblem ?? 'no profile'})`],
+      [
+        'Organisation',
+        profile?.organization
+          ? `${profile.organization}${profile.organizationType ? ` (${profile.organizationType})` : ''}`
+          : 'unknown',
+      ],
+      ['Scopes', c.scopes?.join(' ') || 'unknown'],
+      ['Expires', expiry(c.expiresAt)],
+      ['Access token', maskToken(c.accessToken)],
+      ['Refresh token', c.refreshToken ? maskToken(c.refreshToken) : 'none'],
+      ['Status', status],
+    ];
+    for (const [k, v] of rows) io.out(`${`${k}:`.padEnd(15)}${v}\n`);
+    if (found.source.kind === 'claude-cli')
+      io.out(
+        '\nThese are the Claude CLI’s credentials, shared with Claude Code: a refresh by either rotates the token and is written back to that file.\n',
+      );
+    for (const o of others)
+      io.out(`Also found:    ${o.source.label} (not used while the source above has credentials)\n`);
+  }
+  return state.reloginRequired ? EXIT_CODES.invalid_grant : 0;
+}

@@ -1,0 +1,141 @@
+/**
+ * `ccproxy auth login`: log in with the Claude account and keep the credentials — in ccproxy's own
+ * store, in `--file`, or (`--server`) in a running proxy's store. The ways of logging in are in
+ * login-flows.ts; this is what comes around them: the checks, the notes, the time limit, the report.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { allCredentials, ENV_TOKEN } from '../../auth/credentials.ts';
+import { AuthError } from '../../auth/errors.ts';
+import { type LoginResult, saveLogin } from '../../auth/login.ts';
+import { maskToken } from '../../redact.ts';
+import { type AuthContext, expiry, fail, paths } from './context.ts';
+import { loginManually, loginThroughServer, loginWithCallback } from './login-flows.ts';
+
+export interface LoginOptions {
+  manual?: boolean;
+  /** `--no-browser` sets this to false. */
+  browser?: boolean;
+  file?: string;
+  force?: boolean;
+  port?: string;
+  timeout?: string;
+  server?: string;
+}
+
+export const DEFAULT_TIMEOUT_S = 300;
+
+function timeoutSeconds(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_TIMEOUT_S;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new AuthError('usage', `--timeout: expected seconds > 0, got "${raw}".`);
+  return n;
+}
+
+export async function login(ctx: AuthContext, opts: LoginOptions): Promise<number> {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const onSigint = () =>
+    ac.abort(new AuthError('cancelled', 'Login cancelled; existing credentials were left as they were.'));
+  try {
+    const seconds = timeoutSeconds(opts.timeout);
+    if (opts.server && (opts.file || opts.manual))
+      throw new AuthError(
+        'usage',
+        '--server saves the login in the running proxy’s own store: it cannot be combined with --file or --manual.',
+      );
+    const store = paths(ctx).credentialsFile;
+    const target = path.resolve(opts.file ?? store);
+    const save = (result: LoginResult) => {
+      checkTarget(target, store, opts.force === true);
+      saveLogin(target, result);
+    };
+    checkTarget(target, store, opts.force === true);
+    noteExisting(ctx, target, store);
+
+    timer = setTimeout(
+      () =>
+        ac.abort(
+          new AuthError(
+            'timeout',
+            `The login did not finish within ${seconds}s, so it was abandoned; existing credentials were left as they were. Run \`ccproxy auth login\` again (--timeout sets the limit${opts.manual ? '' : '; --manual works without a browser on this machine'}).`,
+          ),
+        ),
+      seconds * 1000,
+    );
+    process.once('SIGINT', onSigint);
+
+    let result: LoginResult;
+    if (opts.server) {
+      result = await loginThroughServer(ctx, { server: opts.server, browser: opts.browser }, ac.signal);
+    } else if (opts.manual) {
+      result = await loginManually(ctx, ac.signal);
+      save(result);
+    } else {
+      result = await loginWithCallback(ctx, opts, save, ac.signal, seconds);
+    }
+    reportLogin(ctx, result, opts.server ? undefined : target, store);
+    return 0;
+  } catch (err) {
+    return fail(ctx, err);
+  } finally {
+    clearTimeout(timer);
+    process.off('SIGINT', onSigint);
+    if (!ac.signal.aborted) ac.abort(new AuthError('cancelled', 'done'));
+  }
+}
+
+/** `--file` must not silently replace someone else's file (the Claude CLI's, say). */
+function checkTarget(target: string, store: string, force: boolean): void {
+  if (target === store || force || !fs.existsSync(target)) return;
+  throw new AuthError(
+    'file_exists',
+    `${target} already exists and is not ccproxy's own credential store; nothing was changed. Pass --force to overwrite its login (other keys in it are kept), or choose another --file.`,
+  );
+}
+
+/** Say which credentials are there already and which will win once this login is saved. */
+function noteExisting(ctx: AuthContext, target: string, store: string): void {
+  const { io } = ctx;
+  const sources = allCredentials(paths(ctx), ctx.env, (msg) => io.err(`warning: ${msg}\n`));
+  const env = sources.find((s) => s.source.kind === 'env');
+  const claude = sources.find((s) => s.source.kind === 'claude-cli');
+  const own = sources.find((s) => s.source.kind === 'ccproxy');
+  if (env) io.out(`Note: ${ENV_TOKEN} is set; it takes precedence over any login until you unset it.\n`);
+  if (claude && !own && target === store) {
+    const plan = claude.credentials.subscriptionType ? `, ${claude.credentials.subscriptionType} plan` : '';
+    io.out(
+      `Found the Claude CLI's credentials at ${paths(ctx).claudeCredentialsFile} (access token ${maskToken(claude.credentials.accessToken)}${plan}); ccproxy ${env ? 'would use' : 'uses'} them while it has no login of its own.\nThis login is saved in ccproxy's own store, which takes precedence over them.\n`,
+    );
+  } else if (own && target === store) {
+    io.out(`This replaces the login in ${store} once it succeeds.\n`);
+  }
+  io.out('\n');
+}
+
+function reportLogin(ctx: AuthContext, result: LoginResult, target: string | undefined, store: string): void {
+  const { io, env } = ctx;
+  const who = [
+    result.email ? `as ${result.email}` : undefined,
+    result.organization ? `(${result.organization})` : undefined,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const plan = result.credentials.subscriptionType ? `, ${result.credentials.subscriptionType} plan` : '';
+  io.out(`\nLogged in${who ? ` ${who}` : ''}${plan}.\n`);
+  if (result.profileProblem) io.out(`(Could not read the account profile: ${result.profileProblem}.)\n`);
+  if (!target) return;
+  const c = result.credentials;
+  io.out(
+    `Saved to ${target} (mode 0600). Access token ${maskToken(c.accessToken)}, expires ${expiry(c.expiresAt)}.\n`,
+  );
+  if (env[ENV_TOKEN]?.trim())
+    io.out(`Note: ${ENV_TOKEN} is set and still takes precedence; unset it for ccproxy to use this login.\n`);
+  if (target === paths(ctx).claudeCredentialsFile)
+    io.out('This is the Claude CLI’s file: Claude Code uses this login too.\n');
+  else if (target !== store)
+    io.out(
+      `ccproxy reads its own store from ${store}; to use this file, set auth.credentials_file = "${target}".\n`,
+    );
+}
