@@ -23,6 +23,8 @@ export interface Harness {
   env: Record<string, string | undefined>;
   home: string;
   cwd: string;
+  /** ccproxy's credentials (with `ccproxyLogin`). */
+  tokens?: TokenManager;
   ctx(over?: Partial<RequestContext>): RequestContext;
   /** A fresh backend on the same HOME and cwd (as after a restart of ccproxy). */
   restart(): Promise<void>;
@@ -93,6 +95,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     env,
     home,
     cwd,
+    tokens,
     ctx(over = {}) {
       n++;
       const record: RequestRecord = {
