@@ -31,6 +31,7 @@ import { AgentStarter } from '../src/backends/sdk/start.ts';
 import { projectKey } from '../src/backends/sdk/transcript.ts';
 import { settingsSchema } from '../src/config/schema.ts';
 import type { MessagesRequest } from '../src/formats/anthropic/types.ts';
+import { claudeCodeEnv } from '../test/backends/sdk/harness.ts';
 import {
   type FakeUpstream,
   reply,
@@ -211,15 +212,7 @@ async function record(
   fake.reset();
   s.upstream(fake, cwd);
   const env: Record<string, string | undefined> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: home,
-    USERPROFILE: home,
-    CLAUDE_CONFIG_DIR: path.join(home, '.claude'),
-    ANTHROPIC_BASE_URL: fake.url,
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    DISABLE_AUTOUPDATER: '1',
-    NO_PROXY: '127.0.0.1,localhost',
-    TERM: 'dumb',
+    ...claudeCodeEnv(home, fake.url),
     TZ: 'UTC',
     CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN,
     ...s.env,

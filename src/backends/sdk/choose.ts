@@ -31,7 +31,7 @@ import { removeTranscript, transcriptExists, transcriptPath, writeTranscript } f
 /** How long a claimed spare may take to accept the client's tools. */
 const CLAIM_SETUP_MS = 10_000;
 
-export interface ChooserDeps extends StarterDeps {
+export interface ChooserDeps extends Pick<StarterDeps, 'settings' | 'env' | 'tracker' | 'login'> {
   log: Logger;
   pool: AgentPool;
   slots: AgentSlots;

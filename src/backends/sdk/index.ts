@@ -65,6 +65,7 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
   // Claude Code needs a login of its own: without a token in the agents' environment, each agent
   // started is lent ccproxy's own login, if it has one (login.ts).
   const hasOwnToken = Boolean(env.CLAUDE_CODE_OAUTH_TOKEN);
+  // (An empty one counts as none; `env` is this backend's own copy, set once here.)
   if (!hasOwnToken) delete env.CLAUDE_CODE_OAUTH_TOKEN;
   const login = new AgentLogin(deps.tokens, hasOwnToken);
   const starter = new AgentStarter({ settings, env, login, binary, tracker, version: () => version });
@@ -100,7 +101,6 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
     starter,
     lifecycle,
     workdir,
-    version: () => version,
   });
   const lastFailure = new LastFailure(deps.clock);
   if (c.prewarm_on_start && c.pool_size > 0 && !binary.check())

@@ -10,10 +10,10 @@ import { AgentChooser, type ChooserDeps } from './choose.ts';
 import { type RunConfig, runConfig } from './options.ts';
 import { overridePolicy, validateSdkOverrides } from './overrides.ts';
 import { planPrompt } from './prompt.ts';
-import { TurnRunner } from './turn.ts';
+import { type TurnDeps, TurnRunner } from './turn.ts';
 import { type AgentWorkdir, ensureAgentHome } from './workdir.ts';
 
-export interface RunnerDeps extends Omit<ChooserDeps, 'after'> {
+export interface RunnerDeps extends Omit<ChooserDeps, 'after'>, Omit<TurnDeps, 'after'> {
   /** Where agents work when the request names no folder. */
   workdir: AgentWorkdir;
 }
