@@ -62,6 +62,8 @@ export interface AgentInit {
   bridge?: ClientToolBridge;
   /** Serves stateless requests: keeps nothing, not even its transcript. */
   stateless: boolean;
+  /** The generation of the login it was started with (see login.ts). */
+  login: number;
 }
 
 export class Agent {
@@ -71,6 +73,8 @@ export class Agent {
   readonly cwd: string;
   readonly bridge: ClientToolBridge;
   readonly stateless: boolean;
+  /** The generation of the login it was started with (see login.ts). */
+  readonly login: number;
   readonly startedAt = Date.now();
   pid?: number;
   /** Claude Code's session id (learned from the first message). */
@@ -107,6 +111,7 @@ export class Agent {
     this.cwd = init.cwd;
     this.model = init.model;
     this.stateless = init.stateless;
+    this.login = init.login;
     this.bridge = init.bridge ?? new ClientToolBridge();
     this.clientToolsSignature = init.clientTools?.signature ?? '';
     this.clientToolNames = init.clientTools?.names ?? new Map();

@@ -104,9 +104,16 @@ export function resultError(
   }
 }
 
-/** A result that says a pre-warmed spare refused its claim: the run never started, so start cold. */
+/**
+ * A result that says a pre-warmed spare refused its claim: the run never started, so start cold.
+ * Claude Code answers the prompt of a refused claim with an `error_during_execution` result whose
+ * error starts with `not_claimed` (test/fixtures/sdk/bug-spare-refusal-missed.jsonl); the SDK's
+ * documentation describes it as the text of an error result, so both are taken.
+ */
 export function isNotClaimed(result: SDKResultMessage): boolean {
-  return result.subtype === 'success' && result.is_error && result.result.startsWith('not_claimed');
+  if (!result.is_error) return false;
+  const said = result.subtype === 'success' ? [result.result] : (result.errors ?? []);
+  return said.some((e) => typeof e === 'string' && e.startsWith('not_claimed'));
 }
 
 /**

@@ -9,14 +9,17 @@ import type { Settings } from '../../config/schema.ts';
 import { ProxyError } from '../../errors.ts';
 import { BUILTIN_MODELS } from '../../formats/models.ts';
 import type { Backend } from '../backend.ts';
+import { AgentLifecycle } from './agent-lifecycle.ts';
 import { AgentSlots, agentCap } from './agent-slots.ts';
 import { ClaudeBinary } from './binary.ts';
 import { LastFailure } from './last-failure.ts';
+import { AgentLogin } from './login.ts';
 import { loadAgentModules } from './modules.ts';
-import { agentEnv, hostOptions } from './options.ts';
+import { agentEnv } from './options.ts';
 import { AgentPool } from './pool.ts';
 import { ProcessTracker } from './processes.ts';
 import { SdkRunner } from './run.ts';
+import { AgentStarter } from './start.ts';
 import { agentWorkdir, workdirRefusal } from './workdir.ts';
 
 export { SDK_OVERRIDE_KEYS, type SdkOverrides, validateSdkOverrides } from './overrides.ts';
@@ -26,7 +29,7 @@ export interface SdkBackendDeps {
   log: Logger;
   /** The environment of the Claude Code processes (default: ccproxy's own). */
   env?: Record<string, string | undefined>;
-  /** ccproxy's credentials: lent to the agents when they are ccproxy's own login (see shareLogin). */
+  /** ccproxy's credentials: lent to the agents when they are ccproxy's own login (see login.ts). */
   tokens?: TokenManager;
   /** The clock the warm pool measures idleness with (default Date.now; tests move it). */
   clock?: () => number;
@@ -59,14 +62,20 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
     );
   }
 
-  // The pool retires agents through the runner, which is built after it.
-  let runner: SdkRunner | undefined;
+  // Claude Code needs a login of its own: without a token in the agents' environment, each agent
+  // started is lent ccproxy's own login, if it has one (login.ts).
+  const hasOwnToken = Boolean(env.CLAUDE_CODE_OAUTH_TOKEN);
+  // (An empty one counts as none; `env` is this backend's own copy, set once here.)
+  if (!hasOwnToken) delete env.CLAUDE_CODE_OAUTH_TOKEN;
+  const login = new AgentLogin(deps.tokens, hasOwnToken);
+  const starter = new AgentStarter({ settings, env, login, binary, tracker, version: () => version });
+  const lifecycle = new AgentLifecycle({ tracker, log, env });
   const slots = new AgentSlots({
     max: agentCap(settings),
     queueTimeoutMs: c.queue_timeout_s * 1000,
     tracker,
     reclaim: () => pool.reclaimIdle(),
-    onFree: () => pool.slotFreed(),
+    onFree: () => pool.spares.slotFreed(),
   });
   const pool = new AgentPool({
     size: c.pool_size,
@@ -75,50 +84,33 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
     tracker,
     slots,
     log,
-    spareOptions: (onSpawn) => {
-      if (binary.check()) throw binary.check();
-      return hostOptions({ settings, env, executable: binary.executable, spawn: tracker.spawner(onSpawn) });
-    },
-    retire: (agent, reason) => runner?.retire(agent, reason),
+    lifecycle,
+    spareOptions: (onSpawn) => starter.spareOptions(onSpawn),
+    loginIsCurrent: (generation) => login.isCurrent(generation),
     now: deps.clock,
   });
-  runner = new SdkRunner({
+  const runner = new SdkRunner({
     settings,
     log,
     env,
+    login,
     binary,
     tracker,
     pool,
     slots,
+    starter,
+    lifecycle,
     workdir,
-    version: () => version,
   });
   const lastFailure = new LastFailure(deps.clock);
-
-  // Claude Code needs a login of its own. When the subscription's credentials are ccproxy's own
-  // (`ccproxy auth login`) and the agents' environment has no token, they get ccproxy's, refreshed
-  // before each request, so a process started later never carries an expired one.
-  const hasOwnToken = Boolean(env.CLAUDE_CODE_OAUTH_TOKEN);
-  const shareLogin = async () => {
-    const tokens = deps.tokens;
-    if (hasOwnToken || !tokens) return;
-    if (!tokens.credentials) tokens.reload();
-    let token: string | undefined;
-    if (tokens.credentials?.source.kind === 'ccproxy') {
-      // No usable login: the agent answers with its own "not logged in", which says what to do.
-      token = await tokens.getAccessToken().catch(() => undefined);
-    }
-    // Taken back when another login took over (`claude /login`): the agents use their own then.
-    if (token) env.CLAUDE_CODE_OAUTH_TOKEN = token;
-    else delete env.CLAUDE_CODE_OAUTH_TOKEN;
-  };
-  if (c.prewarm_on_start && c.pool_size > 0 && !binary.check()) void shareLogin().then(() => pool.activate());
+  if (c.prewarm_on_start && c.pool_size > 0 && !binary.check())
+    void login.refresh().then(() => pool.spares.activate());
 
   return {
     mode: 'sdk',
 
     async send(request, ctx) {
-      const [, , info] = await Promise.all([loadAgentModules(), shareLogin(), binary.info()]);
+      const [, , info] = await Promise.all([loadAgentModules(), login.refresh(), binary.info()]);
       if (info.outdated) throw new ProxyError('unavailable', info.error ?? 'Claude Code is too old.');
       try {
         return lastFailure.watch(await runner.send(request, ctx));
@@ -152,7 +144,7 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
           started: tracker.started,
           crashed: tracker.crashed,
           pids: tracker.pids(),
-          busy_agents: runner.runningCount,
+          busy_agents: lifecycle.workingCount,
         },
         settings: {
           cwd: workdir.dir,
@@ -172,8 +164,8 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
       if (failure)
         return { ok: false, detail: `The last SDK request failed (${failure.at}): ${failure.message}` };
       // Requests still start cold when spares keep failing: degraded, not down.
-      if (!pool.healthy) {
-        return { ok: true, detail: `warm pool failing (${pool.lastFailure}); requests start cold` };
+      if (!pool.spares.healthy) {
+        return { ok: true, detail: `warm pool failing (${pool.spares.lastFailure}); requests start cold` };
       }
       return { ok: true };
     },
@@ -182,15 +174,15 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
       if (c.pool_size === 0) return true;
       const problem = binary.check();
       if (problem) throw problem;
-      await shareLogin();
-      return pool.ready(timeoutMs);
+      await login.refresh();
+      return pool.spares.ready(timeoutMs);
     },
 
     async close() {
       await pool.close();
-      await runner.close();
+      await lifecycle.close();
       await tracker.killAll();
-      await runner.close();
+      await lifecycle.close();
     },
   };
 }

@@ -13,6 +13,7 @@ import type {
   TextBlock,
   ToolResultBlock,
 } from '../../formats/anthropic/types.ts';
+import { isObject } from '../../formats/fields.ts';
 
 export type Block = ContentBlock | OtherBlock;
 
@@ -33,8 +34,6 @@ export interface PromptPlan {
   /** The history ends with the user's turn: the agent goes on from it, no new prompt is sent. */
   rerun?: boolean;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
 /** Text of a system prompt given as a string or text blocks. */
 export function systemText(system: MessagesRequest['system']): string {

@@ -1,24 +1,37 @@
 /**
  * Starting an agent: a cold Claude Code process (`query()` in streaming-input mode, every process
- * spawned through the tracker), or a pre-warmed spare claimed with a request's settings; and the
- * transcript that carries a stateless conversation's history.
+ * spawned through the tracker), a spare's process (its options), or a pre-warmed spare claimed with
+ * a request's settings; and the transcript that carries a stateless conversation's history. Each
+ * process gets the login it needs in its own options (login.ts).
  */
-import type { SpareProcess } from '@anthropic-ai/claude-agent-sdk';
+import type { Options } from '@anthropic-ai/claude-agent-sdk';
 import type { Settings } from '../../config/schema.ts';
 import { Agent, InputQueue } from './agent.ts';
 import type { Slot } from './agent-slots.ts';
 import type { ClaudeBinary } from './binary.ts';
 import { CLIENT_SERVER, ClientToolBridge, type ClientToolSet, clientToolServer } from './client-tools.ts';
+import type { AgentLogin } from './login.ts';
 import { agentModules } from './modules.ts';
-import { type ColdExtras, claimOptions, coldOptions, hostSignature, type RunConfig } from './options.ts';
+import {
+  type ColdExtras,
+  claimOptions,
+  coldOptions,
+  type HostDeps,
+  hostOptions,
+  hostSignature,
+  type RunConfig,
+} from './options.ts';
 import type { ProcessTracker } from './processes.ts';
 import type { PromptPlan } from './prompt.ts';
+import type { ParkedSpare } from './spares.ts';
 import { transcriptEntries } from './transcript.ts';
 
 export interface StarterDeps {
   settings: Settings;
-  /** The agents' environment (see options.ts agentEnv). */
+  /** The agents' environment (see options.ts agentEnv), shared and never changed. */
   env: Record<string, string | undefined>;
+  /** The login lent to each new agent, if any. */
+  login: AgentLogin;
   binary: ClaudeBinary;
   tracker: ProcessTracker;
   /** Claude Code's version, for transcripts (when known). */
@@ -54,15 +67,11 @@ export class AgentStarter {
     const mcpServers = tools
       ? { [CLIENT_SERVER]: clientToolServer(tools, bridge, this.clientToolTimeoutMs()) }
       : undefined;
-    const host = {
-      settings: this.d.settings,
-      env: this.d.env,
-      executable: this.d.binary.executable,
-      spawn: this.d.tracker.spawner((p) => {
-        slot?.bind(p);
-        onSpawn(p);
-      }),
-    };
+    const login = this.d.login.generation;
+    const host = this.host((p) => {
+      slot?.bind(p);
+      onSpawn(p);
+    });
     // query() spawns the process before it returns (no sessionStore): a slot still unbound after
     // it means no process was started.
     const q = agentModules().sdk.query({
@@ -81,29 +90,51 @@ export class AgentStarter {
       clientTools: tools,
       bridge,
       stateless,
+      login,
     });
   }
 
+  /** What every process of this backend starts with: executable, environment and login, spawner. */
+  private host(onSpawn: (pid: number) => void): HostDeps {
+    return {
+      settings: this.d.settings,
+      env: { ...this.d.env, ...this.d.login.env() },
+      executable: this.d.binary.executable,
+      spawn: this.d.tracker.spawner(onSpawn),
+    };
+  }
+
+  /**
+   * The options of a new spare, and the login generation they carry. Throws the 503 for a missing
+   * binary.
+   */
+  spareOptions(onSpawn: (pid: number) => void): { options: Options; login: number } {
+    const problem = this.d.binary.check();
+    if (problem) throw problem;
+    return { options: hostOptions(this.host(onSpawn)), login: this.d.login.generation };
+  }
+
   /** Bind a pre-warmed spare to a session with this request's settings (no prompt sent yet). */
-  claim(spare: SpareProcess, pid: number | undefined, cfg: RunConfig): Agent {
+  claim(spare: ParkedSpare, cfg: RunConfig): Agent {
     const input = new InputQueue();
-    const q = spare.claim({ prompt: input, options: claimOptions(cfg) });
+    const q = spare.process.claim({ prompt: input, options: claimOptions(cfg) });
     const agent = new Agent({
       origin: 'warm',
       query: q,
       input,
-      pid: pid === undefined ? new Promise(() => {}) : Promise.resolve(pid),
+      pid: spare.pid === undefined ? new Promise(() => {}) : Promise.resolve(spare.pid),
       signature: hostSignature(cfg),
       cwd: cfg.cwd,
       model: cfg.model,
       stateless: true,
+      login: spare.login,
     });
-    spare.claimed.then(
+    spare.process.claimed.then(
       (c) => {
         agent.sessionId ??= c.sessionId;
       },
       () => {
-        // A refusal is answered in the message stream as `not_claimed`: see run.ts coldFallback.
+        // A refusal is answered in the message stream as `not_claimed`: see turn.ts coldFallback.
       },
     );
     return agent;

@@ -2,12 +2,13 @@
  * The stop reason a client sees for a finished agent run. The agent stops on its own terms
  * (`end_turn`, `max_tokens`, `refusal`…); a last turn that still said `tool_use` ended because of
  * the agent's own tools (the run is over, so for the client it is `end_turn`). Client tool calls
- * end a response with `tool_use` elsewhere (see translate.ts).
+ * end a response with `tool_use` elsewhere (see translate.ts). (Not formats/openai/finish-reason.ts
+ * `mapStopReason`, which maps an Anthropic stop reason to an OpenAI finish reason.)
  * https://docs.anthropic.com/en/api/handling-stop-reasons
  */
 import type { StopReason } from '../../formats/anthropic/types.ts';
 
-export function mapStopReason(reason: string | null | undefined): StopReason | string {
+export function runStopReason(reason: string | null | undefined): StopReason | string {
   switch (reason) {
     case 'end_turn':
     case 'max_tokens':

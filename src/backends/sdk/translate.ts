@@ -21,7 +21,7 @@ import type { SDKAssistantMessageError, SDKMessage, SDKResultMessage } from '@an
 import type { ProxyError } from '../../errors.ts';
 import type { ContentDelta, Message, StreamEvent, Usage } from '../../formats/anthropic/types.ts';
 import { isNotClaimed, resultError } from './errors.ts';
-import { mapStopReason } from './stop-reason.ts';
+import { runStopReason } from './stop-reason.ts';
 import { formatToolCall, formatToolFailure } from './tool-display.ts';
 import { addUsage, emptyTurnUsage, subtractUsage, type TurnUsage, usageFrom, wireUsage } from './usage.ts';
 
@@ -321,7 +321,7 @@ export class SdkEventTranslator {
     }
     const total = usageFrom(result.usage);
     this.usage = this.opts.reported ? subtractUsage(total, this.opts.reported) : total;
-    this.stopReason = mapStopReason(result.stop_reason ?? this.turnStop);
+    this.stopReason = runStopReason(result.stop_reason ?? this.turnStop);
     out.push(
       {
         type: 'message_delta',

@@ -75,8 +75,11 @@ export function wireUsage(u: TurnUsage): Partial<Usage> {
   };
 }
 
-/** For the access log and metrics. */
-export function toTokenUsage(u: TurnUsage): TokenUsage {
+/**
+ * For the access log and metrics (observability/usage.ts `toTokenUsage` does the same from a wire
+ * `Usage`; an agent run's usage is summed over its model turns, with the 1-hour cache writes apart).
+ */
+export function tokenUsageOfTurn(u: TurnUsage): TokenUsage {
   return {
     input: u.input_tokens,
     output: u.output_tokens,

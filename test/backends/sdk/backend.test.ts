@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { writeCredentialsFile } from '../../../src/auth/credentials.ts';
 import { agentSessionId } from '../../../src/backends/sdk/session-id.ts';
 import { ProxyError } from '../../../src/errors.ts';
 import type { StreamEvent } from '../../../src/formats/anthropic/types.ts';
@@ -443,6 +444,51 @@ describe('SDK backend failures', () => {
     }
   });
 
+  it('a login replaced after agents started: spares and kept agents with the old token are not reused', async () => {
+    const h = await startHarness({ ccproxyLogin: true, claude: { pool_size: 1 } });
+    try {
+      h.fake.enqueue(reply.text('Noted.'));
+      messageOf(
+        await h.backend.send(
+          request([{ role: 'user', content: 'Remember 7.' }]),
+          h.ctx({ sessionId: 'lent' }),
+        ),
+      );
+      assert.equal(await h.backend.warmUp(60_000), true, 'a spare parked with the first token');
+
+      // `ccproxy auth login` again: a new token; the old one expires at the upstream.
+      const second = TEST_ACCESS_TOKEN.replace(/0{8}$/, '22222222');
+      h.fake.credentials.accessTokens.add(second);
+      h.fake.credentials.expire(TEST_ACCESS_TOKEN);
+      writeCredentialsFile(h.settings.auth.credentials_file, {
+        accessToken: second,
+        refreshToken: 'sk-ant-ort01-unused',
+        expiresAt: Date.now() + 3_600_000,
+      });
+      h.tokens!.reload();
+      assert.equal(h.env.CLAUDE_CODE_OAUTH_TOKEN, undefined, 'the shared environment is never changed');
+
+      h.fake.enqueue(reply.text('Fresh start.'));
+      const stateless = messageOf(await h.backend.send(request([{ role: 'user', content: 'hi' }]), h.ctx()));
+      assert.equal(textOf(stateless.content), 'Fresh start.');
+      assert.equal(h.fake.messages().at(-1)!.headers.authorization, `Bearer ${second}`);
+      assert.equal((await pool(h.backend)).warm_claims, 0, 'the spare with the old token was let go');
+
+      h.fake.enqueue(reply.text('It was 7.'));
+      const next = messageOf(
+        await h.backend.send(
+          request([{ role: 'user', content: 'Which number?' }]),
+          h.ctx({ sessionId: 'lent' }),
+        ),
+      );
+      assert.equal(textOf(next.content), 'It was 7.');
+      assert.equal(h.fake.messages().at(-1)!.headers.authorization, `Bearer ${second}`);
+      assert.deepEqual(dialogue(h.fake.messages().at(-1)!.body).at(0), ['user', 'Remember 7.'], 'resumed');
+    } finally {
+      await h.close();
+    }
+  });
+
   it('a run past claude.timeout_s: 504, and the process is freed', async () => {
     const h = await startHarness({ claude: { timeout_s: 1 } });
     try {
@@ -486,6 +532,35 @@ describe('SDK backend warm pool', () => {
       await h.close();
     }
     assert.equal((await processes(h.backend)).running, 0);
+  });
+});
+
+describe('SDK backend warm pool, a refused claim', () => {
+  it('bug-spare-refusal-missed: a spare that refuses its claim gives way to a cold start', async () => {
+    const h = await startHarness({ claude: { pool_size: 1 } });
+    try {
+      // Project settings that set `model`: a spare cannot take that folder (the SDK's ClaimOptions).
+      const dir = path.join(h.cwd, 'pinned');
+      fs.mkdirSync(path.join(dir, '.claude'), { recursive: true });
+      fs.writeFileSync(
+        path.join(dir, '.claude', 'settings.json'),
+        JSON.stringify({ model: 'claude-sonnet-4-5' }),
+      );
+      assert.equal(await h.backend.warmUp(60_000), true);
+      h.fake.enqueue(reply.text('Answered cold.'));
+      const msg = messageOf(
+        await h.backend.send(
+          request([{ role: 'user', content: 'hi' }], { ccproxy: { cwd: 'pinned' } }),
+          h.ctx(),
+        ),
+      );
+      assert.equal(textOf(msg.content), 'Answered cold.');
+      const p = await pool(h.backend);
+      assert.equal(p.claim_refusals, 1, 'the spare refused');
+      assert.equal(p.cold_starts, 1, 'the request started cold instead');
+    } finally {
+      await h.close();
+    }
   });
 });
 

@@ -23,6 +23,8 @@ export interface Harness {
   env: Record<string, string | undefined>;
   home: string;
   cwd: string;
+  /** ccproxy's credentials (with `ccproxyLogin`). */
+  tokens?: TokenManager;
   ctx(over?: Partial<RequestContext>): RequestContext;
   /** A fresh backend on the same HOME and cwd (as after a restart of ccproxy). */
   restart(): Promise<void>;
@@ -40,20 +42,30 @@ export interface HarnessOptions {
   clock?: () => number;
 }
 
+/**
+ * The environment of a Claude Code process under test: a HOME of its own, the fake upstream as its
+ * API, no non-essential traffic, nothing else from this machine's environment (and no login).
+ */
+export function claudeCodeEnv(home: string, upstreamUrl: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    USERPROFILE: home,
+    CLAUDE_CONFIG_DIR: path.join(home, '.claude'),
+    ANTHROPIC_BASE_URL: upstreamUrl,
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    DISABLE_AUTOUPDATER: '1',
+    NO_PROXY: '127.0.0.1,localhost',
+    TERM: 'dumb',
+  };
+}
+
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const fake = await startFakeUpstream();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ccproxy-sdk-home-'));
   const cwd = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ccproxy-sdk-cwd-')));
   const env: Record<string, string | undefined> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: home,
-    USERPROFILE: home,
-    CLAUDE_CONFIG_DIR: path.join(home, '.claude'),
-    ANTHROPIC_BASE_URL: fake.url,
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    DISABLE_AUTOUPDATER: '1',
-    NO_PROXY: '127.0.0.1,localhost',
-    TERM: 'dumb',
+    ...claudeCodeEnv(home, fake.url),
     ...(opts.noToken || opts.ccproxyLogin ? {} : { CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN }),
     ...opts.env,
   };
@@ -93,6 +105,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     env,
     home,
     cwd,
+    tokens,
     ctx(over = {}) {
       n++;
       const record: RequestRecord = {

@@ -1,6 +1,7 @@
 /**
- * Builders for the SDK messages Claude Code emits with `includePartialMessages` (shapes as seen
- * from Claude Code 2.1 against the fake upstream), for the translator's tests.
+ * Builders for the SDK messages Claude Code emits with `includePartialMessages`, for the cases no
+ * recording can show (property tests, shapes the fake upstream cannot produce). Prefer a recording
+ * (test/fixtures/sdk/, sdk-fixtures.ts) for anything Claude Code can be made to say.
  */
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 
@@ -102,43 +103,6 @@ export function turn(
   return out;
 }
 
-/** The complete assistant message the SDK also emits (carries `error` for API failures). */
-export function assistant(text: string, error?: string): SDKMessage {
-  return {
-    type: 'assistant',
-    message: {
-      id: 'x',
-      type: 'message',
-      role: 'assistant',
-      model: '<synthetic>',
-      content: [{ type: 'text', text }],
-    },
-    parent_tool_use_id: null,
-    uuid: 'u',
-    session_id: SESSION,
-    ...(error ? { error } : {}),
-  } as unknown as SDKMessage;
-}
-
-/** The tool results the agent feeds back to the model. */
-export function toolResults(results: Array<{ id: string; content: string; isError?: boolean }>): SDKMessage {
-  return {
-    type: 'user',
-    message: {
-      role: 'user',
-      content: results.map((r) => ({
-        type: 'tool_result',
-        tool_use_id: r.id,
-        content: r.content,
-        ...(r.isError ? { is_error: true } : {}),
-      })),
-    },
-    parent_tool_use_id: null,
-    uuid: 'u',
-    session_id: SESSION,
-  } as unknown as SDKMessage;
-}
-
 export function result(over: Record<string, unknown> = {}): SDKMessage {
   return {
     type: 'result',
@@ -163,8 +127,4 @@ export function result(over: Record<string, unknown> = {}): SDKMessage {
     session_id: SESSION,
     ...over,
   } as unknown as SDKMessage;
-}
-
-export function systemInit(): SDKMessage {
-  return { type: 'system', subtype: 'init', session_id: SESSION, uuid: 'u' } as unknown as SDKMessage;
 }

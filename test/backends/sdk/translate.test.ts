@@ -1,3 +1,8 @@
+/**
+ * The SDK translator (src/backends/sdk/translate.ts), fed with what the real Claude Code binary said
+ * against the fake upstream (test/fixtures/sdk/, recorded by scripts/record-sdk-fixtures.ts). A few
+ * cases stay hand-built (sdk-messages.ts) where no recording can show the input: each says why.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
@@ -5,15 +10,8 @@ import fc from 'fast-check';
 import { SdkEventTranslator, type TranslatorOptions } from '../../../src/backends/sdk/translate.ts';
 import { MessageAccumulator } from '../../../src/formats/anthropic/accumulate.ts';
 import type { StreamEvent, TextBlock } from '../../../src/formats/anthropic/types.ts';
-import {
-  assistant,
-  type BlockSpec,
-  result,
-  streamEvent,
-  systemInit,
-  toolResults,
-  turn,
-} from './sdk-messages.ts';
+import { sdkFixture, sdkFixtureNames } from './sdk-fixtures.ts';
+import { type BlockSpec, result, streamEvent, turn } from './sdk-messages.ts';
 
 const CLIENT = new Map([['mcp__ccproxy_client__get_weather', 'get_weather']]);
 
@@ -59,19 +57,29 @@ function assertCoherent(events: StreamEvent[]) {
   assert.equal(open, -1);
 }
 
-describe('SDK messages → one Anthropic message', () => {
+const texts = (events: StreamEvent[]) => fold(events).content.map((b) => (b as TextBlock).text);
+
+describe('SDK messages → one Anthropic message (recorded from Claude Code)', () => {
+  it('every recording: one coherent message, or an error before any output', () => {
+    for (const name of sdkFixtureNames()) {
+      // A run suspended in a client tool call goes on in its next part, with a translator of its own.
+      const { tr, events } = translate(sdkFixture(name), { clientTools: CLIENT });
+      if (tr.error && !tr.hasStarted) assert.deepEqual(events, [], name);
+      else if (!tr.error) assertCoherent(events);
+      assert.notEqual(tr.phase, 'streaming', `${name}: the recording ends the run or suspends it`);
+    }
+  });
+
   it('streams a one-turn answer delta by delta, with the result usage at the end', () => {
-    const { tr, events } = translate([
-      systemInit(),
-      ...turn('msg_up_1', [{ type: 'text', text: 'Hello there' }]),
-      result(),
-    ]);
+    const { tr, events } = translate(sdkFixture('text'));
     assertCoherent(events);
     assert.deepEqual(
       events.map((e) => e.type),
       [
         'message_start',
         'content_block_start',
+        'content_block_delta',
+        'content_block_delta',
         'content_block_delta',
         'content_block_delta',
         'content_block_stop',
@@ -81,162 +89,110 @@ describe('SDK messages → one Anthropic message', () => {
     );
     const start = events[0] as Extract<StreamEvent, { type: 'message_start' }>;
     assert.equal(start.message.id, 'msg_test', 'the id is ours, stable for the run');
-    assert.equal(start.message.model, 'claude-sonnet-5-5', 'the model that answered');
-    assert.equal(start.message.usage.input_tokens, 10);
+    assert.equal(start.message.model, 'claude-sonnet-4-5', 'the model that answered');
+    assert.equal(start.message.usage.input_tokens, 1200);
     const delta = events.at(-2) as Extract<StreamEvent, { type: 'message_delta' }>;
     assert.deepEqual(delta.delta, { stop_reason: 'end_turn', stop_sequence: null });
     assert.deepEqual(delta.usage, {
-      input_tokens: 20,
-      output_tokens: 10,
-      cache_creation_input_tokens: 3,
-      cache_read_input_tokens: 100,
+      input_tokens: 1200,
+      output_tokens: 8,
+      cache_creation_input_tokens: 300,
+      cache_read_input_tokens: 800,
     });
     assert.equal(tr.phase, 'done');
-    assert.equal(tr.usage.cache_creation_1h, 3);
     assert.equal(fold(events).content.length, 1);
-    assert.equal((fold(events).content[0] as TextBlock).text, 'Hello there');
+    assert.equal((fold(events).content[0] as TextBlock).text, 'Hello! How can I help you today?');
+  });
+
+  it('streams thinking with its signature, then the answer', () => {
+    const { events } = translate(sdkFixture('thinking'));
+    assertCoherent(events);
+    const msg = fold(events);
+    assert.deepEqual(
+      msg.content.map((b) => b.type),
+      ['thinking', 'text'],
+    );
+    assert.equal((msg.content[0] as { thinking: string }).thinking, 'Two plus two is four.');
+    assert.equal((msg.content[0] as { signature: string }).signature, 'c2lnbmF0dXJl');
+    assert.equal((msg.content[1] as TextBlock).text, '2 + 2 = 4.');
   });
 
   it('joins the agent turns into one message; its own tool calls become text, never tool_use', () => {
-    const { events } = translate([
-      ...turn('msg_up_1', [
-        { type: 'thinking', thinking: 'I should look.' },
-        { type: 'text', text: 'Let me read it.' },
-        { type: 'tool_use', id: 'toolu_read', name: 'Read', input: { file_path: '/tmp/notes.txt' } },
-      ]),
-      toolResults([{ id: 'toolu_read', content: 'the secret word is pineapple' }]),
-      ...turn('msg_up_2', [{ type: 'text', text: 'It says pineapple.' }]),
-      result({ num_turns: 2 }),
-    ]);
+    const { events } = translate(sdkFixture('agent-tool-read'));
     assertCoherent(events);
     assert.ok(!events.some((e) => e.type === 'content_block_start' && e.content_block.type === 'tool_use'));
     const msg = fold(events);
     assert.deepEqual(
       msg.content.map((b) => b.type),
-      ['thinking', 'text', 'text', 'text'],
+      ['text', 'text', 'text'],
     );
-    assert.equal((msg.content[0] as { thinking: string }).thinking, 'I should look.');
-    assert.equal((msg.content[0] as { signature: string }).signature, 'sig');
-    assert.equal((msg.content[2] as TextBlock).text, '\n\n> **Read** /tmp/notes.txt');
-    assert.equal(
-      (msg.content[3] as TextBlock).text,
-      '\n\nIt says pineapple.',
-      'a later text block starts a new paragraph',
-    );
+    assert.deepEqual(texts(events), [
+      'Let me read it.',
+      '\n\n> **Read** /fixture/cwd/notes.txt',
+      '\n\nIt says the secret word is pineapple.',
+    ]);
     assert.equal(msg.stop_reason, 'end_turn');
   });
 
   it('hides the agent’s tool activity with tool_display = hidden', () => {
-    const { events } = translate(
-      [
-        ...turn('m1', [{ type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'ls' } }]),
-        toolResults([{ id: 't1', content: 'a b', isError: true }]),
-        ...turn('m2', [{ type: 'text', text: 'Done.' }]),
-        result(),
-      ],
-      { toolDisplay: 'hidden' },
-    );
+    const { events } = translate(sdkFixture('agent-tool-denied'), { toolDisplay: 'hidden' });
     assertCoherent(events);
-    const msg = fold(events);
-    assert.deepEqual(
-      msg.content.map((b) => (b as TextBlock).text),
-      ['Done.'],
-    );
+    assert.deepEqual(texts(events), ['I may not run commands here.']);
   });
 
   it('shows a failed agent tool call', () => {
-    const { events } = translate([
-      ...turn('m1', [{ type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'npm test' } }]),
-      toolResults([{ id: 't1', content: 'Permission denied\nmore', isError: true }]),
-      ...turn('m2', [{ type: 'text', text: 'It failed.' }]),
-      result(),
-    ]);
-    const texts = fold(events).content.map((b) => (b as TextBlock).text);
-    assert.deepEqual(texts, ['> **Bash** npm test', '\n\n> ✗ Permission denied more', '\n\nIt failed.']);
+    const { events } = translate(sdkFixture('agent-tool-denied'));
+    const [call, failure, answer, ...rest] = texts(events);
+    assert.equal(call, '> **Bash** npm test');
+    assert.match(failure, /^\n\n> ✗ Permission for this tool use was denied\. /);
+    assert.equal(answer, '\n\nI may not run commands here.');
+    assert.deepEqual(rest, []);
   });
 
   it('ends the response with a real tool_use for a client tool, and suspends the run', () => {
-    const { tr, events } = translate(
-      turn('m1', [
-        { type: 'text', text: 'Checking.' },
-        {
-          type: 'tool_use',
-          id: 'toolu_w',
-          name: 'mcp__ccproxy_client__get_weather',
-          input: { city: 'Paris' },
-        },
-      ]),
-      { clientTools: CLIENT },
-    );
+    const { tr, events } = translate(sdkFixture('client-tool.1'), { clientTools: CLIENT });
     assertCoherent(events);
     assert.equal(tr.phase, 'suspended');
-    assert.deepEqual(tr.clientToolCalls, [{ id: 'toolu_w', agentName: 'mcp__ccproxy_client__get_weather' }]);
+    assert.deepEqual(tr.clientToolCalls, [
+      { id: 'toolu_01FixtureWeather00000000', agentName: 'mcp__ccproxy_client__get_weather' },
+    ]);
     const msg = fold(events);
     assert.equal(msg.stop_reason, 'tool_use');
     assert.deepEqual(msg.content[1], {
       type: 'tool_use',
-      id: 'toolu_w',
+      id: 'toolu_01FixtureWeather00000000',
       name: 'get_weather',
       input: { city: 'Paris' },
     });
     assert.deepEqual(msg.usage, {
-      input_tokens: 10,
-      output_tokens: 5,
-      cache_creation_input_tokens: 0,
-      cache_read_input_tokens: 0,
+      input_tokens: 1200,
+      output_tokens: 8,
+      cache_creation_input_tokens: 300,
+      cache_read_input_tokens: 800,
     });
 
     // The client's result resumes the run: a new message, usage net of what was already reported.
-    const next = translate(
-      [
-        toolResults([{ id: 'toolu_w', content: 'Sunny' }]),
-        ...turn('m2', [{ type: 'text', text: 'Sunny in Paris.' }]),
-        result({ num_turns: 2 }),
-      ],
-      { clientTools: CLIENT, reported: tr.usage, messageId: 'msg_next' },
-    );
+    const next = translate(sdkFixture('client-tool.2'), {
+      clientTools: CLIENT,
+      reported: tr.usage,
+      messageId: 'msg_next',
+    });
     assertCoherent(next.events);
     const m2 = fold(next.events);
     assert.equal(m2.id, 'msg_next');
-    assert.equal((m2.content[0] as TextBlock).text, 'Sunny in Paris.');
-    assert.equal(m2.usage.input_tokens, 10);
-    assert.equal(m2.usage.output_tokens, 5);
+    assert.equal((m2.content[0] as TextBlock).text, 'It is sunny in Paris, 24°C.');
+    assert.equal(m2.usage.input_tokens, 1200);
+    assert.equal(m2.usage.output_tokens, 7);
   });
 
-  it('ignores what subagents stream', () => {
-    const { events } = translate([
-      ...turn('sub', [{ type: 'text', text: 'subagent chatter' }], { parent: 'toolu_task' }),
-      ...turn('m1', [{ type: 'text', text: 'main' }]),
-      result(),
-    ]);
+  it('ignores what subagents say', () => {
+    const { events } = translate(sdkFixture('subagent'));
     assertCoherent(events);
-    assert.deepEqual(
-      fold(events).content.map((b) => (b as TextBlock).text),
-      ['main'],
-    );
-  });
-
-  it('answers with the result text when nothing was streamed', () => {
-    const { events } = translate([result({ result: 'Compacted.' })]);
-    assertCoherent(events);
-    assert.equal((fold(events).content[0] as TextBlock).text, 'Compacted.');
-  });
-
-  it('carries the final stop reason; a last agent tool_use turn counts as end_turn', () => {
-    const a = translate([
-      ...turn('m', [{ type: 'text', text: 'cut' }], { stop: 'max_tokens' }),
-      result({ stop_reason: 'max_tokens' }),
-    ]);
-    assert.equal(fold(a.events).stop_reason, 'max_tokens');
-    const b = translate([...turn('m', [{ type: 'text', text: 'x' }]), result({ stop_reason: 'tool_use' })]);
-    assert.equal(fold(b.events).stop_reason, 'end_turn');
+    assert.deepEqual(texts(events), ['> **Task** Add numbers', '\n\nThe helper says 4.']);
   });
 
   it('reports a login failure as authentication, with what to do', () => {
-    const { tr, events } = translate([
-      assistant('Not logged in · Please run /login', 'authentication_failed'),
-      result({ is_error: true, result: 'Not logged in · Please run /login', stop_reason: 'stop_sequence' }),
-    ]);
+    const { tr, events } = translate(sdkFixture('not-logged-in'));
     assert.deepEqual(events, []);
     assert.equal(tr.phase, 'done');
     assert.equal(tr.error?.kind, 'authentication');
@@ -246,34 +202,73 @@ describe('SDK messages → one Anthropic message', () => {
   });
 
   it('maps API failures the agent saw to their kind', () => {
-    const overloaded = translate([
-      assistant('API Error: 529 busy', 'server_error'),
-      result({ is_error: true, result: 'API Error: 529 busy', api_error_status: 529 }),
-    ]);
-    assert.equal(overloaded.tr.error?.kind, 'overloaded');
-    const limited = translate([
-      assistant('You hit your limit', 'rate_limit'),
-      result({ is_error: true, result: 'x', api_error_status: 429 }),
-    ]);
-    assert.equal(limited.tr.error?.kind, 'rate_limited');
+    assert.equal(translate(sdkFixture('error-overloaded')).tr.error?.kind, 'overloaded');
+    assert.equal(translate(sdkFixture('error-rate-limited')).tr.error?.kind, 'rate_limited');
+    assert.equal(translate(sdkFixture('error-api-500')).tr.error?.kind, 'upstream');
   });
 
   it('reports max_turns with the agent’s limit and how to raise it', () => {
-    const { tr } = translate(
-      [
-        ...turn('m', [{ type: 'tool_use', id: 't', name: 'Read', input: {} }]),
-        result({ subtype: 'error_max_turns', is_error: true, errors: [] }),
-      ],
-      { maxTurns: 1 },
-    );
+    const { tr } = translate(sdkFixture('max-turns'), { maxTurns: 1 });
     assert.equal(tr.error?.kind, 'invalid_request');
     assert.match(tr.error!.message, /after 1 turns \(max_turns\)/);
     assert.match(tr.error!.message, /claude\.max_turns/);
   });
 
-  it('recognises a spare that refused its claim', () => {
-    const { tr } = translate([result({ is_error: true, result: 'not_claimed: cwd_not_found' })]);
-    assert.equal(tr.notClaimed, true);
+  it('a run that keeps hitting max_tokens: Claude Code goes on three times, then fails', () => {
+    const { tr, events } = translate(sdkFixture('max-tokens'));
+    assert.equal(tr.hasStarted, true, 'the text so far was streamed');
+    assert.ok(!events.some((e) => e.type === 'message_stop'), 'the stream ends with the error');
+    assert.equal(tr.error?.kind, 'upstream');
+    assert.match(tr.error!.message, /output token maximum/);
+  });
+
+  it('bug-spare-refusal-missed: recognises a spare that refused its claim', () => {
+    // Claude Code answers a refused claim with an error_during_execution result; ccproxy looked only
+    // at a success result's text and answered 502 instead of starting the request cold.
+    assert.equal(translate(sdkFixture('bug-spare-refusal-missed')).tr.notClaimed, true);
+    // Hand-built: the shape the Agent SDK's documentation describes (an error result's text).
+    const documented = translate([result({ is_error: true, result: 'not_claimed: cwd_not_found' })]);
+    assert.equal(documented.tr.notClaimed, true);
+  });
+});
+
+describe('SDK messages → one Anthropic message (hand-built: what no recording shows)', () => {
+  it('counts 1-hour cache writes apart', () => {
+    // The fake upstream writes only 5-minute cache entries.
+    const { tr } = translate([...turn('m', [{ type: 'text', text: 'x' }]), result()]);
+    assert.equal(tr.usage.cache_creation_1h, 3);
+  });
+
+  it('ignores what subagents stream', () => {
+    // Claude Code 2.x forwards no stream events of its subagents (see subagent.jsonl); should a
+    // version do so, they carry the Task call as parent and stay out of the answer.
+    const { events } = translate([
+      ...turn('sub', [{ type: 'text', text: 'subagent chatter' }], { parent: 'toolu_task' }),
+      ...turn('m1', [{ type: 'text', text: 'main' }]),
+      result(),
+    ]);
+    assertCoherent(events);
+    assert.deepEqual(texts(events), ['main']);
+  });
+
+  it('answers with the result text when nothing was streamed', () => {
+    // Claude Code answers without a model turn only for its local commands, which client text
+    // (sent as data, `client_composed`) cannot run.
+    const { events } = translate([result({ result: 'Compacted.' })]);
+    assertCoherent(events);
+    assert.equal((fold(events).content[0] as TextBlock).text, 'Compacted.');
+  });
+
+  it('carries the final stop reason; a last agent tool_use turn counts as end_turn', () => {
+    // A successful run never ends on max_tokens against the fake: Claude Code goes on by itself
+    // (max-tokens.jsonl). These are the result's stop reasons as the mapping takes them.
+    const a = translate([
+      ...turn('m', [{ type: 'text', text: 'cut' }], { stop: 'max_tokens' }),
+      result({ stop_reason: 'max_tokens' }),
+    ]);
+    assert.equal(fold(a.events).stop_reason, 'max_tokens');
+    const b = translate([...turn('m', [{ type: 'text', text: 'x' }]), result({ stop_reason: 'tool_use' })]);
+    assert.equal(fold(b.events).stop_reason, 'end_turn');
   });
 
   it('keeps any agent run coherent (property)', () => {
@@ -308,6 +303,7 @@ describe('SDK messages → one Anthropic message', () => {
   });
 
   it('drops ping and unknown events from the agent stream', () => {
+    // Recordings leave rate_limit_event out (their number and place vary from run to run).
     const { events } = translate([
       streamEvent({ type: 'ping' }),
       ...turn('m', [{ type: 'text', text: 'ok' }]),
