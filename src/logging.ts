@@ -1,16 +1,18 @@
 /**
  * The process logger (pino). Whatever a log line carries, tokens never leave the process: Claude
  * OAuth tokens are recognised by shape, and the proxy's own token and any other secret handed to
- * `createLogger` are replaced before the line is written.
+ * `createLogger` are replaced before the line is written; so is a password written into a URL.
  */
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
 /** Claude OAuth access/refresh tokens and API keys: `sk-ant-oat01-…`, `sk-ant-ort01-…`, `sk-ant-api03-…`. */
 const TOKEN_SHAPE = /sk-ant-[a-z]{3}\d{2}-[A-Za-z0-9_-]{8,}/g;
+/** A password in a URL's authority (`postgres://user:password@host`, an upstream proxy's too). */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@"]*:)[^\s@/"]+@/gi;
 
 export function scrubSecrets(line: string, secrets: readonly string[]): string {
-  let out = line.replace(TOKEN_SHAPE, (m) => `${m.slice(0, 14)}[REDACTED]`);
+  let out = line.replace(TOKEN_SHAPE, (m) => `${m.slice(0, 14)}[REDACTED]`).replace(URL_PASSWORD, '$1****@');
   for (const s of secrets) if (s.length >= 8 && out.includes(s)) out = out.replaceAll(s, '[REDACTED]');
   return out;
 }
