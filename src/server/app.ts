@@ -85,6 +85,8 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   const env = opts.env ?? process.env;
   const lifecycle = opts.lifecycle ?? new Lifecycle();
   const rateLimits = new RateLimits(opts.clock);
+  // First: what later parts share across instances (the access log, and account state) lives here.
+  const storage = await openStorage(settings, log);
   // Observability is created below; refreshes that happen before it exists are simply not counted.
   let obs: Observability | undefined;
   const tokens =
@@ -141,7 +143,6 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   );
   registerJsonBody(app, settings.server.max_body_bytes);
 
-  const storage = await openStorage(settings, log);
   obs = await createObservability({
     settings,
     lifecycle,

@@ -74,6 +74,7 @@ export class PgDatabase {
       // A server that vanished without closing the socket must not hold a write (and its rows) forever.
       query_timeout: 60_000,
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     };
     this.pool = new pg.Pool({ ...this.config, max: opts.poolSize, idleTimeoutMillis: 30_000 });
     // An idle connection the server closed (restart, failover) is an event, not a crash: the pool

@@ -163,6 +163,8 @@ export class PgSharedState implements SharedState {
 
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
+/** A silent connection may be a dead one (a network cut sends nothing): ask it something this often. */
+const PING_MS = 30_000;
 
 /**
  * The LISTEN side: one connection while anyone listens. A notice names a key; the key is read
@@ -173,6 +175,7 @@ class Watcher {
   private client: pg.Client | undefined;
   private running = false;
   private timer: NodeJS.Timeout | undefined;
+  private ping: NodeJS.Timeout | undefined;
   private backoff = RECONNECT_MIN_MS;
   /** Last version heard per key, so that a re-read of an unchanged key stays quiet. */
   private readonly seen = new Map<string, number>();
@@ -197,6 +200,7 @@ class Watcher {
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
+    clearInterval(this.ping);
     const c = this.client;
     this.client = undefined;
     this.connected = false;
@@ -210,6 +214,7 @@ class Watcher {
     const lost = (err?: Error) => {
       if (this.client !== client) return;
       this.client = undefined;
+      clearInterval(this.ping);
       if (this.connected)
         this.log.warn(
           { err: err?.message },
@@ -228,10 +233,17 @@ class Watcher {
       await this.db.ready();
       await client.connect();
       await client.query(`LISTEN ${SHARED_CHANNEL}`);
-      // Listening from here on; catch up on what changed before (or while we were away).
-      await this.resync(first);
+      // Listening from here on. After a lost connection, catch up on what changed while we were away.
+      // Not the first time: a key written just after LISTEN would be taken as already heard while its
+      // notice is still on the way (callers start from `list` instead).
+      if (!first) await this.resync();
       this.connected = true;
       this.backoff = RECONNECT_MIN_MS;
+      clearInterval(this.ping);
+      this.ping = setInterval(() => {
+        client.query('SELECT 1').catch((err: Error) => lost(err));
+      }, PING_MS);
+      this.ping.unref();
     } catch (err) {
       if (this.client !== client) return;
       this.client = undefined;
@@ -254,8 +266,8 @@ class Watcher {
     this.timer.unref();
   }
 
-  /** Compare every key against what was last heard; quiet the first time (nothing was heard yet). */
-  private async resync(quiet: boolean): Promise<void> {
+  /** Compare every key against what was last heard: what differs (or was never heard) is delivered. */
+  private async resync(): Promise<void> {
     const rows = await this.readAll();
     const present = new Set<string>();
     for (const e of rows) {
@@ -263,12 +275,12 @@ class Watcher {
       present.add(e.key);
       if (this.seen.get(e.key) === e.version) continue;
       this.seen.set(e.key, e.version);
-      if (!quiet) this.listeners.emit(e.key, e);
+      this.listeners.emit(e.key, e);
     }
     for (const key of [...this.seen.keys()]) {
       if (present.has(key)) continue;
       this.seen.delete(key);
-      if (!quiet) this.listeners.emit(key, undefined);
+      this.listeners.emit(key, undefined);
     }
   }
 
@@ -290,7 +302,9 @@ class Watcher {
         }
       })
       .catch(() => {
-        // Unreachable right now: the reconnect's resync will deliver it.
+        // Could not read it just now (a busy pool, a blip): read it again shortly. A real outage
+        // also drops this connection, and the reconnect's resync delivers it then.
+        if (this.running && this.connected) setTimeout(() => this.refresh(key), RECONNECT_MIN_MS).unref();
       })
       .finally(() => {
         this.reading.delete(key);
