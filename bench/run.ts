@@ -6,11 +6,13 @@
  *
  *   npm run bench                 all scenarios (~8 minutes on 2 cores)
  *   npm run bench -- --quick      one short round of each
- *   npm run bench -- --only=stream,openai   (nonstream, stream, openai, paced, observability, sdk)
+ *   npm run bench -- --only=stream,openai   (nonstream, stream, openai, paced, observability,
+ *                                            observability-pg, sdk)
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { findPostgresBin, startPostgres, type TestPostgres } from '../test/support/postgres.ts';
 import { type Child, start as startChild } from './child.ts';
 import { type LoadResult, median, percentile, runLoad } from './load.ts';
 import { DELTAS } from './upstream.ts';
@@ -250,7 +252,8 @@ async function main() {
     });
   }
 
-  if (wanted('observability')) {
+  if (wanted('observability') || wanted('observability-pg')) {
+    // Off, the DuckDB file, and (observability-pg) a throwaway PostgreSQL on loopback: same rows.
     console.log('\nObservability on vs off');
     const dir = (await import('node:fs')).mkdtempSync(path.join(os.tmpdir(), 'ccproxy-bench-'));
     const obs = await start('proxy.mjs', {
@@ -259,28 +262,48 @@ async function main() {
         observability: { enabled: true, duckdb_path: path.join(dir, 'bench.duckdb') },
       }),
     });
-    const withObs = anth('ccproxy +obs', obs, obs.origin, '/api/v1/messages');
-    await measure(withObs, { stream: false, concurrency: 8, count: 400 });
+    const targets = [ccp, anth('ccproxy +obs', obs, obs.origin, '/api/v1/messages')];
+    let pg: TestPostgres | undefined;
+    let obsPg: Child | undefined;
+    if (wanted('observability-pg')) {
+      if (findPostgresBin()) {
+        pg = await startPostgres();
+        obsPg = await start('proxy.mjs', {
+          ...env,
+          BENCH_SETTINGS: JSON.stringify({
+            observability: { enabled: true },
+            storage: { url: await pg.createDatabase('bench') },
+          }),
+        });
+        targets.push(anth('ccproxy +obs postgres', obsPg, obsPg.origin, '/api/v1/messages'));
+      } else console.log('  (PostgreSQL is not installed: apt-get install postgresql; skipping its row)');
+    }
+    for (const t of targets.slice(1)) await measure(t, { stream: false, concurrency: 8, count: 400 });
     const rps = new Map<string, number[]>();
     const ttfb = new Map<string, number[]>();
+    const cpu = new Map<string, number[]>();
     for (let r = 0; r < ROUNDS; r++) {
-      for (const t of [ccp, withObs]) {
+      for (const t of targets) {
         const m = await measure(t, { stream: false, concurrency: 16, durationMs: SECONDS * 1000 });
         rps.set(t.name, [...(rps.get(t.name) ?? []), m.rps]);
+        cpu.set(t.name, [...(cpu.get(t.name) ?? []), m.cpuPerReq]);
         const s = await measure(t, { stream: true, concurrency: 1, count: QUICK ? 100 : 300 });
         ttfb.set(t.name, [...(ttfb.get(t.name) ?? []), median(s.ttfbMs)]);
       }
     }
     const base = median(rps.get('ccproxy')!);
-    for (const t of [ccp, withObs]) {
+    for (const t of targets) {
       report('observability', {
         target: t.name,
         'req/s (c=16)': median(rps.get(t.name)!),
         'x off': median(rps.get(t.name)!) / base,
+        'cpu ms/req': median(cpu.get(t.name)!),
         'stream ttfb p50 ms': median(ttfb.get(t.name)!),
       });
     }
     await obs.stop();
+    await obsPg?.stop();
+    await pg?.close();
   }
 
   await Promise.all([upstream.stop(), passthrough.stop(), proxy.stop()]);

@@ -1,7 +1,7 @@
 /**
  * The process logger (pino). Whatever a log line carries, tokens never leave the process: Claude
  * OAuth tokens are recognised by shape, and the proxy's own token and any other secret handed to
- * `createLogger` are replaced before the line is written.
+ * `createLogger` are replaced before the line is written; so is a password written into a URL.
  */
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';

@@ -6,10 +6,12 @@
 
 /** Claude OAuth access/refresh tokens and API keys: `sk-ant-oat01-…`, `sk-ant-ort01-…`, `sk-ant-api03-…`. */
 const TOKEN_SHAPE = /sk-ant-[a-z]{3}\d{2}-[A-Za-z0-9_-]{8,}/g;
+/** A password in a URL's authority (`postgres://user:password@host`, an upstream proxy's too). */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@"]*:)[^\s@/"]+@/gi;
 
-/** A line with every Claude token (by shape) and every given secret replaced. */
+/** A line with every Claude token (by shape), URL password and given secret replaced. */
 export function scrubSecrets(line: string, secrets: readonly string[]): string {
-  let out = line.replace(TOKEN_SHAPE, (m) => `${m.slice(0, 14)}[REDACTED]`);
+  let out = line.replace(TOKEN_SHAPE, (m) => `${m.slice(0, 14)}[REDACTED]`).replace(URL_PASSWORD, '$1****@');
   for (const s of secrets) if (s.length >= 8 && out.includes(s)) out = out.replaceAll(s, '[REDACTED]');
   return out;
 }

@@ -10,6 +10,7 @@ import { isLoopback } from '../loopback.ts';
 import { enabledPieces } from '../observability/index.ts';
 import { maskToken } from '../redact.ts';
 import { buildApp, type ProxyApp } from '../server/app.ts';
+import { urlPassword } from '../storage/url.ts';
 import { VERSION } from '../version.ts';
 import { type CommonFlags, loadOrExit } from './settings.ts';
 
@@ -62,7 +63,8 @@ async function serve(flags: CommonFlags): Promise<void> {
   const log = createLogger({
     level: settings.server.log_level,
     format: settings.server.log_format,
-    secrets: () => [settings.security.auth_token].filter(Boolean),
+    secrets: () =>
+      [settings.security.auth_token, urlPassword(settings.storage.url)].filter((s) => s !== undefined),
   });
   if (!isLoopback(settings.server.host) && !settings.security.auth_token) {
     log.warn(

@@ -1,7 +1,8 @@
 /**
  * `ccproxy usage`: today's and this week's requests, tokens and cost by model, as a table.
  * DuckDB locks its file while the server runs, so this asks the running server's
- * `/logs/analytics` first and opens the file read-only only when no server answers.
+ * `/logs/analytics` first and opens the file read-only only when no server answers. With
+ * storage.url, it reads PostgreSQL directly when no server answers (without changing it).
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
@@ -59,6 +60,22 @@ function fromServer(client: ProxyClient, timeoutMs: number): Source {
     return body as unknown as Analytics;
   };
   return { analytics: get, label: `the running server at ${client.base}`, close: async () => {} };
+}
+
+async function fromPostgres(settings: Settings): Promise<Source> {
+  const [{ PgDatabase }, { PgAccessLogStore }, { default: pino }] = await Promise.all([
+    import('../storage/postgres/database.ts'),
+    import('../observability/access-log/postgres/store.ts'),
+    import('pino'),
+  ]);
+  const db = new PgDatabase({
+    url: settings.storage.url,
+    poolSize: 2,
+    log: pino({ level: 'silent' }),
+    readOnly: true,
+  });
+  const store = new PgAccessLogStore(db);
+  return { analytics: (q) => store.aggregate(q), label: db.location, close: () => db.close() };
 }
 
 async function fromFile(file: string): Promise<Source> {
@@ -140,6 +157,19 @@ export async function usageReport(settings: Settings, opts: UsageOptions = {}): 
       }
       source = undefined;
       results.length = 0;
+    }
+  }
+
+  if (!source && settings.storage.url) {
+    source = await fromPostgres(settings);
+    try {
+      for (const p of ps) results.push(await source.analytics(query(p)));
+    } catch (err) {
+      throw new Error(
+        `Cannot read the access log in ${source.label}${serverProblem ? ` (and ${serverProblem})` : ''}: ${(err as Error).message}`,
+      );
+    } finally {
+      await source.close();
     }
   }
 

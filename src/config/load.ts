@@ -11,8 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { parse as parseToml } from 'smol-toml';
+import { redactUrl } from '../storage/url.ts';
 import { expectedForm, FIELD_BY_KEY, FIELDS, type Field, GROUPS } from './fields.ts';
-import { type Settings, settingsSchema } from './schema.ts';
+import { SECRET_URL_KEYS, type Settings, settingsSchema } from './schema.ts';
 import { howToTrust, isTrustedFolder, SENSITIVE_ENV } from './trust.ts';
 
 export type Source = 'default' | `toml:${string}` | '.env' | 'env' | 'flag';
@@ -298,7 +299,10 @@ export function loadSettings(opts: LoadOptions = {}): Loaded {
     const key = leafKeyOf(issue.path.map(String));
     const field = FIELD_BY_KEY.get(key);
     const got = values.get(key);
-    const shown = got ? JSON.stringify(got.value) : 'value';
+    // A malformed storage URL may still carry a password: name it without that.
+    const shown = got
+      ? JSON.stringify(SECRET_URL_KEYS.has(key) ? redactUrl(String(got.value)) : got.value)
+      : 'value';
     const from = got ? describeSource(got.source, key) : 'settings';
     const detail =
       field?.type === 'json'

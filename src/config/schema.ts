@@ -13,6 +13,9 @@ const xdgData = process.env.XDG_DATA_HOME || path.join(home, '.local', 'share');
 /** Keys whose values are secrets: masked in `config show`, never logged. */
 export const SECRET_KEYS = new Set(['security.auth_token']);
 
+/** URLs that may carry a password: shown and logged with the password masked, the rest readable. */
+export const SECRET_URL_KEYS = new Set(['storage.url']);
+
 /**
  * The mark of a protected key, or of a whole group (`.meta(PROTECTED)`): one that can send the
  * subscription's credentials elsewhere, run another program, or widen what the proxy or its agent
@@ -378,11 +381,14 @@ export const settingsSchema = z.object({
     .object({
       enabled: flag(false, 'Turn metrics, access log and dashboard all on.'),
       metrics: flag(false, 'Serve Prometheus metrics at /metrics.'),
-      access_log: flag(false, 'Record every request in the DuckDB access log.'),
+      access_log: flag(
+        false,
+        'Record every request in the access log (the DuckDB file, or PostgreSQL with storage.url).',
+      ),
       dashboard: flag(false, 'Serve the live dashboard at /dashboard (needs the access log).'),
       duckdb_path: text(
         path.join(xdgData, 'ccproxy', 'access-log.duckdb'),
-        'The access-log DuckDB file.',
+        'The access-log DuckDB file (when storage.url is empty).',
       ).meta(PROTECTED),
       batch_size: z.number().int().positive().default(500).describe('Rows written per access-log batch.'),
       flush_interval_ms: z
@@ -406,6 +412,39 @@ export const settingsSchema = z.object({
     })
     .prefault({})
     .describe('Metrics, access log and dashboard.'),
+
+  storage: z
+    .object({
+      url: text(
+        '',
+        'PostgreSQL for the access log and the state several instances share: postgres://user:password@host:5432/db (empty = the embedded DuckDB file, one instance).',
+      )
+        .refine(
+          (v) => v === '' || (/^postgres(ql)?:\/\//i.test(v) && URL.canParse(v)),
+          'expected a postgres:// or postgresql:// URL such as postgres://ccproxy:secret@db.internal:5432/ccproxy',
+        )
+        .meta(PROTECTED),
+      pool_size: z
+        .number()
+        .int()
+        .positive()
+        .default(10)
+        .describe('Most connections this instance opens to PostgreSQL.'),
+      buffer_rows: z
+        .number()
+        .int()
+        .positive()
+        .default(50_000)
+        .describe(
+          'Most access-log rows held in memory while the store cannot be written; beyond it the oldest are dropped.',
+        ),
+      flush_timeout_s: seconds(
+        5,
+        'At shutdown, how long to keep trying to write the rows still held in memory.',
+      ),
+    })
+    .prefault({})
+    .describe('Where the access log and shared state live.'),
 
   limits: z
     .object({

@@ -1,12 +1,14 @@
 /**
- * Observability, assembled: Prometheus metrics, the DuckDB access log with its logs API and live
- * stream, and the dashboard — each switched on in settings (`observability.enabled` turns all on).
+ * Observability, assembled: Prometheus metrics, the access log (the DuckDB file, or PostgreSQL with
+ * storage.url) with its logs API and live stream, and the dashboard — each switched on in settings
+ * (`observability.enabled` turns all on).
  * One lifecycle listener feeds them all; it only counts and pushes to buffers, so nothing here can
  * delay a request, and a broken access log never breaks proxying.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/schema.ts';
+import { openStorage, type Storage } from '../storage/index.ts';
 import { toRow } from './access-log/row.ts';
 import type { AccessLogStore } from './access-log/store.ts';
 import { AccessLogWriter } from './access-log/writer.ts';
@@ -39,8 +41,10 @@ export interface ObservabilityDeps {
   rateLimits?: () => RateLimitReading[];
   /** Where the dashboard bundle is (default: dist/dashboard, found from src/ or dist/). */
   dashboardDir?: string;
-  /** Use this store instead of opening the DuckDB file (another database, or tests). */
+  /** Use this store instead of the one the storage settings name (tests). */
   store?: AccessLogStore;
+  /** Where the access log lives (default: opened here from the settings, and closed with the rest). */
+  storage?: Storage;
 }
 
 /** Which pieces are on: `enabled` turns on all; the dashboard needs the access log, so it brings it along. */
@@ -57,24 +61,31 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
 
   let store: AccessLogStore | undefined;
   let storeError: string | undefined;
-  if (on.accessLog) {
+  let ownStorage: Storage | undefined;
+  if (on.accessLog && !deps.store) {
+    if (!deps.storage) ownStorage = await openStorage(deps.settings, deps.log);
+    const storage = (deps.storage ?? ownStorage)!;
     try {
-      // DuckDB (and prom-client below) load only when switched on: together they weigh ~40 MB.
-      store =
-        deps.store ?? (await (await import('./access-log/duckdb/store.ts')).DuckDbStore.open(o.duckdb_path));
+      // The database's module (and prom-client below) load only when switched on: DuckDB and
+      // prom-client together weigh ~40 MB.
+      store = storage.postgres
+        ? new (await import('./access-log/postgres/store.ts')).PgAccessLogStore(storage.postgres)
+        : await (await import('./access-log/duckdb/store.ts')).DuckDbStore.open(o.duckdb_path);
     } catch (err) {
       storeError = (err as Error).message;
       log.error(
-        { err, path: o.duckdb_path },
-        'access log: cannot open the DuckDB file; requests are not being recorded',
+        { err, path: storage.location },
+        'access log: cannot open the store; requests are not being recorded',
       );
     }
-  }
+  } else store = deps.store;
   const writer = store
     ? new AccessLogWriter(store, {
         batchSize: o.batch_size,
         flushIntervalMs: o.flush_interval_ms,
         retentionDays: o.retention_days,
+        maxBuffered: deps.settings.storage.buffer_rows,
+        closeTimeoutMs: deps.settings.storage.flush_timeout_s * 1000,
         log,
       })
     : undefined;
@@ -153,6 +164,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
         try {
           await writer?.close();
           await store?.close();
+          await ownStorage?.close();
         } catch (err) {
           log.warn({ err }, 'access log: close failed');
         }

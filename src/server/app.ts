@@ -25,6 +25,7 @@ import {
   PUBLIC_DASHBOARD_PATHS,
 } from '../observability/index.ts';
 import { Lifecycle } from '../observability/lifecycle.ts';
+import { openStorage, type Storage } from '../storage/index.ts';
 import { VERSION } from '../version.ts';
 import { registerJsonBody } from './body.ts';
 import { capConnections, createConnections, timeoutOptions } from './connections.ts';
@@ -56,6 +57,8 @@ export interface ProxyApp {
   tokens: TokenManager;
   backends: Partial<Record<Mode, Backend>>;
   rateLimits: RateLimits;
+  /** The access log's database and the state instances share (storage.url; in-process by default). */
+  storage: Storage;
   /** End every in-flight request now, each with `reason` rendered in its client's format. */
   abortAll(reason: Error): void;
   /** Listen on the configured host and port; resolves with the base URL. */
@@ -85,6 +88,8 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   const env = opts.env ?? process.env;
   const lifecycle = opts.lifecycle ?? new Lifecycle();
   const rateLimits = new RateLimits(opts.clock);
+  // First: what later parts share across instances (the access log, and account state) lives here.
+  const storage = await openStorage(settings, log);
   // Observability is created below; refreshes that happen before it exists are simply not counted.
   let obs: Observability | undefined;
   const tokens =
@@ -146,6 +151,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     log,
     version: VERSION,
     rateLimits: () => rateLimits.readings(),
+    storage,
   });
   // The dashboard's static page holds no data; it asks for the token itself (its API calls need it).
   const guard = createGuard({
@@ -253,6 +259,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     tokens,
     backends,
     rateLimits,
+    storage,
     abortAll(reason) {
       for (const c of live) c.abort(reason);
     },
@@ -280,6 +287,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
       await Promise.all(Object.values(backends).map((b) => b?.close()));
       // Last, so the rows of the final requests are written.
       await obs?.close();
+      await storage.close();
     },
   };
 }

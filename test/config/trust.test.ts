@@ -70,6 +70,7 @@ describe('settings from an untrusted working directory', () => {
       'server.allowed_hosts',
       'cors.origins',
       'observability.duckdb_path',
+      'storage.url',
       ...FIELDS.filter((f) => f.key.startsWith('auth.') || f.key.startsWith('security.')).map((f) => f.key),
     ];
     for (const key of required) assert.ok(PROTECTED_KEYS.has(key), `${key} is protected`);

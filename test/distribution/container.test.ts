@@ -123,13 +123,14 @@ describe('compose.yaml', () => {
     assert.match(s, /postgres:\n\s+condition: service_healthy\n(\s+#.*\n)*\s+required: false/);
   });
 
-  it('the team profile adds PostgreSQL, and ccproxy is given its URL', () => {
+  it('the team profile adds PostgreSQL, and ccproxy is given its URL and can turn the access log on', () => {
     const pg = service('postgres');
     assert.match(pg, /profiles: \[team\]/);
     assert.match(pg, /image: postgres:\d+/);
     assert.match(pg, /pg_isready/);
     assert.match(service('ccproxy'), /STORAGE__URL: \$\{CCPROXY_STORAGE_URL:-\}/);
-    assert.match(text, /needs a ccproxy release with storage\.url/);
+    assert.match(service('ccproxy'), /OBSERVABILITY__ENABLED: \$\{CCPROXY_OBSERVABILITY:-false\}/);
+    assert.match(text, /docs\/team\.md/);
   });
 });
 

@@ -1,10 +1,16 @@
 /**
  * Batches access-log rows off the request path. `push` only appends to an array; a timer (every
  * `flushIntervalMs`, or at once when `batchSize` rows wait) hands batches to the store. A failing
- * store is logged and counted, never thrown at a request: a failed batch is tried once more, then
- * dropped, and the buffer is bounded so a dead disk cannot eat the memory.
+ * store is logged and counted, never thrown at a request, and the buffer is bounded so a dead disk
+ * or database cannot eat the memory (the oldest rows go first, with one warning).
+ *
+ * Two kinds of failure: a store that cannot be reached (StorageUnavailableError: a database that is
+ * down or restarting) keeps its rows — the batch is retried with backoff, however long it takes,
+ * and nothing is lost under a short outage; any other failure (a bad row, a broken file) is tried
+ * once more, then dropped, so one bad batch cannot block the rest.
  */
 import type { Logger } from 'pino';
+import { StorageUnavailableError } from '../../storage/errors.ts';
 import type { AccessLogRow } from './row.ts';
 import type { AccessLogStore } from './store.ts';
 
@@ -16,6 +22,8 @@ export interface WriterOptions {
   log: Logger;
   /** Most rows held in memory while the store is failing; older ones are dropped first. */
   maxBuffered?: number;
+  /** How long `close` keeps trying to write what is left (default 5 s). */
+  closeTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -29,10 +37,24 @@ export interface WriterStats {
   dropped: number;
   pruned: number;
   last_error: string | null;
+  /** Since when (epoch ms) the store cannot be reached; null while it can. */
+  unavailable_since: number | null;
 }
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const LOG_EVERY_MS = 60 * 1000;
+/** Backoff between attempts while the store cannot be reached: doubles from the first to the last. */
+const BACKOFF_FIRST_MS = 250;
+const BACKOFF_MAX_MS = 5000;
+
+/** Wait for `p`, or `ms` at most (its timer cleared either way). */
+function atMost(p: Promise<unknown> | undefined, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race(p ? [p, timeout] : [timeout]).finally(() => clearTimeout(timer));
+}
 
 export class AccessLogWriter {
   private buffer: AccessLogRow[] = [];
@@ -44,6 +66,13 @@ export class AccessLogWriter {
   private soon: NodeJS.Immediate | undefined;
   private closed = false;
   private lastLoggedAt = 0;
+  /** Rows of the batch being written right now. */
+  private writing = 0;
+  /** While the store cannot be reached: no attempt before this time, and the next wait. */
+  private retryAt = 0;
+  private backoffMs = 0;
+  /** The buffer overflowed during this outage (warned once). */
+  private overflowed = false;
   private readonly maxBuffered: number;
   private readonly now: () => number;
   private readonly counts: Omit<WriterStats, 'pending'> = {
@@ -52,6 +81,7 @@ export class AccessLogWriter {
     dropped: 0,
     pruned: 0,
     last_error: null,
+    unavailable_since: null,
   };
 
   constructor(
@@ -77,38 +107,73 @@ export class AccessLogWriter {
       const n = Math.min(this.opts.batchSize, this.buffer.length);
       this.buffer.splice(0, n);
       this.counts.dropped += n;
+      if (!this.overflowed) {
+        this.overflowed = true;
+        this.opts.log.warn(
+          { max_rows: this.maxBuffered },
+          `access log: ${this.maxBuffered} rows are waiting for the store; dropping the oldest until it takes writes again`,
+        );
+      }
     }
     this.buffer.push(row);
     if (this.buffer.length >= this.opts.batchSize) this.kickSoon();
   }
 
+  /** Rows not yet written: waiting, waiting for a retry, or being written. */
   get pending(): number {
-    return this.buffer.length + this.retry.length;
+    return this.buffer.length + this.retry.length + this.writing;
   }
 
   get stats(): WriterStats {
     return { pending: this.pending, ...this.counts };
   }
 
-  /** Write everything buffered now; resolves when done (failures are recorded, not thrown). */
-  async flush(): Promise<void> {
-    // Each round writes, retries or drops a batch, so this ends even when the store keeps failing.
+  /**
+   * Write everything buffered now. Resolves true when all of it is written (or given up on after a
+   * failure: recorded, not thrown), false when the store was still unreachable after `timeoutMs`.
+   */
+  async flush(timeoutMs = this.opts.closeTimeoutMs ?? 5000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
     while (this.flushing || this.pending > 0) {
-      await (this.flushing ?? this.runOnce());
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      if (this.flushing) {
+        // A write stuck on a dead connection is not waited for past the deadline.
+        await atMost(this.flushing, left);
+        continue;
+      }
+      const wait = this.retryAt - this.now();
+      if (wait > 0) {
+        await atMost(undefined, Math.min(wait, left));
+        continue;
+      }
+      await this.runOnce();
     }
+    return true;
   }
 
-  /** Flush what is left and stop the timers. Rows pushed after this are ignored. */
+  /**
+   * Flush what is left (for at most `closeTimeoutMs`) and stop the timers; says how many rows could
+   * not be written. Rows pushed after this are ignored.
+   */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
     clearInterval(this.pruneTimer);
     if (this.soon) clearImmediate(this.soon);
-    await this.flush();
+    if (await this.flush()) return;
+    const lost = this.pending;
+    this.counts.dropped += lost;
+    this.buffer = [];
+    this.retry = [];
+    this.opts.log.error(
+      { rows: lost, dropped_total: this.counts.dropped, last_error: this.counts.last_error },
+      `access log: ${lost} rows could not be written before shutdown (the store is unreachable)`,
+    );
   }
 
   private kick(): void {
-    if (this.flushing || this.pending === 0) return;
+    if (this.flushing || this.pending === 0 || this.now() < this.retryAt) return;
     void this.runOnce();
   }
 
@@ -136,13 +201,21 @@ export class AccessLogWriter {
     const second = this.retry.length > 0;
     const batch = second ? this.retry : this.buffer.splice(0, this.opts.batchSize);
     this.retry = [];
+    this.writing = batch.length;
     try {
       await this.store.insertBatch(batch);
+      this.writing = 0;
       this.counts.written += batch.length;
+      if (this.counts.unavailable_since !== null) this.recovered();
       return true;
     } catch (err) {
+      this.writing = 0;
       this.counts.failures++;
       this.counts.last_error = (err as Error).message ?? String(err);
+      if (err instanceof StorageUnavailableError) {
+        this.unavailable(batch, err);
+        return false;
+      }
       if (second) this.counts.dropped += batch.length;
       else this.retry = batch;
       this.warn(
@@ -153,6 +226,35 @@ export class AccessLogWriter {
       );
       return false;
     }
+  }
+
+  /** Keep the batch and wait longer before each new attempt; say so once per outage. */
+  private unavailable(batch: AccessLogRow[], err: Error): void {
+    this.retry = batch;
+    this.backoffMs = Math.min(Math.max(this.backoffMs * 2, BACKOFF_FIRST_MS), BACKOFF_MAX_MS);
+    this.retryAt = this.now() + this.backoffMs;
+    if (this.counts.unavailable_since !== null) return;
+    this.counts.unavailable_since = this.now();
+    this.opts.log.warn(
+      { err: err.message, max_rows: this.maxBuffered },
+      'access log: the store cannot be reached; rows wait in memory and are written when it is back',
+    );
+  }
+
+  private recovered(): void {
+    const since = this.counts.unavailable_since ?? this.now();
+    this.counts.unavailable_since = null;
+    this.backoffMs = 0;
+    this.retryAt = 0;
+    this.overflowed = false;
+    this.opts.log.info(
+      {
+        outage_s: Math.round((this.now() - since) / 1000),
+        pending: this.pending,
+        dropped_total: this.counts.dropped,
+      },
+      'access log: the store is back; writing the rows that waited',
+    );
   }
 
   private async prune(): Promise<void> {

@@ -1,0 +1,132 @@
+/**
+ * The access log in PostgreSQL (storage.url), shared by every instance that points at the database:
+ * the same columns and the same queries (access-log/sql.ts) as the DuckDB file. A batch is one
+ * INSERT … SELECT FROM unnest(…) — one round trip, one array per column — and writing it again
+ * after a lost acknowledgement adds nothing ((ts, id) is the key). When the server cannot be reached,
+ * `insertBatch` rejects with StorageUnavailableError and the writer keeps the rows for later.
+ */
+import type { PgDatabase } from '../../../storage/postgres/database.ts';
+import { REQUESTS_TABLE } from '../../../storage/postgres/migrations.ts';
+import { type AccessLogRow, ROW_COLUMNS } from '../row.ts';
+import { analyticsSql, type Dialect, type Params, pageSql, toAnalytics, toPage } from '../sql.ts';
+import type { AccessLogStore, Analytics, AnalyticsQuery, LogPage, LogQuery, StoreStatus } from '../store.ts';
+
+interface PgParams extends Params {
+  values: unknown[];
+}
+
+export const postgres: Dialect<PgParams> = {
+  params() {
+    const values: unknown[] = [];
+    const bind = (value: unknown) => {
+      values.push(value);
+      return `$${values.length}`;
+    };
+    // A Date goes over the wire as an ISO string with its offset: exact to the millisecond.
+    return { values, bind, ts: (ms) => `${bind(new Date(Math.trunc(ms)))}::timestamptz` };
+  },
+  // extract() is numeric since PostgreSQL 14 (double before): the cast rounds either to the whole ms stored.
+  epochMs: '(extract(epoch FROM ts) * 1000)::bigint',
+  intDiv: (a, b) => `(${a} / ${b})`,
+  quantile: (column, p) => `percentile_cont(${p}) WITHIN GROUP (ORDER BY ${column})`,
+};
+
+/** Each column's SQL type, for the unnest() arrays of a batch. */
+const TYPES: Record<(typeof ROW_COLUMNS)[number], string> = {
+  id: 'text',
+  ts: 'timestamptz',
+  mode: 'text',
+  format: 'text',
+  method: 'text',
+  path: 'text',
+  client_model: 'text',
+  upstream_model: 'text',
+  stream: 'boolean',
+  status: 'smallint',
+  error_kind: 'text',
+  duration_ms: 'float8',
+  ttft_ms: 'float8',
+  input_tokens: 'integer',
+  output_tokens: 'integer',
+  cache_read_tokens: 'integer',
+  cache_write_tokens: 'integer',
+  cache_write_1h_tokens: 'integer',
+  cost_usd: 'float8',
+  stop_reason: 'text',
+  retries: 'smallint',
+  sdk_turns: 'integer',
+  sdk_cost_usd: 'float8',
+  user_agent: 'text',
+  upstream_request_id: 'text',
+  client_aborted: 'boolean',
+};
+
+const INSERT = `INSERT INTO ${REQUESTS_TABLE} (${ROW_COLUMNS.join(', ')})
+  SELECT * FROM unnest(${ROW_COLUMNS.map((c, i) => `$${i + 1}::${TYPES[c]}[]`).join(', ')})
+  ON CONFLICT (ts, id) DO NOTHING`;
+
+/** A row's value for its column, as the DuckDB appender stores it. */
+function cell(r: AccessLogRow, c: (typeof ROW_COLUMNS)[number]): unknown {
+  if (c === 'ts') return new Date(Math.trunc(r.ts));
+  if (c === 'retries') return Math.min(r.retries, 32767);
+  return r[c];
+}
+
+export class PgAccessLogStore implements AccessLogStore {
+  constructor(private readonly db: PgDatabase) {}
+
+  async insertBatch(rows: readonly AccessLogRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const columns = ROW_COLUMNS.map((c) => rows.map((r) => cell(r, c)));
+    await this.db.query(INSERT, columns);
+  }
+
+  async query(q: LogQuery): Promise<LogPage> {
+    const { sql, params } = pageSql(REQUESTS_TABLE, postgres, q);
+    const r = await this.db.query(sql, params.values);
+    return toPage(r.rows, q.limit);
+  }
+
+  async aggregate(q: AnalyticsQuery): Promise<Analytics> {
+    const { grouped, errors, params } = analyticsSql(REQUESTS_TABLE, postgres, q);
+    const [g, e] = await Promise.all([
+      this.db.query(grouped, params.values),
+      this.db.query(errors, params.values),
+    ]);
+    return toAnalytics(q, g.rows, e.rows);
+  }
+
+  async status(): Promise<StoreStatus> {
+    const ms = (t: string) => `(extract(epoch FROM ${t}) * 1000)::bigint::float8`;
+    const r = await this.db.query<{
+      rows: number;
+      oldest: number | null;
+      newest: number | null;
+      size: number;
+    }>(
+      `SELECT count(*)::float8 AS rows, ${ms('min(ts)')} AS oldest, ${ms('max(ts)')} AS newest,
+              pg_total_relation_size('${REQUESTS_TABLE}')::float8 AS size
+       FROM ${REQUESTS_TABLE}`,
+    );
+    const row = r.rows[0];
+    return {
+      kind: 'postgres',
+      location: this.db.location,
+      rows: row?.rows ?? 0,
+      oldest: row?.oldest ?? null,
+      newest: row?.newest ?? null,
+      size_bytes: row?.size ?? null,
+      schema_version: this.db.schemaVersion,
+    };
+  }
+
+  async prune(before: number): Promise<number> {
+    const r = await this.db.query(`DELETE FROM ${REQUESTS_TABLE} WHERE ts < $1::timestamptz`, [
+      new Date(Math.trunc(before)),
+    ]);
+    return r.rowCount ?? 0;
+  }
+
+  /** The database is the storage's to close (the shared state uses it too). */
+  async close(): Promise<void> {}
+}
