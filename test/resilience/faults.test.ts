@@ -6,26 +6,28 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { freePort } from '../helpers/net.ts';
-import { type FakeResponse, type ReceivedRequest, reply } from '../support/fake-upstream.ts';
 import {
-  activeResources,
   assembledText,
-  assertNoLeaks,
-  assertServing,
-  type Bench,
   bodyFor,
   type ClientFormat,
   errorOf,
   FORMATS,
+  streamComplete,
+  typeFor,
+} from '../helpers/formats.ts';
+import { freePort } from '../helpers/net.ts';
+import { type FakeResponse, type ReceivedRequest, reply } from '../support/fake-upstream.ts';
+import {
+  activeResources,
+  assertNoLeaks,
+  assertServing,
+  type Bench,
   nextId,
   type Row,
   startBench,
-  streamComplete,
-  typeFor,
 } from './harness.ts';
 
-type Kind = 'upstream' | 'timeout' | 'overloaded' | 'rate_limited' | 'api_error' | 'invalid_request';
+type Kind = 'upstream' | 'timeout' | 'overloaded' | 'rate_limited' | 'invalid_request';
 
 interface Scenario {
   name: string;
@@ -116,7 +118,7 @@ const SCENARIOS: Scenario[] = [
     streams: [false, true],
     script: () => [reply.apiError(), reply.apiError(), reply.apiError()],
     status: 500,
-    error: { kind: 'api_error', message: /Internal server error/ },
+    error: { kind: 'upstream', message: /Internal server error/ },
     attempts: 3,
     rowKind: 'upstream',
     reason: 'server_error',

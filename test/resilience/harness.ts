@@ -9,34 +9,16 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import type { Settings } from '../../src/config/schema.ts';
+import {
+  type Answer,
+  bodyFor,
+  type ClientFormat,
+  FORMATS,
+  PATHS,
+  streamComplete,
+} from '../helpers/formats.ts';
 import { type DeepPartial, type StartOptions, startProxy, type TestProxy } from '../helpers/proxy.ts';
 import { type FakeUpstream, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
-
-export type ClientFormat = 'anthropic' | 'openai' | 'responses';
-export const FORMATS: readonly ClientFormat[] = ['anthropic', 'openai', 'responses'];
-
-export const PATHS: Record<ClientFormat, string> = {
-  anthropic: '/api/v1/messages',
-  openai: '/api/v1/chat/completions',
-  responses: '/api/v1/responses',
-};
-
-/** A minimal valid request body in each format. */
-export function bodyFor(format: ClientFormat, stream: boolean, prompt = 'hi'): Record<string, unknown> {
-  switch (format) {
-    case 'anthropic':
-      return {
-        model: 'claude-sonnet-4-5',
-        max_tokens: 64,
-        stream,
-        messages: [{ role: 'user', content: prompt }],
-      };
-    case 'openai':
-      return { model: 'gpt-4o', stream, messages: [{ role: 'user', content: prompt }] };
-    case 'responses':
-      return { model: 'gpt-4o', stream, input: prompt, store: false };
-  }
-}
 
 /** Resolve with `p`, or fail naming `what` once `ms` have passed: no wait in this suite is unbounded. */
 export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
@@ -84,109 +66,6 @@ export async function assertNoLeaks(before: Map<string, number>, what = 'after c
     5000,
   ).catch(() => false);
   assert.ok(settled, `${what}: resources left open: ${extra.join(', ')}`);
-}
-
-export interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: any;
-}
-
-/** SSE frames as `{ event, data }` (data parsed when it is JSON). */
-export function sseFrames(text: string): Array<{ event?: string; data: any }> {
-  const out: Array<{ event?: string; data: any }> = [];
-  for (const block of text.split(/\n\n+/)) {
-    let event: string | undefined;
-    const data: string[] = [];
-    for (const line of block.split('\n')) {
-      if (line.startsWith('event:')) event = line.slice(6).trim();
-      else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
-    }
-    if (data.length === 0) continue;
-    const raw = data.join('\n');
-    let parsed: unknown = raw;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {}
-    out.push({ event, data: parsed });
-  }
-  return out;
-}
-
-/** The answer's text, assembled from a stream in any of the three formats (or from a JSON answer). */
-export function assembledText(format: ClientFormat, a: Answer): string {
-  if (a.json) {
-    if (format === 'anthropic') return a.json.content.map((b: { text?: string }) => b.text ?? '').join('');
-    if (format === 'openai') return a.json.choices[0].message.content ?? '';
-    return a.json.output
-      .flatMap((o: { content?: Array<{ text?: string }> }) => o.content ?? [])
-      .map((c: { text?: string }) => c.text ?? '')
-      .join('');
-  }
-  let text = '';
-  for (const f of sseFrames(a.text)) {
-    const d = f.data;
-    if (format === 'anthropic' && d?.type === 'content_block_delta' && d.delta.type === 'text_delta')
-      text += d.delta.text;
-    if (format === 'openai' && d?.choices?.[0]?.delta?.content) text += d.choices[0].delta.content;
-    if (format === 'responses' && d?.type === 'response.output_text.delta') text += d.delta;
-  }
-  return text;
-}
-
-/** Whether a streamed answer ended the way a complete one does in its format. */
-export function streamComplete(format: ClientFormat, text: string): boolean {
-  const frames = sseFrames(text);
-  const last = frames.at(-1);
-  if (format === 'anthropic') return last?.data?.type === 'message_stop';
-  if (format === 'openai') return last?.data === '[DONE]';
-  return last?.data?.type === 'response.completed';
-}
-
-/**
- * The error a client learns about, in its own format: from an error status's JSON body, or from
- * the error frame that ends a stream. `type` is Anthropic's `error.type` or OpenAI's `error.type`.
- */
-export function errorOf(format: ClientFormat, a: Answer): { type: string; message: string } | undefined {
-  if (a.status >= 400) {
-    const e = a.json?.error;
-    if (!e) return undefined;
-    if (format === 'anthropic') {
-      assert.equal(a.json.type, 'error', 'Anthropic error shape');
-    } else {
-      assert.deepEqual(Object.keys(e).sort(), ['code', 'message', 'param', 'type'], 'OpenAI error shape');
-    }
-    return { type: e.type, message: e.message };
-  }
-  const frames = sseFrames(a.text);
-  if (format === 'anthropic') {
-    const f = frames.find((x) => x.event === 'error');
-    return f && { type: f.data.error.type, message: f.data.error.message };
-  }
-  if (format === 'openai') {
-    const f = frames.find((x) => x.data?.error);
-    return f && { type: f.data.error.type, message: f.data.error.message };
-  }
-  const failed = frames.find((x) => x.data?.type === 'response.failed');
-  const f = frames.find((x) => x.data?.type === 'error');
-  if (!f) return undefined;
-  assert.ok(failed, 'a Responses stream that fails ends with response.failed');
-  return { type: f.data.error.type, message: f.data.message };
-}
-
-/** The error type a kind maps to in each format (Anthropic's, then OpenAI's). */
-export const ERROR_TYPES = {
-  upstream: { anthropic: 'api_error', openai: 'server_error' },
-  timeout: { anthropic: 'timeout_error', openai: 'server_error' },
-  overloaded: { anthropic: 'overloaded_error', openai: 'server_error' },
-  rate_limited: { anthropic: 'rate_limit_error', openai: 'rate_limit_error' },
-  api_error: { anthropic: 'api_error', openai: 'server_error' },
-  invalid_request: { anthropic: 'invalid_request_error', openai: 'invalid_request_error' },
-} as const;
-
-export function typeFor(kind: keyof typeof ERROR_TYPES, format: ClientFormat): string {
-  return ERROR_TYPES[kind][format === 'anthropic' ? 'anthropic' : 'openai'];
 }
 
 export interface Bench {
