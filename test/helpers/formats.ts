@@ -65,6 +65,14 @@ export function assembledText(format: ClientFormat, a: Answer): string {
   return text;
 }
 
+/** Whether a streamed answer began the way one does in its format. */
+export function streamBegan(format: ClientFormat, text: string): boolean {
+  const first = sseEvents(text)[0]?.data;
+  if (format === 'anthropic') return first?.type === 'message_start';
+  if (format === 'openai') return first?.choices?.[0]?.delta?.role === 'assistant';
+  return first?.type === 'response.created';
+}
+
 /** Whether a streamed answer ended the way a complete one does in its format. */
 export function streamComplete(format: ClientFormat, text: string): boolean {
   const last = sseEvents(text).at(-1);
@@ -226,7 +234,7 @@ export async function viaClient(c: ClientCall): Promise<ClientOutcome> {
     if (c.format === 'anthropic') {
       const client = new Anthropic({ baseURL: `${c.url}/api`, apiKey: 'client-key', maxRetries: 0 });
       const body = {
-        model: 'claude-sonnet-4-5',
+        model: 'claude-sonnet-5-5',
         max_tokens: 64,
         messages: [{ role: 'user' as const, content: c.prompt }],
       };

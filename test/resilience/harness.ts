@@ -76,8 +76,8 @@ export interface Bench {
   sent: string[];
   /** POST a body in a format; `id` becomes the request id (and so the access-log row's id). */
   post(format: ClientFormat, body: unknown, opts?: PostOptions): Promise<Answer>;
-  /** GET a path of the proxy (over the bench's own connections) as JSON or text. */
-  get(path: string): Promise<{ status: number; text: string; json: any }>;
+  /** GET (or another method, without a body) a path of the proxy over the bench's own connections. */
+  get(path: string, method?: 'GET' | 'DELETE'): Promise<Answer>;
   /** Access-log rows by request id, once the writer has stored all of `ids` (bounded wait). */
   rows(ids?: string[]): Promise<Map<string, Row>>;
   close(): Promise<void>;
@@ -85,6 +85,8 @@ export interface Bench {
 
 export interface PostOptions {
   id?: string;
+  /** Default POST (a GET or DELETE sends no body). */
+  method?: 'POST' | 'GET' | 'DELETE';
   headers?: Record<string, string>;
   path?: string;
   /** Raw body text instead of JSON. */
@@ -97,12 +99,21 @@ export type Row = Record<string, any>;
 let seq = 0;
 export const nextId = (prefix: string) => `${prefix}-${++seq}`;
 
+/** How the bench's proxy gets its upstream and credentials, when not the default ones. */
+export interface BenchOptions {
+  /** A fake upstream to share (the caller closes it); default a new one, closed with the bench. */
+  fake?: FakeUpstream;
+  /** The proxy's credentials (default: the test token in CLAUDE_CODE_OAUTH_TOKEN). */
+  credentials?: Pick<StartOptions, 'env' | 'credentials' | 'claudeCredentials'>;
+}
+
 export async function startBench(
   settings: DeepPartial<Settings> = {},
   fakeOpts: Parameters<typeof startFakeUpstream>[0] = {},
   app: StartOptions['app'] = {},
+  opts: BenchOptions = {},
 ): Promise<Bench> {
-  const fake = await startFakeUpstream(fakeOpts);
+  const fake = opts.fake ?? (await startFakeUpstream(fakeOpts));
   const base: DeepPartial<Settings> = {
     upstream: {
       base_url: fake.url,
@@ -113,7 +124,7 @@ export async function startBench(
   };
   const proxy = await startProxy({
     settings: merge(base, settings),
-    env: { CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN },
+    ...(opts.credentials ?? { env: { CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN } }),
     logLevel: 'warn',
     app,
   });
@@ -134,8 +145,9 @@ export async function startBench(
         opts.deadlineMs ?? 15_000,
         `${format} ${id}`,
         (async () => {
+          const method = opts.method ?? 'POST';
           const r = await request(`${proxy.url}${opts.path ?? PATHS[format]}`, {
-            method: 'POST',
+            method,
             dispatcher: agent,
             headers: {
               'content-type': 'application/json',
@@ -143,7 +155,7 @@ export async function startBench(
               ...(format === 'anthropic' ? { 'anthropic-version': '2023-06-01' } : {}),
               ...opts.headers,
             },
-            body: opts.raw ?? JSON.stringify(body),
+            body: method === 'POST' ? (opts.raw ?? JSON.stringify(body)) : undefined,
           });
           const text = await r.body.text();
           return { status: r.statusCode, headers: r.headers, text };
@@ -157,14 +169,18 @@ export async function startBench(
       }
       return { ...res, json };
     },
-    async get(path) {
-      const r = await within(10_000, `GET ${path}`, request(`${proxy.url}${path}`, { dispatcher: agent }));
+    async get(path, method = 'GET') {
+      const r = await within(
+        10_000,
+        `${method} ${path}`,
+        request(`${proxy.url}${path}`, { method, dispatcher: agent }),
+      );
       const text = await r.body.text();
       let json: any;
       try {
         json = JSON.parse(text);
       } catch {}
-      return { status: r.statusCode, text, json };
+      return { status: r.statusCode, headers: r.headers, text, json };
     },
     async rows(ids = sent) {
       const want = new Set(ids);
@@ -209,7 +225,7 @@ export async function startBench(
       closing ??= (async () => {
         await agent.close();
         await proxy.close();
-        await fake.close();
+        if (!opts.fake) await fake.close();
       })();
       return closing;
     },
