@@ -17,14 +17,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'undici';
-import {
-  assembledText,
-  bodyFor,
-  type ClientFormat,
-  PATHS,
-  sseFrames,
-  streamComplete,
-} from '../test/resilience/harness.ts';
+import { assembledText, bodyFor, type ClientFormat, PATHS, streamComplete } from '../test/helpers/formats.ts';
+import { sseEvents } from '../test/helpers/sse.ts';
 import { DEFAULT_TEXT } from '../test/support/fake-upstream.ts';
 import { seededRandom } from '../test/support/sse.ts';
 import { type Child, start, type Usage } from './child.ts';
@@ -119,7 +113,7 @@ function wellFormedFailure(format: ClientFormat, stream: boolean, status: number
     }
   }
   if (streamComplete(format, text)) return true;
-  const frames = sseFrames(text);
+  const frames = sseEvents(text);
   if (format === 'anthropic') return frames.some((f) => f.event === 'error');
   if (format === 'openai') return frames.some((f) => f.data?.error);
   return frames.some((f) => f.data?.type === 'response.failed');

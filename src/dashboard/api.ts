@@ -4,6 +4,7 @@
  * closes) and sends it as `Authorization: Bearer` — never in a URL. The live stream is read with
  * fetch() and a stream reader, because EventSource cannot send headers.
  */
+import { EventSourceParserStream } from 'eventsource-parser/stream';
 
 const TOKEN_KEY = 'ccproxy.token';
 
@@ -95,31 +96,19 @@ export async function followStream(
   }
 }
 
+/** Reads events off the live body with eventsource-parser, the parser the proxy itself uses. */
 async function readFrames(body: ReadableStream<Uint8Array>, onEvent: (e: SseEvent) => void): Promise<void> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
+  const reader = body
+    .pipeThrough(new TextDecoderStream() as ReadableWritablePair<string, Uint8Array>)
+    .pipeThrough(new EventSourceParserStream())
+    .getReader();
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += decoder.decode(value, { stream: true }).replaceAll('\r\n', '\n');
-    let end = buffer.indexOf('\n\n');
-    while (end >= 0) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      end = buffer.indexOf('\n\n');
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of frame.split('\n')) {
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-      }
-      if (!data.length) continue; // a comment (keepalive)
-      try {
-        onEvent({ event, data: JSON.parse(data.join('\n')) });
-      } catch {
-        // one bad frame is skipped, the stream goes on
-      }
+    try {
+      onEvent({ event: value.event ?? 'message', data: JSON.parse(value.data) });
+    } catch {
+      // one bad frame is skipped, the stream goes on
     }
   }
 }

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { createObservability, type Observability } from '../../src/observability/index.ts';
 import { Lifecycle } from '../../src/observability/lifecycle.ts';
 import { registerLogsApi } from '../../src/observability/logs-api/routes.ts';
+import { readSse } from '../helpers/sse.ts';
 import { emitRequest, settingsWith, silent, tempDir, waitFor } from './helpers.ts';
 
 const T0 = Date.parse('2026-11-20T10:00:00Z');
@@ -341,29 +342,10 @@ describe('logs API', () => {
     const res = await fetch(`${address}/logs/stream?mode=sdk`, { signal: controller.signal });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
-    const pump = (async () => {
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          buffer += value;
-          for (let i = buffer.indexOf('\n\n'); i >= 0; i = buffer.indexOf('\n\n')) {
-            const frame = buffer.slice(0, i);
-            buffer = buffer.slice(i + 2);
-            if (frame.startsWith(':')) continue;
-            const event = /^event: (.*)$/m.exec(frame)?.[1] ?? 'message';
-            const data = frame
-              .split('\n')
-              .filter((l) => l.startsWith('data: '))
-              .map((l) => l.slice(6))
-              .join('\n');
-            events.push({ event, data: JSON.parse(data) });
-          }
-        }
-      } catch {}
-    })();
+    // Comments (keepalives) are not events; a read that ends with the abort below is the normal end.
+    const pump = readSse(res.body!, (ev) =>
+      events.push({ event: ev.event ?? 'message', data: JSON.parse(ev.data) }),
+    ).catch(() => {});
     await waitFor(() => events.some((e) => e.event === 'ready'), 'the ready event');
     emitRequest(lifecycle, { id: 'live-api' }); // filtered out: mode=api
     emitRequest(lifecycle, { id: 'live-sdk', mode: 'sdk', usage: { input: 3, output: 4 } });

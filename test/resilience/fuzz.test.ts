@@ -16,16 +16,9 @@ import { modelRules } from '../../src/formats/models.ts';
 import { FRONTENDS } from '../../src/server/app.ts';
 import { openaiRequest } from '../formats/openai/arbitraries.ts';
 import { responsesRequest } from '../formats/responses/arbitraries.ts';
+import { bodyFor } from '../helpers/formats.ts';
 import { reply } from '../support/fake-upstream.ts';
-import {
-  activeResources,
-  assertNoLeaks,
-  assertServing,
-  type Bench,
-  bodyFor,
-  startBench,
-  within,
-} from './harness.ts';
+import { activeResources, assertNoLeaks, assertServing, type Bench, startBench, within } from './harness.ts';
 
 const TOKEN = 'fuzz-token-0123456789abcdef';
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2500);

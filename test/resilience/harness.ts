@@ -9,34 +9,16 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import type { Settings } from '../../src/config/schema.ts';
+import {
+  type Answer,
+  bodyFor,
+  type ClientFormat,
+  FORMATS,
+  PATHS,
+  streamComplete,
+} from '../helpers/formats.ts';
 import { type DeepPartial, type StartOptions, startProxy, type TestProxy } from '../helpers/proxy.ts';
 import { type FakeUpstream, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
-
-export type ClientFormat = 'anthropic' | 'openai' | 'responses';
-export const FORMATS: readonly ClientFormat[] = ['anthropic', 'openai', 'responses'];
-
-export const PATHS: Record<ClientFormat, string> = {
-  anthropic: '/api/v1/messages',
-  openai: '/api/v1/chat/completions',
-  responses: '/api/v1/responses',
-};
-
-/** A minimal valid request body in each format. */
-export function bodyFor(format: ClientFormat, stream: boolean, prompt = 'hi'): Record<string, unknown> {
-  switch (format) {
-    case 'anthropic':
-      return {
-        model: 'claude-sonnet-4-5',
-        max_tokens: 64,
-        stream,
-        messages: [{ role: 'user', content: prompt }],
-      };
-    case 'openai':
-      return { model: 'gpt-4o', stream, messages: [{ role: 'user', content: prompt }] };
-    case 'responses':
-      return { model: 'gpt-4o', stream, input: prompt, store: false };
-  }
-}
 
 /** Resolve with `p`, or fail naming `what` once `ms` have passed: no wait in this suite is unbounded. */
 export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
@@ -86,109 +68,6 @@ export async function assertNoLeaks(before: Map<string, number>, what = 'after c
   assert.ok(settled, `${what}: resources left open: ${extra.join(', ')}`);
 }
 
-export interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: any;
-}
-
-/** SSE frames as `{ event, data }` (data parsed when it is JSON). */
-export function sseFrames(text: string): Array<{ event?: string; data: any }> {
-  const out: Array<{ event?: string; data: any }> = [];
-  for (const block of text.split(/\n\n+/)) {
-    let event: string | undefined;
-    const data: string[] = [];
-    for (const line of block.split('\n')) {
-      if (line.startsWith('event:')) event = line.slice(6).trim();
-      else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
-    }
-    if (data.length === 0) continue;
-    const raw = data.join('\n');
-    let parsed: unknown = raw;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {}
-    out.push({ event, data: parsed });
-  }
-  return out;
-}
-
-/** The answer's text, assembled from a stream in any of the three formats (or from a JSON answer). */
-export function assembledText(format: ClientFormat, a: Answer): string {
-  if (a.json) {
-    if (format === 'anthropic') return a.json.content.map((b: { text?: string }) => b.text ?? '').join('');
-    if (format === 'openai') return a.json.choices[0].message.content ?? '';
-    return a.json.output
-      .flatMap((o: { content?: Array<{ text?: string }> }) => o.content ?? [])
-      .map((c: { text?: string }) => c.text ?? '')
-      .join('');
-  }
-  let text = '';
-  for (const f of sseFrames(a.text)) {
-    const d = f.data;
-    if (format === 'anthropic' && d?.type === 'content_block_delta' && d.delta.type === 'text_delta')
-      text += d.delta.text;
-    if (format === 'openai' && d?.choices?.[0]?.delta?.content) text += d.choices[0].delta.content;
-    if (format === 'responses' && d?.type === 'response.output_text.delta') text += d.delta;
-  }
-  return text;
-}
-
-/** Whether a streamed answer ended the way a complete one does in its format. */
-export function streamComplete(format: ClientFormat, text: string): boolean {
-  const frames = sseFrames(text);
-  const last = frames.at(-1);
-  if (format === 'anthropic') return last?.data?.type === 'message_stop';
-  if (format === 'openai') return last?.data === '[DONE]';
-  return last?.data?.type === 'response.completed';
-}
-
-/**
- * The error a client learns about, in its own format: from an error status's JSON body, or from
- * the error frame that ends a stream. `type` is Anthropic's `error.type` or OpenAI's `error.type`.
- */
-export function errorOf(format: ClientFormat, a: Answer): { type: string; message: string } | undefined {
-  if (a.status >= 400) {
-    const e = a.json?.error;
-    if (!e) return undefined;
-    if (format === 'anthropic') {
-      assert.equal(a.json.type, 'error', 'Anthropic error shape');
-    } else {
-      assert.deepEqual(Object.keys(e).sort(), ['code', 'message', 'param', 'type'], 'OpenAI error shape');
-    }
-    return { type: e.type, message: e.message };
-  }
-  const frames = sseFrames(a.text);
-  if (format === 'anthropic') {
-    const f = frames.find((x) => x.event === 'error');
-    return f && { type: f.data.error.type, message: f.data.error.message };
-  }
-  if (format === 'openai') {
-    const f = frames.find((x) => x.data?.error);
-    return f && { type: f.data.error.type, message: f.data.error.message };
-  }
-  const failed = frames.find((x) => x.data?.type === 'response.failed');
-  const f = frames.find((x) => x.data?.type === 'error');
-  if (!f) return undefined;
-  assert.ok(failed, 'a Responses stream that fails ends with response.failed');
-  return { type: f.data.error.type, message: f.data.message };
-}
-
-/** The error type a kind maps to in each format (Anthropic's, then OpenAI's). */
-export const ERROR_TYPES = {
-  upstream: { anthropic: 'api_error', openai: 'server_error' },
-  timeout: { anthropic: 'timeout_error', openai: 'server_error' },
-  overloaded: { anthropic: 'overloaded_error', openai: 'server_error' },
-  rate_limited: { anthropic: 'rate_limit_error', openai: 'rate_limit_error' },
-  api_error: { anthropic: 'api_error', openai: 'server_error' },
-  invalid_request: { anthropic: 'invalid_request_error', openai: 'invalid_request_error' },
-} as const;
-
-export function typeFor(kind: keyof typeof ERROR_TYPES, format: ClientFormat): string {
-  return ERROR_TYPES[kind][format === 'anthropic' ? 'anthropic' : 'openai'];
-}
-
 export interface Bench {
   fake: FakeUpstream;
   proxy: TestProxy;
@@ -197,8 +76,8 @@ export interface Bench {
   sent: string[];
   /** POST a body in a format; `id` becomes the request id (and so the access-log row's id). */
   post(format: ClientFormat, body: unknown, opts?: PostOptions): Promise<Answer>;
-  /** GET a path of the proxy (over the bench's own connections) as JSON or text. */
-  get(path: string): Promise<{ status: number; text: string; json: any }>;
+  /** GET (or another method, without a body) a path of the proxy over the bench's own connections. */
+  get(path: string, method?: 'GET' | 'DELETE'): Promise<Answer>;
   /** Access-log rows by request id, once the writer has stored all of `ids` (bounded wait). */
   rows(ids?: string[]): Promise<Map<string, Row>>;
   close(): Promise<void>;
@@ -206,6 +85,8 @@ export interface Bench {
 
 export interface PostOptions {
   id?: string;
+  /** Default POST (a GET or DELETE sends no body). */
+  method?: 'POST' | 'GET' | 'DELETE';
   headers?: Record<string, string>;
   path?: string;
   /** Raw body text instead of JSON. */
@@ -218,12 +99,21 @@ export type Row = Record<string, any>;
 let seq = 0;
 export const nextId = (prefix: string) => `${prefix}-${++seq}`;
 
+/** How the bench's proxy gets its upstream and credentials, when not the default ones. */
+export interface BenchOptions {
+  /** A fake upstream to share (the caller closes it); default a new one, closed with the bench. */
+  fake?: FakeUpstream;
+  /** The proxy's credentials (default: the test token in CLAUDE_CODE_OAUTH_TOKEN). */
+  credentials?: Pick<StartOptions, 'env' | 'credentials' | 'claudeCredentials'>;
+}
+
 export async function startBench(
   settings: DeepPartial<Settings> = {},
   fakeOpts: Parameters<typeof startFakeUpstream>[0] = {},
   app: StartOptions['app'] = {},
+  opts: BenchOptions = {},
 ): Promise<Bench> {
-  const fake = await startFakeUpstream(fakeOpts);
+  const fake = opts.fake ?? (await startFakeUpstream(fakeOpts));
   const base: DeepPartial<Settings> = {
     upstream: {
       base_url: fake.url,
@@ -234,7 +124,7 @@ export async function startBench(
   };
   const proxy = await startProxy({
     settings: merge(base, settings),
-    env: { CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN },
+    ...(opts.credentials ?? { env: { CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN } }),
     logLevel: 'warn',
     app,
   });
@@ -255,8 +145,9 @@ export async function startBench(
         opts.deadlineMs ?? 15_000,
         `${format} ${id}`,
         (async () => {
+          const method = opts.method ?? 'POST';
           const r = await request(`${proxy.url}${opts.path ?? PATHS[format]}`, {
-            method: 'POST',
+            method,
             dispatcher: agent,
             headers: {
               'content-type': 'application/json',
@@ -264,7 +155,7 @@ export async function startBench(
               ...(format === 'anthropic' ? { 'anthropic-version': '2023-06-01' } : {}),
               ...opts.headers,
             },
-            body: opts.raw ?? JSON.stringify(body),
+            body: method === 'POST' ? (opts.raw ?? JSON.stringify(body)) : undefined,
           });
           const text = await r.body.text();
           return { status: r.statusCode, headers: r.headers, text };
@@ -278,14 +169,18 @@ export async function startBench(
       }
       return { ...res, json };
     },
-    async get(path) {
-      const r = await within(10_000, `GET ${path}`, request(`${proxy.url}${path}`, { dispatcher: agent }));
+    async get(path, method = 'GET') {
+      const r = await within(
+        10_000,
+        `${method} ${path}`,
+        request(`${proxy.url}${path}`, { method, dispatcher: agent }),
+      );
       const text = await r.body.text();
       let json: any;
       try {
         json = JSON.parse(text);
       } catch {}
-      return { status: r.statusCode, text, json };
+      return { status: r.statusCode, headers: r.headers, text, json };
     },
     async rows(ids = sent) {
       const want = new Set(ids);
@@ -330,7 +225,7 @@ export async function startBench(
       closing ??= (async () => {
         await agent.close();
         await proxy.close();
-        await fake.close();
+        if (!opts.fake) await fake.close();
       })();
       return closing;
     },

@@ -6,20 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
+import { bodyFor, errorOf, FORMATS, PATHS, typeFor } from '../helpers/formats.ts';
 import { reply } from '../support/fake-upstream.ts';
-import {
-  activeResources,
-  assertNoLeaks,
-  type Bench,
-  bodyFor,
-  errorOf,
-  FORMATS,
-  nextId,
-  PATHS,
-  startBench,
-  typeFor,
-  until,
-} from './harness.ts';
+import { activeResources, assertNoLeaks, type Bench, nextId, startBench, until } from './harness.ts';
 
 /** A gate the fake's answers wait behind, and how many requests it holds at once (and at most). */
 function gate() {

@@ -7,23 +7,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { type ReceivedRequest, reply } from '../support/fake-upstream.ts';
-import { seededRandom } from '../support/sse.ts';
 import {
   type Answer,
-  activeResources,
   assembledText,
-  assertNoLeaks,
-  type Bench,
   bodyFor,
   type ClientFormat,
   FORMATS,
   PATHS,
-  startBench,
   streamComplete,
-  until,
-  within,
-} from './harness.ts';
+} from '../helpers/formats.ts';
+import { type ReceivedRequest, reply } from '../support/fake-upstream.ts';
+import { seededRandom } from '../support/sse.ts';
+import { activeResources, assertNoLeaks, type Bench, startBench, until, within } from './harness.ts';
 
 const STREAMS = 200;
 const LEAVERS = 20;

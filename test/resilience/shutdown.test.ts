@@ -12,9 +12,11 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { DuckDbStore } from '../../src/observability/access-log/duckdb/store.ts';
+import { assembledText, bodyFor, streamComplete } from '../helpers/formats.ts';
+import { sseEvents } from '../helpers/sse.ts';
 import { runCli, spawnCli } from '../security/cli.ts';
 import { type FakeUpstream, reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
-import { assembledText, bodyFor, sseFrames, streamComplete, within } from './harness.ts';
+import { within } from './harness.ts';
 
 interface Served {
   child: ChildProcessWithoutNullStreams;
@@ -148,7 +150,7 @@ describe('resilience: shutdown', () => {
     s.child.kill('SIGTERM');
     const a = await within(10_000, 'the stream', answer);
     assert.equal(a.status, 200);
-    const last = sseFrames(a.text).at(-1)!.data;
+    const last = sseEvents(a.text).at(-1)!.data;
     assert.equal(last.error.type, 'server_error');
     assert.match(last.error.message, /shutting down/);
     assert.equal(await within(10_000, 'exit', s.exited), 0);

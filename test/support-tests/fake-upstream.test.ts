@@ -7,6 +7,7 @@ import http from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import Anthropic from '@anthropic-ai/sdk';
+import { strictSse } from '../helpers/sse.ts';
 import {
   accumulate,
   type FakeUpstream,
@@ -86,20 +87,9 @@ function post(
   });
 }
 
-/** Split a raw SSE body into its events, asserting the exact framing on the way. */
+/** The events of a raw SSE body, asserting the exact framing (`event: <type>\ndata: <one line>\n\n`) on the way. */
 function sseFrames(raw: string): Array<{ event: string; data: Obj }> {
-  assert.ok(raw.endsWith('\n\n'), 'stream ends with a blank line');
-  return raw
-    .slice(0, -2)
-    .split('\n\n')
-    .map((frame) => {
-      const m = /^event: ([a-z_]+)\ndata: (.+)$/s.exec(frame);
-      assert.ok(m, `frame is "event: …\\ndata: …": ${JSON.stringify(frame)}`);
-      assert.ok(!m[2].includes('\n'), 'data is one line');
-      const data = JSON.parse(m[2]);
-      assert.equal(data.type, m[1], 'event name equals data.type');
-      return { event: m[1], data };
-    });
+  return strictSse(raw, 'named').map((ev) => ({ event: ev.event!, data: JSON.parse(ev.data) }));
 }
 
 describe('Messages API through the official SDK', () => {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { accumulate, MessageAccumulator } from '../../../src/formats/anthropic/accumulate.ts';
 import { decodeEvents, encodeEvent, parseEventData, SseReader } from '../../../src/formats/anthropic/sse.ts';
-import type { StreamEvent } from '../../../src/formats/anthropic/types.ts';
+import type { Message, StreamEvent } from '../../../src/formats/anthropic/types.ts';
 import { SseUsageTap } from '../../../src/formats/anthropic/usage-tap.ts';
-import { anthropicSse, fixtureNames, readChunks, readJsonFixture } from '../../helpers/fixtures.ts';
+import { anthropicSse, fixtureNames, readChunks, readJsonFixture } from '../../support/fixtures.ts';
 
 const STREAMS = fixtureNames('anthropic', '.chunks.txt');
 
@@ -28,7 +28,7 @@ describe('Anthropic SSE', () => {
   for (const name of STREAMS) {
     it(`${name}: decoding gives the same events whatever byte the input is split at`, () => {
       const bytes = Buffer.from(anthropicSse(name));
-      const expected = readChunks('anthropic', name);
+      const expected = readChunks<StreamEvent>('anthropic', name);
       assert.deepEqual(decodeAll(bytes, []), expected);
       for (let i = 1; i < bytes.length; i++)
         assert.deepEqual(decodeAll(bytes, [i]), expected, `split at ${i}`);
@@ -37,7 +37,7 @@ describe('Anthropic SSE', () => {
     it(`${name}: the usage tap reads the same usage whatever byte the input is split at`, () => {
       const bytes = Buffer.from(anthropicSse(name));
       const acc = new MessageAccumulator();
-      for (const ev of readChunks('anthropic', name)) acc.push(ev);
+      for (const ev of readChunks<StreamEvent>('anthropic', name)) acc.push(ev);
       const want = acc.message();
       for (let i = 0; i <= bytes.length; i += i < 200 ? 1 : 7) {
         const tap = new SseUsageTap();
@@ -80,9 +80,9 @@ describe('Anthropic SSE', () => {
       'anthropic-clear-thinking.1',
     ]) {
       const acc = new MessageAccumulator();
-      for (const ev of readChunks('anthropic', name)) acc.push(ev);
+      for (const ev of readChunks<StreamEvent>('anthropic', name)) acc.push(ev);
       const msg = acc.message();
-      const json = readJsonFixture('anthropic', name);
+      const json = readJsonFixture<Message>('anthropic', name);
       assert.equal(msg.content.length, json.content.length, name);
       assert.deepEqual(
         msg.content.map((b) => b.type),

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { kindForAnthropicType, ProxyError } from '../../../src/errors.ts';
 import type { ApiErrorBody } from '../../../src/formats/anthropic/types.ts';
 import { renderOpenAIError } from '../../../src/formats/openai/errors.ts';
 import { openaiFrontend } from '../../../src/formats/openai/index.ts';
-import { FIXTURES, readJson, shape } from './helpers.ts';
+import { readJsonFixture } from '../../support/fixtures.ts';
+import { shape } from './helpers.ts';
 
-const real = readJson(path.join(FIXTURES, 'openai/reasoning-model-legacy-parameter-error.json'));
+const real = readJsonFixture('openai', 'reasoning-model-legacy-parameter-error');
 
 describe('openai errors', () => {
   it('has the shape of a real OpenAI error body', () => {
@@ -54,9 +54,7 @@ describe('openai errors', () => {
   });
 
   it('renders a recorded upstream error with its message and status', () => {
-    const upstream = readJson<ApiErrorBody>(
-      path.join(FIXTURES, 'anthropic/anthropic-issue-17366-error.json'),
-    );
+    const upstream = readJsonFixture<ApiErrorBody>('anthropic', 'anthropic-issue-17366-error');
     const err = new ProxyError(kindForAnthropicType(upstream.error.type, 400), upstream.error.message, {
       upstream: { status: 400, type: upstream.error.type, message: upstream.error.message, body: upstream },
     });

@@ -4,50 +4,33 @@
  * recordings in test/fixtures/openai, and readable by the real `openai` SDK.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { ProxyError } from '../../../src/errors.ts';
-import type { Message } from '../../../src/formats/anthropic/types.ts';
+import type { Message, StreamEvent } from '../../../src/formats/anthropic/types.ts';
 import { openaiFrontend } from '../../../src/formats/openai/index.ts';
-import {
-  accumulate,
-  FIXTURES,
-  META,
-  options,
-  parsedFor,
-  readEvents,
-  readJson,
-  reassemble,
-  renderStream,
-  shapeDiff,
-} from './helpers.ts';
+import { fixtureNames, readChunks, readJsonFixture } from '../../support/fixtures.ts';
+import { accumulate, META, options, parsedFor, reassemble, renderStream, shapeDiff } from './helpers.ts';
 
-const ANTHROPIC = path.join(FIXTURES, 'anthropic');
-const OPENAI = path.join(FIXTURES, 'openai');
-const streams = fs.readdirSync(ANTHROPIC).filter((f) => f.endsWith('.chunks.txt'));
-const messages = fs
-  .readdirSync(ANTHROPIC)
-  .filter((f) => f.endsWith('.json'))
-  .filter((f) => readJson<{ type: string }>(path.join(ANTHROPIC, f)).type === 'message');
+const streams = fixtureNames('anthropic', '.chunks.txt');
+const messages = fixtureNames('anthropic', '.json').filter(
+  (name) => readJsonFixture<{ type: string }>('anthropic', name).type === 'message',
+);
+const events = (name: string) => readChunks<StreamEvent>('anthropic', name);
+const message = (name: string) => readJsonFixture<Message>('anthropic', name);
 
 /** Real OpenAI chunks, by what they carry. */
-const realText = readEvents(path.join(OPENAI, 'openai-text.chunks.txt')) as unknown as Record<string, any>[];
-const realTool = readEvents(path.join(OPENAI, 'issue-15789-step-1.chunks.txt')) as unknown as Record<
-  string,
-  any
->[];
-const realReasoning = readEvents(path.join(OPENAI, 'xai-tool-call.chunks.txt')) as unknown as Record<
-  string,
-  any
->[];
-const realCompletion = readJson<Record<string, any>>(path.join(OPENAI, 'openai-text.json'));
-const realToolCompletion = readJson<Record<string, any>>(
-  path.join(OPENAI, 'qwen-plus-normalized-replayed-tool-arguments-success.json'),
+const realText = readChunks<Record<string, any>>('openai', 'openai-text');
+const realTool = readChunks<Record<string, any>>('openai', 'issue-15789-step-1');
+const realReasoning = readChunks<Record<string, any>>('openai', 'xai-tool-call');
+const realCompletion = readJsonFixture<Record<string, any>>('openai', 'openai-text');
+const realToolCompletion = readJsonFixture<Record<string, any>>(
+  'openai',
+  'qwen-plus-normalized-replayed-tool-arguments-success',
 );
-const realCached = readJson<{ attempts: Array<{ rawResponseBody: Record<string, any> }> }>(
-  path.join(OPENAI, 'openai-chat-cached-input-tokens-11178.json'),
+const realCached = readJsonFixture<{ attempts: Array<{ rawResponseBody: Record<string, any> }> }>(
+  'openai',
+  'openai-chat-cached-input-tokens-11178',
 ).attempts[1].rawResponseBody;
 
 /** OpenAI's own completion, with tool calls as an OpenAI-compatible server recorded them. */
@@ -96,11 +79,11 @@ function clientAnswering(body: string, contentType: string): OpenAI {
 }
 
 describe('openai frontend on recorded Anthropic streams', () => {
-  for (const file of streams) {
-    it(file, async () => {
-      const events = readEvents(path.join(ANTHROPIC, file));
+  for (const name of streams) {
+    it(`${name}.chunks.txt`, async () => {
+      const recorded = events(name);
       const parsed = parsedFor({ includeUsage: true });
-      const body = renderStream(events, parsed);
+      const body = renderStream(recorded, parsed);
       const { completion, chunks, done } = reassemble(body);
       assert.ok(done, 'ends with data: [DONE]');
       assert.deepEqual(chunks[0].choices[0].delta, { role: 'assistant', content: '', refusal: null });
@@ -113,7 +96,7 @@ describe('openai frontend on recorded Anthropic streams', () => {
       assert.deepEqual(last.choices, []);
       assert.equal(chunks.filter((c) => c.choices[0]?.finish_reason).length, 1, 'one finish chunk');
 
-      const expected = openaiFrontend.renderMessage(accumulate(events), parsed, META, options());
+      const expected = openaiFrontend.renderMessage(accumulate(recorded), parsed, META, options());
       assert.deepEqual(normalized(completion), normalized(expected as Record<string, any>));
 
       // The real SDK reads the same stream into the same answer.
@@ -145,12 +128,7 @@ describe('openai frontend on recorded Anthropic streams', () => {
 
   it('specifics: usage from message_delta, cache tokens, arguments, parallel indexes, thinking, refusal', () => {
     const run = (name: string) =>
-      reassemble(
-        renderStream(
-          readEvents(path.join(ANTHROPIC, `${name}.chunks.txt`)),
-          parsedFor({ includeUsage: true }),
-        ),
-      ).completion;
+      reassemble(renderStream(events(name), parsedFor({ includeUsage: true }))).completion;
     assert.equal(run('anthropic-message-delta-input-tokens').usage.prompt_tokens, 61);
     const read = run('anthropic-issue-5942-cache-read');
     assert.deepEqual(read.usage.prompt_tokens_details, { cached_tokens: 17603 });
@@ -186,10 +164,9 @@ describe('openai frontend on recorded Anthropic streams', () => {
 
 describe('openai frontend errors through the real SDK', () => {
   it('a mid-stream error frame surfaces as an APIError with the message', async () => {
-    const events = readEvents(path.join(ANTHROPIC, 'anthropic-text.chunks.txt')).slice(0, 4);
     const r = openaiFrontend.streamRenderer(parsedFor(), META, options());
     let body = '';
-    for (const ev of events) body += r.push(ev);
+    for (const ev of events('anthropic-text').slice(0, 4)) body += r.push(ev);
     body += r.fail(new ProxyError('overloaded', 'Overloaded'));
     await assert.rejects(
       clientAnswering(body, 'text/event-stream')
@@ -201,9 +178,9 @@ describe('openai frontend errors through the real SDK', () => {
 });
 
 describe('openai frontend on recorded Anthropic messages', () => {
-  for (const file of messages) {
-    it(file, async () => {
-      const msg = readJson<Message>(path.join(ANTHROPIC, file));
+  for (const name of messages) {
+    it(`${name}.json`, async () => {
+      const msg = message(name);
       const out = openaiFrontend.renderMessage(msg, parsedFor(), META, options()) as Record<string, any>;
       assert.deepEqual(shapeDiff(out, realReference, '$', EXTENSIONS), []);
       assert.deepEqual(shapeDiff(out.usage, realCached.usage, '$.usage'), []);
@@ -219,12 +196,7 @@ describe('openai frontend on recorded Anthropic messages', () => {
 
   it('specifics: no-argument tool, quoted input, max_tokens, thinking, refusal', () => {
     const render = (name: string) =>
-      openaiFrontend.renderMessage(
-        readJson<Message>(path.join(ANTHROPIC, `${name}.json`)),
-        parsedFor(),
-        META,
-        options(),
-      ) as Record<string, any>;
+      openaiFrontend.renderMessage(message(name), parsedFor(), META, options()) as Record<string, any>;
     const noArgs = render('anthropic-tool-no-args').choices[0];
     assert.equal(noArgs.message.tool_calls[0].function.arguments, '{}');
     assert.equal(noArgs.message.tool_calls[0].id, 'toolu_01LRmxn9vGM1d2DZSDBowdZ1');
@@ -232,7 +204,7 @@ describe('openai frontend on recorded Anthropic messages', () => {
     const quoted = render('anthropic-issue-11719-quoted-tool-input').choices[0].message.tool_calls[0];
     assert.deepEqual(
       JSON.parse(quoted.function.arguments),
-      readJson<any>(path.join(ANTHROPIC, 'anthropic-issue-11719-quoted-tool-input.json')).content[0].input,
+      readJsonFixture('anthropic', 'anthropic-issue-11719-quoted-tool-input').content[0].input,
     );
     assert.equal(render('anthropic-issue-11855-follow-up').choices[0].finish_reason, 'length');
     assert.equal(

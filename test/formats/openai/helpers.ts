@@ -1,19 +1,16 @@
 /**
- * Shared by the OpenAI frontend tests: options, fixtures, and a reassembler that folds chunk frames
+ * Shared by the OpenAI frontend tests: options, rendering, and a reassembler that folds chunk frames
  * into a `chat.completion` the way the openai SDK's ChatCompletionStream does (content and refusal
  * grow only by non-empty deltas; missing content is null).
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { MessageAccumulator } from '../../../src/formats/anthropic/accumulate.ts';
 import type { Message, StreamEvent } from '../../../src/formats/anthropic/types.ts';
 import type { FormatOptions, Parsed, RenderMeta } from '../../../src/formats/frontend.ts';
 import { modelRules } from '../../../src/formats/models.ts';
 import { openaiFrontend } from '../../../src/formats/openai/index.ts';
 import type { OpenAIHints } from '../../../src/formats/openai/types.ts';
-
-export const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures');
+import { strictSse } from '../../helpers/sse.ts';
 
 export function options(over: Partial<FormatOptions> = {}): FormatOptions {
   return { modelRules: modelRules([]), defaultMaxTokens: 0, reasoningOutput: 'reasoning_content', ...over };
@@ -35,20 +32,6 @@ export function parse(body: Record<string, unknown>, opts: FormatOptions = optio
   return openaiFrontend.parseRequest(body, opts);
 }
 
-/** One Anthropic event per line; lines may carry trailing whitespace (see test/fixtures/README.md). */
-export function readEvents(file: string): StreamEvent[] {
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as StreamEvent);
-}
-
-export function readJson<T = unknown>(file: string): T {
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-}
-
 export function accumulate(events: StreamEvent[]): Message {
   const acc = new MessageAccumulator();
   for (const ev of events) acc.push(ev);
@@ -67,15 +50,9 @@ export function renderStream(
   return out + r.end();
 }
 
-/** Split an SSE body into its `data:` payloads, checking the framing on the way. */
+/** The `data:` payloads of an SSE body, checking its framing (`data: <one line>\n\n`) on the way. */
 export function framePayloads(body: string): string[] {
-  assert.ok(body.endsWith('\n\n'), 'the stream ends with a blank line');
-  const frames = body.slice(0, -2).split('\n\n');
-  return frames.map((f) => {
-    assert.ok(f.startsWith('data: '), `frame starts with "data: ": ${f.slice(0, 40)}`);
-    assert.ok(!f.includes('\n'), 'a frame is one line');
-    return f.slice(6);
-  });
+  return strictSse(body, 'data').map((ev) => ev.data);
 }
 
 export interface Reassembled {

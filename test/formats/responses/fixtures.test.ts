@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProxyError } from '../../../src/errors.ts';
-import type { Message } from '../../../src/formats/anthropic/types.ts';
+import type { Message, StreamEvent } from '../../../src/formats/anthropic/types.ts';
 import { responsesFrontend } from '../../../src/formats/responses/index.ts';
-import { fixtureNames, readChunks, readJsonFixture } from '../../helpers/fixtures.ts';
+import { fixtureNames, readChunks, readJsonFixture } from '../../support/fixtures.ts';
 import {
   accumulate,
   META,
@@ -89,7 +89,7 @@ describe('responses frontend on recorded Anthropic streams', () => {
   const hints = { encryptedReasoning: true };
   for (const name of fixtureNames('anthropic', '.chunks.txt')) {
     it(name, async () => {
-      const events = readChunks('anthropic', name);
+      const events = readChunks<StreamEvent>('anthropic', name);
       const parsed = parsedFor(hints);
       const body = renderStream(events, parsed);
       const streamed = reassemble(body);

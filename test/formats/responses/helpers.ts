@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { SseReader } from '../../../src/formats/anthropic/sse.ts';
 import type { StreamEvent } from '../../../src/formats/anthropic/types.ts';
 import type { FormatOptions, Parsed } from '../../../src/formats/frontend.ts';
 import { responsesFrontend } from '../../../src/formats/responses/index.ts';
 import type { ResponsesHints } from '../../../src/formats/responses/types.ts';
+import { parseSse, strictSse } from '../../helpers/sse.ts';
 import { render } from '../../support/render.ts';
 import type { FakeResponse } from '../../support/types.ts';
 import { META, options } from '../openai/helpers.ts';
@@ -42,11 +42,8 @@ export function anthropicEvents(r: FakeResponse): StreamEvent[] {
     inputTokens: 20,
     requestId: 'req_fake',
   });
-  const reader = new SseReader();
-  const out = [];
-  for (const unit of rendered.units as Iterable<Buffer>) out.push(...reader.push(unit));
-  out.push(...reader.end());
-  return out.map((m) => JSON.parse(m.data) as StreamEvent);
+  const body = Buffer.concat([...(rendered.units as Iterable<Buffer>)]).toString('utf8');
+  return parseSse(body).map((m) => JSON.parse(m.data) as StreamEvent);
 }
 
 /** Parse a request body (a ProxyError propagates). */
@@ -71,20 +68,9 @@ export const offlineClient = (body: string, contentType = 'text/event-stream') =
     fetch: async () => new Response(body, { headers: { 'content-type': contentType } }),
   });
 
-/** Split an SSE body into its events, checking the framing: `event: <type>` then one `data:` line. */
+/** The events of an SSE body, checking the framing: `event: <type>` then one `data:` line naming that type. */
 export function streamEvents(body: string): Obj[] {
-  assert.ok(body.endsWith('\n\n'), 'the stream ends with a blank line');
-  return body
-    .slice(0, -2)
-    .split('\n\n')
-    .map((frame) => {
-      const lines = frame.split('\n');
-      assert.equal(lines.length, 2, `a frame is an event line and a data line: ${frame.slice(0, 80)}`);
-      assert.ok(lines[0].startsWith('event: ') && lines[1].startsWith('data: '), frame.slice(0, 80));
-      const data = JSON.parse(lines[1].slice(6)) as Obj;
-      assert.equal(data.type, lines[0].slice(7), 'the event line names the data type');
-      return data;
-    });
+  return strictSse(body, 'named').map((ev) => JSON.parse(ev.data) as Obj);
 }
 
 const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
