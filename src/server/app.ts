@@ -29,6 +29,7 @@ import { openStorage, type Storage } from '../storage/index.ts';
 import { VERSION } from '../version.ts';
 import { registerJsonBody } from './body.ts';
 import { capConnections, createConnections, timeoutOptions } from './connections.ts';
+import { openContext } from './context.ts';
 import { formatForPath, toProxyError } from './errors.ts';
 import { createGuard, PUBLIC_PATHS } from './guard.ts';
 import { registerHealth } from './health.ts';
@@ -175,6 +176,24 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     if (pe.kind === 'internal') req.log.error({ err }, 'unexpected error');
     connections.closeAfterAnswer(req.raw, reply.raw);
     const rendered = renderFor(formatOf(req)).renderError(pe);
+    // A request to a proxied endpoint refused before its handler ran (the guard, a body that cannot
+    // be read) is still a request of the access log: it gets its record here, with the refusal.
+    const route = req.routeOptions?.config as unknown as RouteConfig | undefined;
+    if (route?.mode && req.method === 'POST') {
+      const ctx = openContext({
+        req: req.raw,
+        res: reply.raw,
+        requestId: req.id,
+        mode: route.mode,
+        format: route.format,
+        route: req.routeOptions.url ?? 'unknown',
+        lifecycle,
+        log: req.log as unknown as Logger,
+        timeoutMs: 0,
+      });
+      ctx.record.status = rendered.status;
+      ctx.record.errorKind = pe.kind;
+    }
     reply
       .code(rendered.status)
       .headers(rendered.headers ?? {})

@@ -165,7 +165,15 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
           events: decodeEvents(res.body, midResponse),
           headers: keepHeaders(res),
         };
-      const message = (await readJson(res, upstream.baseUrl)) as Message;
+      const message = await readJson(res, upstream.baseUrl);
+      if (!isMessage(message)) {
+        const err = new ProxyError(
+          'upstream',
+          `The upstream ${upstream.baseUrl} answered HTTP ${res.status} with JSON that is not a Message: ${snippet(JSON.stringify(message))}`,
+        );
+        remember(err);
+        throw err;
+      }
       return { type: 'message', message, headers: keepHeaders(res) };
     },
 
@@ -273,4 +281,10 @@ function keepHeaders(res: UpstreamResponse): Record<string, string> {
       out[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;
+}
+
+/** What the translators need of a Messages answer: its type and a content list (the rest is optional). */
+function isMessage(v: unknown): v is Message {
+  const m = v as Partial<Message> | null;
+  return typeof m === 'object' && m !== null && m.type === 'message' && Array.isArray(m.content);
 }
