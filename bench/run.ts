@@ -178,7 +178,11 @@ async function main() {
       nodeFlags: v.nodeFlags,
       env: v.env,
       token: TOKEN,
-      settings: { ...v.settings, ...settings, upstream: { base_url: upstream.origin } },
+      settings: {
+        ...v.settings,
+        ...settings,
+        upstream: { ...(v.settings?.upstream as object), base_url: upstream.origin },
+      },
     });
   const proxies = await Promise.all(variants.map((v) => startVariant(v)));
 
