@@ -14,6 +14,8 @@ process.on('message', async (m) => {
     await settle();
     globalThis.gc();
     await settle();
+    // V8 hands freed pages back on a background thread after a collection: read RSS once it has.
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const mem = process.memoryUsage();
   process.send?.({
