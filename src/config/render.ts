@@ -4,11 +4,10 @@
  */
 import os from 'node:os';
 import { stringify as tomlStringify } from 'smol-toml';
-import { maskToken } from '../redact.ts';
-import { redactUrl } from '../storage/url.ts';
 import { envName, expectedForm, FIELDS, GROUPS } from './fields.ts';
 import { getSetting, type Source } from './load.ts';
-import { SECRET_KEYS, SECRET_URL_KEYS, type Settings } from './schema.ts';
+import type { Settings } from './schema.ts';
+import { displayValue } from './secrets.ts';
 
 /** Defaults that depend on the machine are shown with `~` so the docs don't name one user's home. */
 function portable(value: unknown): unknown {
@@ -138,14 +137,7 @@ export function renderTomlTemplate(): string {
 /** `ccproxy config show`: key, effective value (secrets masked) and where it came from. */
 export function renderEffective(settings: Settings, sources: Record<string, Source>): string {
   const rows = FIELDS.map((f) => {
-    const v = getSetting(settings, f.key);
-    const shown = SECRET_KEYS.has(f.key)
-      ? v
-        ? maskToken(String(v))
-        : '""'
-      : SECRET_URL_KEYS.has(f.key)
-        ? showValue(redactUrl(String(v)))
-        : showValue(v);
+    const shown = showValue(displayValue(f.key, getSetting(settings, f.key)));
     const src = sources[f.key];
     return [f.key, shown, src.startsWith('toml:') ? (portable(src.slice(5)) as string) : src];
   });
