@@ -20,7 +20,8 @@ interface Total {
 
 export class SpillSpend {
   private day = '';
-  private usd = 0;
+  /** The day's shared total, as last written or heard. */
+  private known = 0;
   /** Spent here and not yet added to the shared total. */
   private unsent = 0;
   private sending = false;
@@ -35,7 +36,7 @@ export class SpillSpend {
   /** Today's total as this instance knows it. */
   spent(now = this.now()): number {
     this.roll(now);
-    return this.usd;
+    return this.known + this.unsent;
   }
 
   /** May spill-over take another request now? */
@@ -47,25 +48,22 @@ export class SpillSpend {
   add(usd: number): void {
     if (!(usd > 0)) return;
     this.roll(this.now());
-    this.usd += usd;
     this.unsent += usd;
     void this.send();
   }
 
   /** Another instance (or this one) wrote a day's total. */
   heard(key: string, value: unknown): void {
-    const day = key.slice(SPEND_PREFIX.length);
     this.roll(this.now());
     const usd = (value as Total | undefined)?.usd;
-    if (day === this.day && typeof usd === 'number' && usd + this.unsent > this.usd)
-      this.usd = usd + this.unsent;
+    if (key === SPEND_PREFIX + this.day && typeof usd === 'number' && usd > this.known) this.known = usd;
   }
 
   private roll(now: number): void {
     const day = dayOf(now);
     if (day === this.day) return;
     this.day = day;
-    this.usd = 0;
+    this.known = 0;
     this.unsent = 0;
   }
 
@@ -85,7 +83,9 @@ export class SpillSpend {
           { ifVersion: cur?.version ?? 0 },
         );
         if (!written) continue; // someone else wrote first: read again
-        if (day === this.day) this.unsent -= amount;
+        if (day !== this.day) continue; // the day turned meanwhile: that spend belongs to yesterday
+        this.unsent -= amount;
+        if (written.value.usd > this.known) this.known = written.value.usd;
       }
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'accounts: spill-over spend not shared yet');
