@@ -456,7 +456,7 @@ export const settingsSchema = z.object({
   accounts: z
     .object({
       list: accountList.default([]).describe(
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: the settings' own ${VAR} syntax
+        // The settings' own ${VAR} syntax (biome.json lets these files write it in plain strings).
         'Several credentials to route between: [[accounts.list]] tables of {name, oauth_token | credentials_file | api_key, priority, enabled}; ${VAR} expands from the environment (JSON in env). Empty = the one credential found as usual (docs/accounts.md).',
       ),
       strategy: z
