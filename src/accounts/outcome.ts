@@ -35,8 +35,17 @@ export function isExhausted(err: ProxyError, account: Account, now: number): boo
   if (err.status !== 429) return false;
   if (err.headers?.['x-ccproxy-refused'] === 'overage') return true;
   if (err.headers?.[UNIFIED_STATUS] === 'rejected') return true;
+  // SDK mode: the agent saw the upstream, ccproxy only its words ("Claude AI usage limit reached|<reset>").
+  if (USAGE_LIMIT.test(err.message)) return true;
   return err.upstream !== undefined && account.limits.exhaustedUntil(now) !== undefined;
 }
+
+const USAGE_LIMIT = /usage limit reached|limit reached\b.*\breset/i;
+/** The reset Claude Code's usage-limit message carries (`…|1735689600`), epoch ms. */
+const resetInMessage = (message: string) => {
+  const m = /\|(\d{10})\b/.exec(message);
+  return m ? Number(m[1]) * 1000 : undefined;
+};
 
 export function classify(err: unknown, account: Account, now: number): Verdict {
   if (!(err instanceof ProxyError)) return { kind: 'final' };
@@ -44,8 +53,15 @@ export function classify(err: unknown, account: Account, now: number): Verdict {
     const reset = account.limits.exhaustedUntil(now);
     const given = Number(err.retryAfter);
     const hint = retryAfterMs(err.headers ?? {}, now) ?? (given > 0 ? given * 1000 : undefined);
+    const said = resetInMessage(err.message);
     const until =
-      reset !== undefined ? reset * 1000 : hint !== undefined ? now + hint : now + DEFAULT_COOLDOWN_MS;
+      reset !== undefined
+        ? reset * 1000
+        : hint !== undefined
+          ? now + hint
+          : said !== undefined && said > now
+            ? said
+            : now + DEFAULT_COOLDOWN_MS;
     return { kind: 'cool', until, reason: `usage window exhausted (${err.message})` };
   }
   if (err.kind === 'authentication') {

@@ -115,7 +115,14 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   const backends: Partial<Record<Mode, Backend>> = opts.backends ?? {
     api: createApiBackend({ settings, accounts, log, env: { ...process.env, ...env } }),
     // The agents need a whole environment (PATH, HOME), not just the credential variables.
-    sdk: createSdkBackend({ settings, log, env: { ...process.env, ...env }, tokens, clock: opts.clock }),
+    sdk: createSdkBackend({
+      settings,
+      log,
+      env: { ...process.env, ...env },
+      tokens,
+      accounts,
+      clock: opts.clock,
+    }),
   };
   const frontends = FRONTENDS;
   const formatOptions: FormatOptions = {
