@@ -460,7 +460,11 @@ export class Accounts {
     });
     if (this.list.length === 0) return { ok: false, detail: 'every account is disabled' };
     const detail = down.map((a) => `${a.name}: ${this.describe(a, now)}`).join('; ');
-    if (down.length === this.list.length) return { ok: false, detail: `no account can answer (${detail})` };
+    // api_key accounts answer only as spill-over: with it off, they do not make the proxy ready.
+    const spillOn = this.deps.settings.accounts.spill_over;
+    const usable = this.list.filter((a) => !down.includes(a) && (a.billing === 'subscription' || spillOn));
+    if (usable.length === 0)
+      return { ok: false, detail: `no account can answer (${detail || 'spill-over is off'})` };
     return down.length ? { ok: true, detail } : { ok: true };
   }
 

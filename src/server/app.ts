@@ -235,7 +235,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   }));
 
   const live = new Set<AbortController>();
-  registerHealth(app, { backends, tokens, version: VERSION });
+  registerHealth(app, { backends, tokens, accounts, version: VERSION });
   registerOAuthRoutes(app, { settings, tokens, log });
   registerAccountRoutes(app, accounts, {
     strategy: settings.accounts.strategy,
