@@ -41,7 +41,8 @@ export function expandVars(
   return { value: out.trim(), vars };
 }
 
-function expandPath(file: string, home: string): string {
+/** `~` and relative paths made absolute, as every account's credentials_file is read. */
+export function expandPath(file: string, home: string): string {
   const p = file === '~' || file.startsWith('~/') ? path.join(home, file.slice(1)) : file;
   return path.resolve(p);
 }
