@@ -85,6 +85,25 @@ spill_over_daily_usd = 2.5
     assert.equal(fromEnv.sources['accounts.list'], 'env');
   });
 
+  it('examples/accounts.toml loads, and resolves once its variables and file are there', () => {
+    const example = path.join(import.meta.dirname, '..', '..', 'examples', 'accounts.toml');
+    const home = tmp();
+    const cwd = tmp();
+    const env = { WORK_CLAUDE_TOKEN: TOKEN, ANTHROPIC_API_KEY: KEY };
+    const { settings } = loadSettings({ configFile: example, env, cwd, home });
+    assert.deepEqual(
+      settings.accounts.list.map((a) => a.name),
+      ['work', 'personal', 'payg'],
+    );
+    fs.mkdirSync(path.join(home, '.claude'));
+    credentialsFile(path.join(home, '.claude'), '.credentials.json');
+    const resolved = resolveAccounts(settings, env, home);
+    assert.deepEqual(
+      resolved.enabled.map((a) => a.kind),
+      ['oauth_token', 'credentials_file', 'api_key'],
+    );
+  });
+
   it('bad lists stop loading with a message naming the account and the key, tokens masked', () => {
     const cases: Array<[string, RegExp]> = [
       [
