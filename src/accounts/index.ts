@@ -40,6 +40,9 @@ export type { UpstreamCredential } from './credential.ts';
 export { hasSignedThinking, isSignatureRejection, stripSignedThinking } from './history.ts';
 export type { Account, Billing };
 
+/** How long `accounts pause|resume` waits for the shared state to take the change. */
+const PAUSE_WAIT_MS = 2000;
+
 /** The account used when none are configured. */
 export const DEFAULT_ACCOUNT = 'default';
 
@@ -361,8 +364,12 @@ export class Accounts {
 
   // ─── people ─────────────────────────────────────────────────────────────────
 
-  /** `ccproxy accounts pause|resume NAME`: every instance sharing the state follows. */
-  async setPaused(name: string, paused: boolean): Promise<AccountView> {
+  /**
+   * `ccproxy accounts pause|resume NAME`: every instance sharing the state follows. `shared` is
+   * false when the database did not take the change yet (this instance obeys at once; the others
+   * once it is written, which is retried until it is).
+   */
+  async setPaused(name: string, paused: boolean): Promise<{ account: AccountView; shared: boolean }> {
     const a = this.byName.get(name);
     if (!a || !this.configured || !this.sync)
       throw new ProxyError(
@@ -373,9 +380,19 @@ export class Accounts {
       );
     a.paused = paused;
     if (!paused && a.recovered()) this.sync.publishState(a);
-    await this.sync.publishPaused(a);
-    this.log.info(`account ${name}: ${paused ? 'paused' : 'resumed'}`);
-    return this.view(a);
+    // A database that does not answer (rather than refuse) must not hold the command past its
+    // patience: the write goes on in the background, retried until it is taken.
+    let timer: NodeJS.Timeout | undefined;
+    const shared = await Promise.race([
+      this.sync.publishPaused(a),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), PAUSE_WAIT_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    this.log.info(
+      `account ${name}: ${paused ? 'paused' : 'resumed'}${shared ? '' : ' (not shared with other instances yet: the database cannot be reached)'}`,
+    );
+    return { account: this.view(a), shared };
   }
 
   views(): AccountView[] {

@@ -5,6 +5,9 @@
  *   POST /accounts/:name/pause   stop using it, on every instance sharing the state
  *   POST /accounts/:name/resume  use it again (also clears a cooldown or an invalid mark)
  *
+ * pause and resume answer `{ account, shared }`: shared is false while the database has not taken
+ * the change (the other instances follow once it has; it is retried until then).
+ *
  * `ccproxy accounts list|pause|resume` call these.
  */
 import type { FastifyInstance } from 'fastify';
@@ -36,8 +39,8 @@ export function registerAccountRoutes(
     };
   });
   for (const action of ['pause', 'resume'] as const) {
-    app.post<{ Params: { name: string } }>(`/accounts/:name/${action}`, async (req) => ({
-      account: await accounts.setPaused(req.params.name, action === 'pause'),
-    }));
+    app.post<{ Params: { name: string } }>(`/accounts/:name/${action}`, async (req) =>
+      accounts.setPaused(req.params.name, action === 'pause'),
+    );
   }
 }

@@ -9,7 +9,10 @@
  *   spill:<YYYY-MM-DD>       spill-over spend (spend.ts)
  *
  * A change is applied here at once and published in the background: the request path never waits
- * on the database, and while it is unreachable each instance goes on with what it knows. What is
+ * on the database, and while it is unreachable each instance goes on with what it knows. A change
+ * that could not be written is kept (the latest per key) and written again every RETRY_MS until the
+ * database takes it, so a pause or a cooldown made during an outage still reaches the others; until
+ * then, what is heard for that key is older than what this instance holds and is ignored. What is
  * heard is applied only when it differs from what is held, so an instance hearing its own write
  * again changes nothing (a probe in flight stays the only one).
  */
@@ -21,6 +24,8 @@ import type { Account, Cooldown } from './account.ts';
 export const ACCOUNT_PREFIX = 'account:';
 /** Readings are published at most this often per account (and at once when their status changes). */
 export const READINGS_EVERY_MS = 1000;
+/** How often changes that could not be written are tried again. */
+export const RETRY_MS = 2000;
 
 export interface StateValue {
   cooldown?: Cooldown;
@@ -39,6 +44,9 @@ function parseKey(key: string): { name: string; what: string } | undefined {
 
 export class AccountSync {
   private readonly published = new Map<string, { at: number; status?: string }>();
+  /** Changes the database has not taken yet: the latest value per key (bounded by the accounts). */
+  private readonly unsent = new Map<string, unknown>();
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly shared: SharedState,
@@ -55,10 +63,11 @@ export class AccountSync {
     const value: StateValue = {};
     if (account.cooldown) value.cooldown = account.cooldown;
     if (account.invalid) value.invalid = account.invalid.reason;
-    this.write(keyOf(account.name, 'state'), value);
+    void this.write(keyOf(account.name, 'state'), value);
   }
 
-  publishPaused(account: Account): Promise<void> {
+  /** Resolves false when the database did not take it yet (it is tried again until it does). */
+  publishPaused(account: Account): Promise<boolean> {
     return this.write(keyOf(account.name, 'paused'), { paused: account.paused });
   }
 
@@ -74,12 +83,37 @@ export class AccountSync {
     void this.write(key, snap);
   }
 
-  private async write(key: string, value: unknown): Promise<void> {
+  /** Resolves true once written; false when kept for a later try. */
+  private async write(key: string, value: unknown): Promise<boolean> {
+    this.unsent.set(key, value);
     try {
       await this.shared.set(key, value);
+      // A newer change to the key may have been made meanwhile: that one stays unsent.
+      if (this.unsent.get(key) === value) this.unsent.delete(key);
+      return true;
     } catch (err) {
       this.log.debug({ key, err: (err as Error).message }, 'accounts: state not shared yet');
+      this.retryLater();
+      return false;
     }
+  }
+
+  private retryLater(): void {
+    if (this.retry || this.closed) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      for (const [key, value] of [...this.unsent]) void this.write(key, value);
+    }, RETRY_MS);
+    this.retry.unref();
+  }
+
+  private closed = false;
+
+  /** Stop trying to write what is unsent (shutdown). */
+  stop(): void {
+    this.closed = true;
+    clearTimeout(this.retry);
+    this.retry = undefined;
   }
 
   // ─── hearing ────────────────────────────────────────────────────────────────
@@ -95,10 +129,15 @@ export class AccountSync {
         'accounts: cannot read the shared state yet; starting from nothing',
       );
     }
-    return off;
+    return () => {
+      off();
+      this.stop();
+    };
   }
 
   heard(key: string, entry: SharedEntry | undefined): void {
+    // Older than the change this instance has still to write.
+    if (this.unsent.has(key)) return;
     const k = parseKey(key);
     const account = k && this.byName.get(k.name);
     if (!k || !account) return;

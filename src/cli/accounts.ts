@@ -108,9 +108,13 @@ export async function setPaused(
 ): Promise<number> {
   const got = await ask(client, 'POST', `/accounts/${encodeURIComponent(name)}/${action}`, err);
   if (typeof got === 'number') return got;
-  const { account } = got as { account: AccountsList['accounts'][number] };
+  const { account, shared } = got as { account: AccountsList['accounts'][number]; shared?: boolean };
   out(
     `${action === 'pause' ? 'Paused' : 'Resumed'}:\n${accountLines([account], undefined, now).join('\n')}\n`,
   );
+  if (shared === false)
+    out(
+      'This proxy obeys at once; the other instances sharing its database will once the database can be reached again (it keeps trying).\n',
+    );
   return 0;
 }

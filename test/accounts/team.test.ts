@@ -178,4 +178,37 @@ describe('accounts across instances on one PostgreSQL', { skip: postgresSkip() }
     );
     assert.equal(tokens.length, 1, 'the rotated pair is in the shared state');
   });
+  // Last: it takes the database down.
+  test('PostgreSQL down: requests still flow and fail over; a pause made meanwhile reaches the other instance when it is back', async () => {
+    await pg.stop();
+    try {
+      exhausted.add('a');
+      await ask(one, 'during the outage');
+      assert.deepEqual(
+        fake.messages().map(accountOf),
+        ['a', 'b'],
+        'failover works on what the instance knows',
+      );
+      const res = await fetch(`${one.url}/accounts/b/pause`, { method: 'POST' });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { account: { state: string }; shared: boolean };
+      assert.deepEqual([body.account.state, body.shared], ['paused', false]);
+      assert.equal(two.proxy.accounts.get('b')?.paused, false, 'instance two cannot have heard it yet');
+      fake.reset();
+      await ask(two, 'instance two during the outage');
+      assert.equal(fake.messages().length > 0, true);
+    } finally {
+      await pg.start();
+    }
+    await until(
+      () => two.proxy.accounts.get('b')?.paused === true,
+      'instance two hears the pause once the database is back',
+    );
+    await until(() => two.proxy.accounts.get('a')?.cooldown !== undefined, 'and the cooldown');
+    assert.equal(
+      one.proxy.accounts.get('b')?.paused,
+      true,
+      'what was heard back did not undo it on instance one',
+    );
+  });
 });
