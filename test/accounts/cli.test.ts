@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { list, setPaused } from '../../src/cli/accounts.ts';
 import { ProxyClient } from '../../src/cli/proxy-client.ts';
 import { statusReport } from '../../src/cli/status.ts';
@@ -147,6 +148,22 @@ describe('ccproxy accounts, status and health with several accounts', () => {
     const ready = await fetch(`${proxy.url}/health/ready`);
     assert.equal(ready.status, 503);
     await ready.body?.cancel();
+
+    // A client then gets a clear error in its own format, saying what to do; nothing went upstream.
+    const openai = new OpenAI({ baseURL: `${proxy.url}/api/v1`, apiKey: TOKEN, maxRetries: 0 });
+    const err = await openai.chat.completions
+      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })
+      .then(
+        () => assert.fail('answered with every account paused'),
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof OpenAI.APIError);
+    assert.equal(err.status, 503);
+    assert.match(
+      err.message,
+      /No account can answer now — a: paused; b: paused; payg: api_key \(spill-over only\) \(api_key accounts are used only with accounts\.spill_over = true\)\. Resume an account with `ccproxy accounts resume NAME`/,
+    );
+    assert.equal(fake.messages().length, 0);
   });
 
   it('pause and resume through the real CLI: requests move off the paused account and back', async () => {
