@@ -14,8 +14,7 @@ import { parse as parseToml } from 'smol-toml';
 import { expandPath, expandVars } from '../../accounts/config.ts';
 import { AuthError } from '../../auth/errors.ts';
 import { ACCOUNT_NAME } from '../../config/schema.ts';
-import type { AuthContext } from './context.ts';
-import { paths } from './context.ts';
+import { type AuthContext, paths } from './context.ts';
 
 export interface AccountTarget {
   name: string;
