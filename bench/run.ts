@@ -7,7 +7,7 @@
  *   npm run bench                 all scenarios (~8 minutes on 2 cores)
  *   npm run bench -- --quick      one short round of each
  *   npm run bench -- --only=stream,openai   (nonstream, stream, openai, paced, observability,
- *                                            observability-pg, sdk)
+ *                                            observability-pg, sdk, accounts)
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -112,6 +112,16 @@ async function main() {
   console.log(
     `ccproxy bench — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${new Date().toISOString()}`,
   );
+  if (wanted('accounts')) {
+    // In-process and synchronous: the accounts layer's own CPU per request, before any child starts.
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(import.meta.dirname, 'accounts.ts'), ...(QUICK ? ['--quick'] : [])],
+      { stdio: 'inherit', timeout: 5 * 60_000 },
+    );
+    if (r.status !== 0) console.log(`  accounts.ts failed (${r.error?.message ?? `exit ${r.status}`})`);
+    if (ONLY?.length === 1) return;
+  }
   const upstream = await start('upstream.ts', {});
   const env = { BENCH_UPSTREAM: upstream.origin };
   const passthrough = await start('passthrough.ts', env);

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 import { VERSION } from '../version.ts';
+import { registerAccounts } from './accounts.ts';
 import { registerAuth } from './auth/index.ts';
 import { completionScript } from './completion.ts';
 import { registerConfig } from './config.ts';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerConfig(program);
   registerAuth(program);
+  registerAccounts(program);
   registerGenerateToken(program);
   registerStatus(program);
   registerUsage(program);

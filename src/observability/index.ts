@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import type { Accounts } from '../accounts/index.ts';
 import type { Settings } from '../config/schema.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { toRow } from './access-log/row.ts';
@@ -37,8 +38,10 @@ export interface ObservabilityDeps {
   lifecycle: Lifecycle;
   log: Logger;
   version: string;
-  /** Latest upstream rate-limit readings, e.g. [{ name: 'unified_5h_utilization', value: 0.42 }]; bounded names. */
+  /** Latest upstream rate-limit readings, e.g. [{ name: 'unified_5h_utilization', value: 0.42, account: 'work' }]; bounded names. */
   rateLimits?: () => RateLimitReading[];
+  /** The accounts, for their readings (unless `rateLimits` is given), states and `/logs/status`. */
+  accounts?: Pick<Accounts, 'views' | 'readings'>;
   /** Where the dashboard bundle is (default: dist/dashboard, found from src/ or dist/). */
   dashboardDir?: string;
   /** Use this store instead of the one the storage settings name (tests). */
@@ -58,6 +61,9 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
   const on = enabledPieces(o);
   const log = deps.log.child({ component: 'observability' });
   const pricing = createPricing(o.pricing);
+  const accounts = deps.accounts;
+  const rateLimits = deps.rateLimits ?? (accounts ? () => accounts.readings() : undefined);
+  const accountViews = accounts ? () => accounts.views() : undefined;
 
   let store: AccessLogStore | undefined;
   let storeError: string | undefined;
@@ -94,7 +100,8 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
     ? new (await import('./metrics.ts')).Metrics({
         version: deps.version,
         pricing,
-        rateLimits: deps.rateLimits,
+        rateLimits,
+        accounts: accountViews,
         accessLog: writer && (() => writer.stats),
       })
     : undefined;
@@ -136,7 +143,8 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
             hub,
             log,
             settings: o,
-            rateLimits: deps.rateLimits,
+            rateLimits,
+            accounts: accountViews,
           });
         } else {
           const unavailable = async (_req: unknown, reply: FastifyReply) =>

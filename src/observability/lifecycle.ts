@@ -47,6 +47,10 @@ export interface RequestRecord {
   sdkCostUsd?: number;
   userAgent?: string;
   upstreamRequestId?: string;
+  /** The account that answered (the last one tried), by its name from the settings. */
+  account?: string;
+  /** How that account is paid for: a subscription, or an API key billed per token (spill-over). */
+  billing?: 'subscription' | 'api_key';
   /** Set when the client hung up before the answer was complete. */
   clientAborted?: boolean;
 }

@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { type Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
+import { refreshableCredential, type UpstreamCredential } from '../../accounts/credential.ts';
 import type { TokenManager } from '../../auth/token-manager.ts';
 import type { Settings } from '../../config/schema.ts';
 import { kindForAnthropicType, ProxyError } from '../../errors.ts';
@@ -42,6 +43,13 @@ export interface CallOptions {
   onRetry?: (why: string, reason: RetryReason) => void;
   /** Every response's headers, for rate-limit readings. */
   onHeaders?: (headers: IncomingHttpHeaders) => void;
+  /** Whose credential the call carries (default: the one the client was built with). */
+  credential?: UpstreamCredential;
+  /**
+   * An error status not worth retrying on this credential because another account will take the
+   * request (a used-up window): the error is thrown at once.
+   */
+  giveUp?: (status: number, headers: IncomingHttpHeaders) => boolean;
   /** `false`: one attempt, the first answer is the one wanted (`auth validate`'s probe); a 401 still gets one refresh. */
   retry?: false;
 }
@@ -76,12 +84,15 @@ export class Upstream {
   private readonly basePath: string;
   private readonly identity: IdentityHeaders;
   private readonly retry: RetryPolicy;
+  private readonly credential: UpstreamCredential | undefined;
 
+  /** `tokens`: the credentials calls carry unless they name their own (`CallOptions.credential`). */
   constructor(
     private readonly settings: Settings,
-    private readonly tokens: TokenManager,
+    tokens: TokenManager | undefined,
     env: Record<string, string | undefined> = process.env,
   ) {
+    this.credential = tokens && refreshableCredential(tokens);
     const url = new URL(settings.upstream.base_url);
     this.origin = url.origin;
     this.baseUrl = settings.upstream.base_url.replace(/\/+$/, '');
@@ -124,16 +135,18 @@ export class Upstream {
     let waited = 0;
     let rateLimited = 0;
     let refreshed = false;
+    const credential = opts.credential ?? this.credential;
+    if (!credential) throw new ProxyError('internal', 'An upstream call was made without a credential.');
     for (;;) {
       attempt++;
-      const token = await this.tokens.getAccessToken();
+      const token = await credential.token();
       let res: UpstreamResponse;
       try {
         res = (await this.pool.request({
           origin: this.origin,
           method: opts.method,
           path: this.basePath + opts.path,
-          headers: upstreamHeaders(opts.clientHeaders, token, this.identity),
+          headers: upstreamHeaders(opts.clientHeaders, token, this.identity, credential.scheme),
           body: opts.body,
           signal: opts.signal,
         })) as unknown as UpstreamResponse;
@@ -157,13 +170,14 @@ export class Upstream {
       const error = await this.errorFrom(res);
       if (res.status === 401 && !refreshed) {
         refreshed = true;
-        const fresh = await this.tokens.recover(token);
+        const fresh = await credential.recover(token);
         if (fresh) {
           attempt--; // a refreshed token is a new start, not a retry
           opts.log.info('upstream rejected the token; retrying once with a refreshed one');
           continue;
         }
       }
+      if (opts.giveUp?.(res.status, res.headers)) throw error;
       if (opts.retry !== false && isRetryableStatus(res.status, rateLimited)) {
         const delay = nextDelayMs(this.retry, attempt, waited, retryAfterMs(res.headers));
         if (delay !== undefined) {

@@ -16,6 +16,8 @@ export interface LogFilter {
   model?: string;
   mode?: string;
   format?: string;
+  /** The account that answered, by name. */
+  account?: string;
   /** A class (`4xx`) or an exact code. */
   status?: StatusClass | number;
   /** Only failed (true) or only successful (false) requests. */
@@ -73,6 +75,8 @@ export interface Analytics {
   by_model: Array<Aggregate & { model: string }>;
   by_mode: Array<Aggregate & { mode: string }>;
   by_format: Array<Aggregate & { format: string }>;
+  /** By the account that answered (`(none)` for requests no account took). */
+  by_account: Array<Aggregate & { account: string }>;
   by_error_kind: Array<{ kind: string; count: number }>;
   /** One point per bucket (epoch ms of its start), all models together. */
   timeseries: Array<Aggregate & { t: number }>;

@@ -38,6 +38,7 @@ const FILTER_PARAMS = [
   'model',
   'mode',
   'format',
+  'account',
   'status',
   'error',
   'error_kind',
@@ -128,6 +129,11 @@ function filter(p: Record<string, string>, now: number): LogFilter {
   }
   if (p.mode !== undefined) f.mode = oneOf('mode', p.mode, LOGGED_MODES);
   if (p.format !== undefined) f.format = oneOf('format', p.format, LOGGED_FORMATS);
+  if (p.account !== undefined) {
+    if (!p.account || p.account.length > 64)
+      throw new ParamError('account', `Parameter 'account' must be an account name.`);
+    f.account = p.account;
+  }
   if (p.status !== undefined) {
     if (/^[1-5]xx$/i.test(p.status)) f.status = p.status.toLowerCase() as StatusClass;
     else if (/^[1-5]\d\d$/.test(p.status)) f.status = Number(p.status);

@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import type { AccountView } from '../../accounts/index.ts';
 import type { AccessLogRow } from '../access-log/row.ts';
 import type { AccessLogStore, StoreStatus } from '../access-log/store.ts';
 import type { AccessLogWriter, WriterStats } from '../access-log/writer.ts';
@@ -20,6 +21,7 @@ export interface LogsApiDeps {
   log: Logger;
   settings: { retention_days: number; batch_size: number; flush_interval_ms: number };
   rateLimits?: () => RateLimitReading[];
+  accounts?: () => AccountView[];
 }
 
 /** `GET /logs/status`. */
@@ -31,7 +33,10 @@ export interface LogsStatus {
   flush_interval_ms: number;
   /** Clients following `/logs/stream`. */
   stream_clients: number;
+  /** Every account's readings, each naming its account. */
   rate_limits: RateLimitReading[];
+  /** Every account: state, window utilisation and resets (the dashboard's bars); never a token. */
+  accounts: AccountView[];
 }
 
 /** `GET /logs/query`: one page of rows, newest first unless `order=asc`. */
@@ -83,8 +88,10 @@ export function registerLogsApi(app: FastifyInstance, deps: LogsApiDeps): void {
       (q) => parseQuery(q, Date.now(), []),
       async (): Promise<LogsStatus> => {
         let readings: RateLimitReading[] = [];
+        let accounts: AccountView[] = [];
         try {
           readings = deps.rateLimits?.() ?? [];
+          accounts = deps.accounts?.() ?? [];
         } catch {}
         return {
           store: await store.status(),
@@ -93,7 +100,8 @@ export function registerLogsApi(app: FastifyInstance, deps: LogsApiDeps): void {
           batch_size: deps.settings.batch_size,
           flush_interval_ms: deps.settings.flush_interval_ms,
           stream_clients: hub.size,
-          rate_limits: readings.filter((r) => Number.isFinite(r.value)).slice(0, 32),
+          rate_limits: readings.filter((r) => Number.isFinite(r.value)).slice(0, 32 * 64),
+          accounts,
         };
       },
     ),

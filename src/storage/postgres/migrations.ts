@@ -64,6 +64,9 @@ const MIGRATIONS: readonly string[] = [
      version bigint NOT NULL,
      updated_at timestamptz NOT NULL DEFAULT now()
    )`,
+  // 3: which account answered, and whether it was a subscription or an API key (issue 11).
+  `ALTER TABLE ${REQUESTS_TABLE} ADD COLUMN account text COLLATE "C";
+   ALTER TABLE ${REQUESTS_TABLE} ADD COLUMN billing text COLLATE "C"`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

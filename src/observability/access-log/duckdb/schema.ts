@@ -36,6 +36,9 @@ const MIGRATIONS: readonly string[] = [
     upstream_request_id VARCHAR,
     client_aborted BOOLEAN NOT NULL
   )`,
+  // 2: which account answered, and whether it was a subscription or an API key (issue 11).
+  `ALTER TABLE ${TABLE} ADD COLUMN account VARCHAR;
+   ALTER TABLE ${TABLE} ADD COLUMN billing VARCHAR`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

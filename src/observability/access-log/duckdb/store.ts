@@ -78,6 +78,8 @@ function appendRow(a: DuckDBAppender, r: AccessLogRow): void {
   str(r.user_agent);
   str(r.upstream_request_id);
   a.appendBoolean(r.client_aborted);
+  str(r.account);
+  str(r.billing);
   a.endRow();
 }
 

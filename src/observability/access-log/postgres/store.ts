@@ -59,6 +59,8 @@ const TYPES: Record<(typeof ROW_COLUMNS)[number], string> = {
   user_agent: 'text',
   upstream_request_id: 'text',
   client_aborted: 'boolean',
+  account: 'text',
+  billing: 'text',
 };
 
 const INSERT = `INSERT INTO ${REQUESTS_TABLE} (${ROW_COLUMNS.join(', ')})
