@@ -26,6 +26,7 @@ import {
 } from '../observability/index.ts';
 import { Lifecycle } from '../observability/lifecycle.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
+import { urlPassword } from '../storage/url.ts';
 import { VERSION } from '../version.ts';
 import { registerJsonBody } from './body.ts';
 import { capConnections, createConnections, timeoutOptions } from './connections.ts';
@@ -143,8 +144,6 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     },
     log,
   );
-  registerJsonBody(app, settings.server.max_body_bytes);
-
   obs = await createObservability({
     settings,
     lifecycle,
@@ -152,7 +151,15 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     version: VERSION,
     rateLimits: () => rateLimits.readings(),
     storage,
+    // What a capture must never hold, read when each is stored (tokens rotate).
+    secrets: () => {
+      const c = tokens.credentials?.credentials;
+      return [c?.accessToken, c?.refreshToken, urlPassword(settings.storage.url)];
+    },
+    now: opts.clock,
   });
+  // Request capture keeps each body's bytes as the client sent them.
+  registerJsonBody(app, settings.server.max_body_bytes, obs.capture !== undefined);
   // The dashboard's static page holds no data; it asks for the token itself (its API calls need it).
   const guard = createGuard({
     settings,
@@ -218,6 +225,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     formatOptions,
     lifecycle,
     live,
+    capture: obs.capture,
     // The Claude models plus the OpenAI names and aliases the model rules map (formats/openai/models-list.ts).
     renderOpenAIModels: (models) => renderOpenAIModels(models, formatOptions.modelRules),
     timeout: (mode) =>

@@ -9,6 +9,7 @@ import { ProxyError } from '../../errors.ts';
 import { decodeEvents, snippet } from '../../formats/anthropic/sse.ts';
 import type { Message, MessagesRequest } from '../../formats/anthropic/types.ts';
 import { BUILTIN_MODELS, type ModelInfo } from '../../formats/models.ts';
+import { tapBody } from '../../observability/capture/recorder.ts';
 import type { Backend, Reply, RequestContext } from '../backend.ts';
 import { clientHeaders } from './headers.ts';
 import { Limiter, QueueTimeout, type Release } from './limiter.ts';
@@ -63,6 +64,7 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
           ctx.log.warn({ why, reason, attempt: ctx.record.retries + 1 }, 'retrying upstream request');
         },
         onHeaders: deps.rateLimits ? (h) => deps.rateLimits!.update(h) : undefined,
+        capture: ctx.capture,
       });
       if (res.body.destroyed) release();
       else res.body.once('close', release);
@@ -120,11 +122,12 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
   };
 
   /** The upstream said 2xx but sent something else than asked for (an HTML page from a middlebox…). */
-  async function expect(res: UpstreamResponse, sse: boolean): Promise<void> {
+  async function expect(res: UpstreamResponse, sse: boolean, ctx: RequestContext): Promise<void> {
     const type = header(res.headers, 'content-type') ?? '';
     const ok = sse ? type.startsWith('text/event-stream') : type.includes('json');
     if (ok) return;
     const text = await readLimited(res.body, 4096);
+    ctx.capture?.upstreamData(text);
     const err = new ProxyError(
       'upstream',
       `The upstream ${upstream.baseUrl} answered HTTP ${res.status} with ${type || 'no content-type'} instead of ${sse ? 'an event stream' : 'JSON'}: ${snippet(text) || '(empty)'}`,
@@ -157,15 +160,17 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
       prepare(request, ctx);
       const stream = request.stream === true;
       const res = await call(ctx, '/v1/messages', JSON.stringify(request));
-      await expect(res, stream);
-      if (ctx.passthrough) return rawReply(res);
+      await expect(res, stream, ctx);
+      if (ctx.passthrough) return rawReply(res); // captured as it is written (server/respond.ts)
+      // Request capture reads the upstream's bytes beside the translation.
+      const body = ctx.capture ? tapBody(res.body, ctx.capture) : res.body;
       if (stream)
         return {
           type: 'stream',
-          events: decodeEvents(res.body, midResponse),
+          events: decodeEvents(body, midResponse),
           headers: keepHeaders(res),
         };
-      const message = (await readJson(res, upstream.baseUrl)) as Message;
+      const message = (await readJson({ status: res.status, body }, upstream.baseUrl)) as Message;
       return { type: 'message', message, headers: keepHeaders(res) };
     },
 
@@ -173,7 +178,7 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
       const request = body as MessagesRequest;
       prepare(request, ctx);
       const res = await call(ctx, '/v1/messages/count_tokens', JSON.stringify(request));
-      await expect(res, false);
+      await expect(res, false, ctx);
       return rawReply(res);
     },
 

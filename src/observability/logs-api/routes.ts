@@ -1,6 +1,7 @@
 /**
- * The logs API: `/logs/status`, `/logs/query`, `/logs/analytics`, `/logs/stream` (SSE) and
- * `/logs/export` (CSV or NDJSON). Read-only; the server's guard has already checked the caller.
+ * The logs API: `/logs/status`, `/logs/query`, `/logs/analytics`, `/logs/stream` (SSE),
+ * `/logs/export` (CSV or NDJSON) and `/logs/requests/{id}` (one request: its row and its capture).
+ * Read-only; the server's guard has already checked the caller.
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -8,6 +9,10 @@ import type { Logger } from 'pino';
 import type { AccessLogRow } from '../access-log/row.ts';
 import type { AccessLogStore, StoreStatus } from '../access-log/store.ts';
 import type { AccessLogWriter, WriterStats } from '../access-log/writer.ts';
+import type { CaptureMode } from '../capture/recorder.ts';
+import { fromStoredDoc } from '../capture/store-doc.ts';
+import type { RequestDetail } from '../capture/types.ts';
+import type { CaptureWriter, CaptureWriterStats } from '../capture/writer.ts';
 import type { RateLimitReading } from '../metrics.ts';
 import { CSV_HEADER, csvLine } from './csv.ts';
 import { ParamError, parseAnalytics, parseExport, parseQuery, parseStream } from './params.ts';
@@ -18,8 +23,17 @@ export interface LogsApiDeps {
   writer: AccessLogWriter;
   hub: StreamHub;
   log: Logger;
-  settings: { retention_days: number; batch_size: number; flush_interval_ms: number };
+  settings: {
+    retention_days: number;
+    batch_size: number;
+    flush_interval_ms: number;
+    capture?: CaptureMode;
+    capture_days?: number;
+    capture_max_mb?: number;
+  };
   rateLimits?: () => RateLimitReading[];
+  /** Captures on their way to the store (observability.capture on). */
+  captures?: CaptureWriter;
 }
 
 /** `GET /logs/status`. */
@@ -32,6 +46,14 @@ export interface LogsStatus {
   /** Clients following `/logs/stream`. */
   stream_clients: number;
   rate_limits: RateLimitReading[];
+  /** Request capture: its mode, and (when on) its writer and the store's captures. */
+  capture: {
+    mode: CaptureMode;
+    days: number;
+    max_mb: number;
+    writer: CaptureWriterStats | null;
+    stored: { rows: number; bytes: number } | null;
+  };
 }
 
 /** `GET /logs/query`: one page of rows, newest first unless `order=asc`. */
@@ -86,6 +108,7 @@ export function registerLogsApi(app: FastifyInstance, deps: LogsApiDeps): void {
         try {
           readings = deps.rateLimits?.() ?? [];
         } catch {}
+        const stored = deps.captures ? await store.captures?.captureStats() : undefined;
         return {
           store: await store.status(),
           writer: writer.stats,
@@ -94,6 +117,13 @@ export function registerLogsApi(app: FastifyInstance, deps: LogsApiDeps): void {
           flush_interval_ms: deps.settings.flush_interval_ms,
           stream_clients: hub.size,
           rate_limits: readings.filter((r) => Number.isFinite(r.value)).slice(0, 32),
+          capture: {
+            mode: deps.settings.capture ?? 'off',
+            days: deps.settings.capture_days ?? 0,
+            max_mb: deps.settings.capture_max_mb ?? 0,
+            writer: deps.captures?.stats ?? null,
+            stored: stored ?? null,
+          },
         };
       },
     ),
@@ -139,6 +169,39 @@ export function registerLogsApi(app: FastifyInstance, deps: LogsApiDeps): void {
         )
         .send(Readable.from(lines()));
     }),
+  );
+
+  /** The newest row and capture of a request id; null each when there is none. */
+  const lookup = async (id: string): Promise<RequestDetail> => {
+    const page = await store.query({ id, order: 'desc', limit: 1 });
+    const row = page.rows[0] ?? null;
+    const doc = deps.captures ? await store.captures?.getCapture(id, row?.ts) : null;
+    return { row, capture: doc ? fromStoredDoc(doc) : null, capture_mode: deps.settings.capture ?? 'off' };
+  };
+
+  app.get(
+    '/logs/requests/:id',
+    handle(
+      (q) => parseQuery(q, Date.now(), []),
+      async (_q, reply) => {
+        const id = (reply.request.params as { id: string }).id;
+        let found = await lookup(id);
+        if (!found.row && !found.capture) {
+          // Asked for at once after the answer (its x-request-id in hand): write what waits, then look again.
+          await Promise.all([writer.flush(2000), deps.captures?.flush(2000)]);
+          found = await lookup(id);
+        }
+        if (!found.row && !found.capture) {
+          return sendError(
+            reply,
+            404,
+            'not_found_error',
+            `No request ${JSON.stringify(id.slice(0, 200))} in the access log (it may be older than observability.retention_days, or not a request id this proxy gave).`,
+          );
+        }
+        return found;
+      },
+    ),
   );
 
   app.get('/logs/stream', async (req, reply) => {

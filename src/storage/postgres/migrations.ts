@@ -11,6 +11,7 @@ import type pg from 'pg';
 
 export const MIGRATIONS_TABLE = 'ccproxy_schema_migrations';
 export const REQUESTS_TABLE = 'ccproxy_requests';
+export const CAPTURES_TABLE = 'ccproxy_captures';
 export const SHARED_TABLE = 'ccproxy_shared_state';
 export const SHARED_VERSIONS = 'ccproxy_shared_state_version';
 /** The LISTEN/NOTIFY channel shared-state writes announce their key on. */
@@ -64,6 +65,16 @@ const MIGRATIONS: readonly string[] = [
      version bigint NOT NULL,
      updated_at timestamptz NOT NULL DEFAULT now()
    )`,
+  // 3: captured requests (observability.capture), keyed like the access log's rows. `doc` is the
+  // redacted capture as JSON text (kept as written: jsonb would reorder it and refuse \u0000).
+  `CREATE TABLE ${CAPTURES_TABLE} (
+    id text COLLATE "C" NOT NULL,
+    ts timestamptz NOT NULL,
+    size_bytes bigint NOT NULL,
+    truncated boolean NOT NULL,
+    doc text NOT NULL,
+    PRIMARY KEY (ts, id)
+  )`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
