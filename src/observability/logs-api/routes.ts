@@ -186,7 +186,7 @@ export function registerLogsApi(app: FastifyInstance, deps: LogsApiDeps): void {
       async (_q, reply) => {
         const id = (reply.request.params as { id: string }).id;
         let found = await lookup(id);
-        if (!found.row && !found.capture) {
+        if (!found.row || (!found.capture && deps.captures)) {
           // Asked for at once after the answer (its x-request-id in hand): write what waits, then look again.
           await Promise.all([writer.flush(2000), deps.captures?.flush(2000)]);
           found = await lookup(id);
