@@ -10,6 +10,7 @@ import { registerLaunchers } from './launch.ts';
 import { registerServe } from './serve.ts';
 import { registerService } from './service.ts';
 import { registerStatus } from './status.ts';
+import { registerTrace } from './trace.ts';
 import { registerUsage } from './usage.ts';
 
 export function buildProgram(): Command {
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerGenerateToken(program);
   registerStatus(program);
   registerUsage(program);
+  registerTrace(program);
   registerLaunchers(program);
   registerService(program);
   program.hook('preAction', (cmd) => {
