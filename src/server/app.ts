@@ -49,6 +49,8 @@ export interface AppOptions {
    * default Date.now. Tests move it instead of waiting for a window to pass.
    */
   clock?: () => number;
+  /** Where the dashboard bundle is (tests build their own); default dist/dashboard. */
+  dashboardDir?: string;
 }
 
 export interface ProxyApp {
@@ -151,6 +153,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     version: VERSION,
     rateLimits: () => rateLimits.readings(),
     storage,
+    dashboardDir: opts.dashboardDir,
     // What a capture must never hold, read when each is stored (tokens rotate).
     secrets: () => {
       const c = tokens.credentials?.credentials;

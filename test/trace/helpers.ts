@@ -1,6 +1,7 @@
 /** A proxy with request capture on, in front of the fake upstream, and a reader of its captures. */
 import type { Settings } from '../../src/config/schema.ts';
 import type { RequestDetail } from '../../src/observability/capture/types.ts';
+import type { AppOptions } from '../../src/server/app.ts';
 import { type DeepPartial, startProxy, type TestProxy } from '../helpers/proxy.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
 
@@ -19,7 +20,10 @@ export interface CaptureRig {
   close(): Promise<void>;
 }
 
-export async function startCaptureRig(settings: DeepPartial<Settings> = {}): Promise<CaptureRig> {
+export async function startCaptureRig(
+  settings: DeepPartial<Settings> = {},
+  app: Partial<AppOptions> = {},
+): Promise<CaptureRig> {
   const fake = await startFakeUpstream({ accessTokens: [OAUTH_ACCESS] });
   const proxy = await startProxy({
     settings: {
@@ -37,6 +41,7 @@ export async function startCaptureRig(settings: DeepPartial<Settings> = {}): Pro
       },
     },
     logLevel: 'warn',
+    app,
   });
   return {
     fake,

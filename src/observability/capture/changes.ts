@@ -32,6 +32,19 @@ export function requestChanges(c: Capture): RequestChanges | undefined {
   const translated = c.format !== 'anthropic' && c.translated_request !== null;
   const basis = translated ? 'translated request' : 'client request';
   const headers = headerDiff(c.client_request.headers, up.headers);
+  // Both sides' credentials read "Bearer [REDACTED]": say that one replaced the other.
+  const clientAuth = c.client_request.headers.authorization;
+  if (
+    clientAuth !== undefined &&
+    up.headers.authorization !== undefined &&
+    !headers.some((h) => h.path === 'authorization')
+  )
+    headers.unshift({
+      path: 'authorization',
+      kind: 'changed',
+      from: `${clientAuth} (the client's key)`,
+      to: `${up.headers.authorization} (the subscription's token)`,
+    });
   const before = translated ? c.translated_request : bodyJson(c.client_request.body);
   const after = bodyJson(up.body);
   if (before === undefined || after === undefined) {
