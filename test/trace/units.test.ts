@@ -68,6 +68,108 @@ describe('redaction and the cut', () => {
   });
 });
 
+describe('the stored document', () => {
+  const SECRET = 'opaque-secret-value-42';
+  const sse = (...events: string[]) => events.map((e) => Buffer.from(e));
+  const store = (c: RequestCapture, secrets: string[] = []) => {
+    const stored = toStoredCapture({ id: 's', ts: 0, mode: 'api', format: 'anthropic', capture: c }, secrets);
+    return { raw: JSON.parse(stored.doc) as Record<string, any>, served: fromStoredDoc(stored.doc) };
+  };
+  const client = () => ({ method: 'POST', url: '/api/v1/messages', headers: {}, body: Buffer.from('{}') });
+
+  test('text that holds nothing secret comes back as it was; what does is scrubbed', () => {
+    const r = new Redactor([SECRET]);
+    const plain = 'event: ping\ndata: {"type":"ping"}\n\n';
+    assert.equal(r.text(plain), plain);
+    assert.equal(r.text(`{"k":"${JSON.stringify(`a"${SECRET}`).slice(1, -1)}"}`), '{"k":"a\\"[REDACTED]"}');
+    assert.equal(r.text(`see ${encodeURIComponent(`${SECRET}/x`)}`), 'see [REDACTED]%2Fx');
+    assert.equal(r.text('postgres://me:hunter22@db/x'), 'postgres://me:****@db/x');
+    assert.equal(r.text('sk-ant-api03-AAAAAAAAAAAA'), 'sk-ant-api03-A[REDACTED]');
+  });
+
+  test('a pass-through answer (the same chunks) is stored once and served under both parts', () => {
+    const c = new RequestCapture(0, 1 << 20, client());
+    c.upstreamAnswered(200, { 'content-type': 'text/event-stream' });
+    for (const chunk of sse('event: message_start\ndata: {"a":1}\n\n', 'event: ping\ndata: {}\n\n'))
+      c.passthrough(chunk);
+    c.responseHead = { status: 200, headers: { 'content-type': 'text/event-stream' } };
+    c.sealed = true;
+    const { raw, served } = store(c);
+    assert.equal(raw.response.body.same_as_upstream, true);
+    assert.equal(raw.response.body.sse, undefined, 'the events are stored once, under the upstream response');
+    assert.deepEqual(served.response!.body, served.upstream_response!.body);
+    assert.deepEqual(served.response!.events, served.upstream_response!.events);
+    assert.deepEqual(
+      served.response!.events!.map((e) => e.event),
+      ['message_start', 'ping'],
+    );
+  });
+
+  test('an answer that differs from the upstream (an error event added) is stored on its own', () => {
+    const c = new RequestCapture(0, 1 << 20, client());
+    c.upstreamAnswered(200, { 'content-type': 'text/event-stream' });
+    c.passthrough(Buffer.from('event: message_start\ndata: {"a":1}\n\n'));
+    c.responseData('\n\nevent: error\ndata: {"type":"error"}\n\n');
+    c.responseHead = { status: 200, headers: { 'content-type': 'text/event-stream' } };
+    c.sealed = true;
+    const { raw, served } = store(c);
+    assert.equal(raw.response.body.same_as_upstream, undefined);
+    assert.deepEqual(
+      served.response!.events!.map((e) => e.event),
+      ['message_start', 'error'],
+    );
+    assert.deepEqual(
+      served.upstream_response!.events!.map((e) => e.event),
+      ['message_start'],
+    );
+  });
+
+  test('events split on LF and on CRLF, each with the time of the chunk that ended it', () => {
+    for (const nl of ['\n', '\r\n']) {
+      const c = new RequestCapture(0, 1 << 20, client());
+      c.upstreamAnswered(200, { 'content-type': 'text/event-stream' });
+      const ev = (name: string) => `event: ${name}${nl}data: {}${nl}${nl}`;
+      // Two events in one chunk, then one split across two chunks.
+      const [a, b] = [ev('two'), ev('three')];
+      c.upstreamData(Buffer.from(ev('one') + a));
+      c.upstreamData(Buffer.from(b.slice(0, 5)));
+      c.upstreamData(Buffer.from(b.slice(5)));
+      c.upstreamResponse!.body.times.splice(0, 3, 1, 2, 3);
+      c.sealed = true;
+      const { served } = store(c);
+      assert.deepEqual(
+        served.upstream_response!.events!.map((e) => [e.event, e.t]),
+        [
+          ['one', 1],
+          ['two', 1],
+          ['three', 3],
+        ],
+        JSON.stringify(nl),
+      );
+    }
+  });
+
+  test("a stream is redacted event by event only where a secret is, and a cut one loses a secret's start", () => {
+    const first = `event: a\ndata: {"t":"${SECRET}"}\n\n`;
+    const second = 'event: b\ndata: {}\n\n';
+    const third = `event: c\ndata: "${SECRET}"\n\n`;
+    // The cap falls 8 characters into the third event's secret.
+    const cap = first.length + second.length + 'event: c\ndata: "'.length + 8;
+    const c = new RequestCapture(0, cap, client());
+    c.upstreamAnswered(200, { 'content-type': 'text/event-stream' });
+    for (const chunk of [first, second, third]) c.upstreamData(Buffer.from(chunk));
+    c.sealed = true;
+    const { raw, served } = store(c, [SECRET]);
+    assert.ok(!JSON.stringify(raw).includes(SECRET.slice(0, 8)));
+    assert.deepEqual(
+      served.upstream_response!.events!.map((e) => e.data),
+      ['{"t":"[REDACTED]"}', '{}', '"[REDACTED]'],
+    );
+    assert.equal(served.upstream_response!.body!.truncated, true);
+    assert.equal(served.truncated, true);
+  });
+});
+
 describe('replay and curl', () => {
   test('the route under the other mode', () => {
     assert.equal(routeFor('/api/v1/chat/completions', 'sdk'), '/sdk/v1/chat/completions');

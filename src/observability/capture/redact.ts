@@ -42,9 +42,16 @@ export class Redactor {
     this.secrets = [...all].sort((a, b) => b.length - a.length);
   }
 
+  /** Whether `text` may hold a secret (cheap scans; scrubSecrets's expressions only run then). */
+  private mayHold(text: string): boolean {
+    if (text.includes('sk-ant-') || text.includes('://')) return true;
+    for (const s of this.secrets) if (text.includes(s)) return true;
+    return false;
+  }
+
   /** Text with every secret replaced; `cut`: the text was truncated, so a secret's start at its end goes too. */
   text(text: string, cut = false): string {
-    let out = scrubSecrets(text, this.secrets);
+    let out = this.mayHold(text) ? scrubSecrets(text, this.secrets) : text;
     if (cut) {
       out = out.replace(TOKEN_TAIL, (m) => (m.length > 7 ? `${m.slice(0, 7)}${REDACTED}` : m));
       for (const s of this.secrets) {

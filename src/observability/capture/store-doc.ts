@@ -88,10 +88,10 @@ function cutUtf8(bytes: Buffer, max: number): Buffer {
   return bytes.subarray(0, end);
 }
 
-/** Where an event ends in `bytes` at or after `from` (just past its blank line), or -1. */
-function eventEnd(bytes: Buffer, from: number): number {
+/** Where an event ends in `bytes` at or after `from` (just past its blank line), or -1. `cr`: the stream has CRLF line ends. */
+function eventEnd(bytes: Buffer, from: number, cr: boolean): number {
   const lf = bytes.indexOf('\n\n', from);
-  const crlf = bytes.indexOf('\r\n\r\n', from);
+  const crlf = cr ? bytes.indexOf('\r\n\r\n', from) : -1;
   if (lf < 0 && crlf < 0) return -1;
   if (crlf < 0 || (lf >= 0 && lf < crlf)) return lf + 2;
   return crlf + 4;
@@ -114,19 +114,21 @@ function storeBody(tap: Tapped, max: number, sse: boolean, redact: Redactor): St
     };
   // An event's time is when the chunk holding its last byte arrived.
   const events: Array<[number, string]> = [];
+  const cr = bytes.includes(13);
   let chunk = 0;
   let start = 0;
   while (start < bytes.length) {
-    let end = eventEnd(bytes, start);
-    const last = end < 0;
-    if (last) end = bytes.length;
+    let end = eventEnd(bytes, start, cr);
+    if (end < 0) end = bytes.length;
     while (chunk < ends.length - 1 && ends[chunk]! < end) chunk++;
-    events.push([
-      round(tap.times[chunk] ?? 0),
-      redact.text(bytes.subarray(start, end).toString('utf8'), last && truncated),
-    ]);
+    events.push([round(tap.times[chunk] ?? 0), bytes.subarray(start, end).toString('utf8')]);
     start = end;
   }
+  // Redacted event by event only when the whole holds something to redact (rarely).
+  const whole = bytes.toString('utf8');
+  if (redact.text(whole, truncated) !== whole)
+    for (let i = 0; i < events.length; i++)
+      events[i]![1] = redact.text(events[i]![1], truncated && i === events.length - 1);
   return { text: '', encoding: 'utf8', size: tap.size, truncated, sse: events };
 }
 
@@ -159,9 +161,19 @@ export function toStoredCapture(p: PendingCapture, secrets: Iterable<string | un
       }
     : null;
   const head = c.responseHead;
-  let responseBody = storeBody(c.response, max, isSse(head?.headers), redact);
   const ub = upstreamResponse?.body;
-  if (ub && sameBody(ub, responseBody))
+  // A pass-through wrote the upstream's own chunks: the same body, stored once.
+  const passedThrough = ub && ans && sameChunks(ans.body.chunks, c.response.chunks);
+  let responseBody: StoredBody = passedThrough
+    ? {
+        text: '',
+        encoding: ub.encoding,
+        size: c.response.size,
+        truncated: c.response.truncated,
+        same_as_upstream: true,
+      }
+    : storeBody(c.response, max, isSse(head?.headers), redact);
+  if (ub && !passedThrough && sameBody(ub, responseBody))
     responseBody = { ...responseBody, text: '', sse: undefined, same_as_upstream: true };
   const response: StoredPart | null =
     head || c.response.size > 0
@@ -225,6 +237,10 @@ export function toStoredCapture(p: PendingCapture, secrets: Iterable<string | un
     (agent?.truncated ?? false);
   const text = JSON.stringify(doc);
   return { id: p.id, ts: p.ts, size_bytes: Buffer.byteLength(text), truncated: doc.truncated, doc: text };
+}
+
+function sameChunks(a: ReadonlyArray<Uint8Array | string>, b: ReadonlyArray<Uint8Array | string>): boolean {
+  return a.length > 0 && a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function sameBody(a: StoredBody, b: StoredBody): boolean {
