@@ -28,8 +28,9 @@ import { Lifecycle } from '../observability/lifecycle.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { urlPassword } from '../storage/url.ts';
 import { VERSION } from '../version.ts';
-import { registerJsonBody } from './body.ts';
+import { rawBodyOf, registerJsonBody } from './body.ts';
 import { capConnections, createConnections, timeoutOptions } from './connections.ts';
+import { openContext } from './context.ts';
 import { formatForPath, toProxyError } from './errors.ts';
 import { createGuard, PUBLIC_PATHS } from './guard.ts';
 import { registerHealth } from './health.ts';
@@ -185,6 +186,28 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     if (pe.kind === 'internal') req.log.error({ err }, 'unexpected error');
     connections.closeAfterAnswer(req.raw, reply.raw);
     const rendered = renderFor(formatOf(req)).renderError(pe);
+    // A request to a proxied endpoint refused before its handler ran (the guard, a body that cannot
+    // be read) is still a request of the access log: it gets its record here, with the refusal, and
+    // its capture (the client's bytes as they came, even when they are not JSON or not UTF-8).
+    const route = req.routeOptions?.config as unknown as RouteConfig | undefined;
+    if (route?.mode && req.method === 'POST') {
+      const ctx = openContext({
+        req: req.raw,
+        res: reply.raw,
+        requestId: req.id,
+        mode: route.mode,
+        format: route.format,
+        route: req.routeOptions.url ?? 'unknown',
+        lifecycle,
+        log: req.log as unknown as Logger,
+        timeoutMs: 0,
+        capture: obs?.capture && { maxBytes: obs.capture.maxBytes, body: rawBodyOf(req.raw) },
+      });
+      ctx.record.status = rendered.status;
+      ctx.record.errorKind = pe.kind;
+      // Fastify serialises the body with JSON.stringify: the same bytes.
+      ctx.capture?.responseData(JSON.stringify(rendered.body));
+    }
     reply
       .code(rendered.status)
       .headers(rendered.headers ?? {})

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { renderDetail } from '../../src/cli/trace/render.ts';
 import { reply } from '../support/fake-upstream.ts';
 import { type CaptureRig, json, PROXY_TOKEN, startCaptureRig } from './helpers.ts';
 
@@ -73,6 +74,45 @@ describe('capture = errors', () => {
     assert.equal((json(c.client_request.body!.text) as { max_tokens: string }).max_tokens, 'many');
     assert.equal(c.response!.status, 400);
     assert.match(c.response!.body!.text, /max_tokens/);
+  });
+  test('a body that is not JSON, or not UTF-8, refused before its handler ran: kept as it came, shown as text', async () => {
+    const send = (id: string, path: string, body: Uint8Array | string) =>
+      fetch(`${rig.proxy.url}${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${PROXY_TOKEN}`,
+          'x-request-id': id,
+        },
+        body,
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: { message: string } } }));
+
+    const notJson = '{"model": "gpt-4o", "messages": [';
+    const a = await send('errors_not_json', '/api/v1/chat/completions', notJson);
+    assert.equal(a.status, 400);
+    const da = (await rig.detail('errors_not_json')).body;
+    assert.equal(da.row?.status, 400);
+    assert.equal(da.row?.format, 'openai');
+    const ca = da.capture!;
+    assert.deepEqual(ca.client_request.body, {
+      text: notJson,
+      encoding: 'utf8',
+      size: notJson.length,
+      truncated: false,
+    });
+    assert.equal(ca.client_request.headers.authorization, 'Bearer [REDACTED]');
+    assert.equal(ca.upstream_request, null);
+    assert.equal(ca.response!.status, 400);
+    assert.equal((json(ca.response!.body!.text) as typeof a.body).error.message, a.body.error.message);
+    assert.ok(renderDetail(da, { color: false }).includes(notJson), 'trace show prints it as it came');
+
+    const latin1 = Buffer.from('{"model":"caf\xe9"}', 'latin1');
+    const b = await send('errors_not_utf8', '/api/v1/messages', latin1);
+    assert.equal(b.status, 400);
+    const cb = (await rig.detail('errors_not_utf8')).body.capture!;
+    assert.equal(cb.client_request.body!.encoding, 'base64');
+    assert.deepEqual(Buffer.from(cb.client_request.body!.text, 'base64'), latin1);
+    assert.equal(cb.response!.status, 400);
   });
 });
 
