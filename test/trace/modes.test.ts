@@ -76,7 +76,7 @@ describe('capture = errors', () => {
     assert.match(c.response!.body!.text, /max_tokens/);
   });
   test('a body that is not JSON, or not UTF-8, refused before its handler ran: kept as it came, shown as text', async () => {
-    const send = (id: string, path: string, body: Uint8Array | string) =>
+    const send = (id: string, path: string, body: string | Blob) =>
       fetch(`${rig.proxy.url}${path}`, {
         method: 'POST',
         headers: {
@@ -107,7 +107,7 @@ describe('capture = errors', () => {
     assert.ok(renderDetail(da, { color: false }).includes(notJson), 'trace show prints it as it came');
 
     const latin1 = Buffer.from('{"model":"caf\xe9"}', 'latin1');
-    const b = await send('errors_not_utf8', '/api/v1/messages', latin1);
+    const b = await send('errors_not_utf8', '/api/v1/messages', new Blob([latin1]));
     assert.equal(b.status, 400);
     const cb = (await rig.detail('errors_not_utf8')).body.capture!;
     assert.equal(cb.client_request.body!.encoding, 'base64');
