@@ -181,7 +181,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
                 message: `The access log is unavailable: ${storeError ?? 'not opened'}.`,
               },
             });
-          for (const p of ['status', 'query', 'analytics', 'stream', 'export', 'requests/:id'])
+          for (const p of ['status', 'query', 'analytics', 'stream', 'export', 'requests/*'])
             app.get(`/logs/${p}`, unavailable);
         }
       }

@@ -178,6 +178,31 @@ describe('request capture through the proxy', () => {
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error?.type, 'not_found_error');
     assert.match(missing.body.error!.message, /no_such_request/);
+    // The longest id a client may choose (128 characters) is found like any other.
+    const long = `c${'0123456789'.repeat(12)}long_id`.slice(0, 128);
+    rig.fake.enqueue(reply.text('Long id.'));
+    await anthropic.messages.create(
+      { model: 'claude-sonnet-5-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] },
+      { headers: { 'x-request-id': long } },
+    );
+    const found = await rig.detail(long);
+    assert.equal(found.status, 200);
+    assert.equal(found.body.capture?.id, long);
+
+    // Odd ids are just unknown ones: a long one (quoted cut short), path-like, encoded, not ASCII.
+    for (const odd of ['x'.repeat(5000), '../logs/status', 'a%2Fb', 'ü🙂', "'; DROP TABLE captures; --"]) {
+      const r = await rig.detail(odd);
+      assert.equal(r.status, 404, odd.slice(0, 20));
+      assert.equal(r.body.error?.type, 'not_found_error');
+      assert.ok(r.body.error!.message.length < 400);
+    }
+    // Guarded like the other logs routes: no token, or another one, gets nothing of the capture.
+    for (const headers of [{}, { authorization: 'Bearer not-the-token' }] as Array<Record<string, string>>) {
+      const r = await fetch(`${rig.proxy.url}/logs/requests/cap_anthropic_plain`, { headers });
+      assert.equal(r.status, 401);
+      const text = await r.text();
+      assert.ok(!text.includes('client_request'), text);
+    }
 
     const res = await fetch(`${rig.proxy.url}/logs/query?captured=true&limit=100`, {
       headers: { authorization: `Bearer ${PROXY_TOKEN}` },

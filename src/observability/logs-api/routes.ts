@@ -179,14 +179,20 @@ export function registerLogsApi(app: FastifyInstance, deps: LogsApiDeps): void {
     return { row, capture: doc ? fromStoredDoc(doc) : null, capture_mode: deps.settings.capture ?? 'off' };
   };
 
+  // A wildcard, not `:id`: the router refuses a parameter past 100 characters with its own 414, and a
+  // client may choose an x-request-id of up to 128 (server/app.ts).
   app.get(
-    '/logs/requests/:id',
+    '/logs/requests/*',
     handle(
       (q) => parseQuery(q, Date.now(), []),
       async (_q, reply) => {
-        const id = (reply.request.params as { id: string }).id;
-        let found = await lookup(id);
-        if (!found.row || (!found.capture && deps.captures)) {
+        const id = (reply.request.params as { '*': string })['*'];
+        // Longer than any id this proxy gives (server/app.ts: 128 at most): unknown, without a look.
+        const plausible = id.length > 0 && id.length <= 128;
+        let found: RequestDetail = plausible
+          ? await lookup(id)
+          : { row: null, capture: null, capture_mode: deps.settings.capture ?? 'off' };
+        if (plausible && (!found.row || (!found.capture && deps.captures))) {
           // Asked for at once after the answer (its x-request-id in hand): write what waits, then look again.
           await Promise.all([writer.flush(2000), deps.captures?.flush(2000)]);
           found = await lookup(id);
