@@ -212,8 +212,13 @@ export async function traceExport(client: ProxyClient, id: string, file: string)
   const d = await captureOf(client, id);
   const har = `${JSON.stringify(toHar(d, client.base, VERSION), null, 2)}\n`;
   if (file === '-') return har;
-  // Prompts and answers are private: the file is the user's only.
-  fs.writeFileSync(file, har, { mode: 0o600 });
+  // Prompts and answers are private: the file is the user's only (an existing one too).
+  try {
+    fs.writeFileSync(file, har, { mode: 0o600 });
+    fs.chmodSync(file, 0o600);
+  } catch (e) {
+    throw new TraceError(`Cannot write ${file}: ${(e as Error).message}`);
+  }
   return `Wrote ${file} (HAR 1.2, ${d.capture.upstream_request ? 2 : 1} entries).\n`;
 }
 

@@ -160,6 +160,16 @@ describe('ccproxy trace', () => {
       assert.equal(clientSide.response.status, 200);
       assert.match(upstreamSide.request.url, /\/v1\/messages$/);
       assert.ok(!fs.readFileSync(file, 'utf8').includes(PROXY_TOKEN));
+
+      // Over a file others could read: it becomes the user's only. Somewhere it cannot go: one line.
+      const shared = path.join(dir, 'shared.har');
+      fs.writeFileSync(shared, '', { mode: 0o644 });
+      await traceExport(client, 'trace_openai', shared);
+      assert.equal(fs.statSync(shared).mode & 0o777, 0o600);
+      await assert.rejects(
+        traceExport(client, 'trace_openai', path.join(dir, 'no-such-folder', 'x.har')),
+        (e: Error) => e instanceof TraceError && /^Cannot write .*x\.har: ENOENT/.test(e.message),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
