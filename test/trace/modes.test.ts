@@ -75,6 +75,39 @@ describe('capture = errors', () => {
     assert.equal(c.response!.status, 400);
     assert.match(c.response!.body!.text, /max_tokens/);
   });
+  test('a client that hangs up before its answer began: kept, with what went upstream', async () => {
+    rig.fake.enqueue(reply.stall());
+    const ac = new AbortController();
+    const sent = fetch(`${rig.proxy.url}/api/v1/messages`, {
+      method: 'POST',
+      signal: ac.signal,
+      headers: {
+        'content-type': 'application/json',
+        'x-api-key': PROXY_TOKEN,
+        'x-request-id': 'errors_hangup',
+      },
+      body: JSON.stringify({
+        model: 'claude-sonnet-5-5',
+        max_tokens: 64,
+        messages: [{ role: 'user', content: 'hang-up marker' }],
+      }),
+    });
+    // Once the proxy has asked the upstream (which never answers), the client goes.
+    await rig.fake.waitForRequest((r) => r.rawBody.includes('hang-up marker'));
+    ac.abort();
+    await sent.catch(() => {});
+    // The proxy hears the hang-up on its own time: ask until the request has its row.
+    let found = await rig.detail('errors_hangup');
+    while (found.status === 404) found = await rig.detail('errors_hangup');
+    const { body } = found;
+    assert.equal(body.row?.status, 499);
+    assert.equal(body.row?.client_aborted, true);
+    const c = body.capture!;
+    assert.ok(c, 'kept');
+    assert.ok(c.upstream_request, 'what went upstream');
+    assert.equal(c.response, null, 'nothing reached the client');
+  });
+
   test('a body that is not JSON, or not UTF-8, refused before its handler ran: kept as it came, shown as text', async () => {
     const send = (id: string, path: string, body: string | Blob) =>
       fetch(`${rig.proxy.url}${path}`, {
