@@ -195,7 +195,13 @@ export async function traceReplay(
   if (o.diff) {
     const sse = (res.headers.get('content-type') ?? '').startsWith('text/event-stream');
     const before = capturedComparable(d.capture.response);
+    const wasStream = Boolean(d.capture.response?.events);
     if (before === undefined) err.write('No captured answer to compare with.\n');
+    else if (wasStream !== sse)
+      // A stream and a whole answer differ everywhere: say so rather than list it all.
+      err.write(
+        `The captured answer was ${wasStream ? 'a stream' : 'whole'} and this one is ${sse ? 'a stream' : 'whole'}: replay with ${wasStream ? '--stream' : '--no-stream'} to compare them.\n`,
+      );
     else {
       const changes: Change[] = jsonDiff(before, comparable(text, sse), { ignore: VOLATILE });
       err.write(

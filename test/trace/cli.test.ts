@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { ProxyClient } from '../../src/cli/proxy-client.ts';
@@ -17,18 +16,7 @@ import { settingsSchema } from '../../src/config/schema.ts';
 import { runCli } from '../security/cli.ts';
 import { reply } from '../support/fake-upstream.ts';
 import { assertHar } from './har-shape.ts';
-import { type CaptureRig, PROXY_TOKEN, startCaptureRig } from './helpers.ts';
-
-function sink() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _e, cb) {
-      text += chunk.toString();
-      cb();
-    },
-  });
-  return { stream, text: () => text };
-}
+import { type CaptureRig, PROXY_TOKEN, sink, startCaptureRig } from './helpers.ts';
 
 describe('ccproxy trace', () => {
   let rig: CaptureRig;
@@ -121,7 +109,10 @@ describe('ccproxy trace', () => {
       0,
     );
     assert.match(streamed.text(), /data: \[DONE\]/);
-    assert.match(err2.text(), /Differences from the captured answer/);
+    assert.match(
+      err2.text(),
+      /The captured answer was whole and this one is a stream: replay with --no-stream/,
+    );
   });
 
   test('replay refuses a capture whose request was cut at the cap, and a request never captured', async () => {

@@ -1,4 +1,5 @@
 /** A proxy with request capture on, in front of the fake upstream, and a reader of its captures. */
+import { Writable } from 'node:stream';
 import type { Settings } from '../../src/config/schema.ts';
 import type { RequestDetail } from '../../src/observability/capture/types.ts';
 import type { AppOptions } from '../../src/server/app.ts';
@@ -60,3 +61,15 @@ export async function startCaptureRig(
 }
 
 export const json = (text: string | undefined): unknown => JSON.parse(text ?? 'null');
+
+/** A writable that keeps what it is given (a command's stdout or stderr). */
+export function sink() {
+  let text = '';
+  const stream = new Writable({
+    write(chunk, _e, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  return { stream, text: () => text };
+}

@@ -7,10 +7,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import { ProxyClient } from '../../src/cli/proxy-client.ts';
+import { traceReplay } from '../../src/cli/trace.ts';
+import { settingsSchema } from '../../src/config/schema.ts';
 import type { RequestDetail } from '../../src/observability/capture/types.ts';
 import { type Harness, startHarness } from '../backends/sdk/harness.ts';
 import { startProxy, type TestProxy } from '../helpers/proxy.ts';
 import { reply } from '../support/fake-upstream.ts';
+import { sink } from './helpers.ts';
 
 let h: Harness;
 let proxy: TestProxy;
@@ -58,4 +62,27 @@ test('SDK mode: the client request, the agent messages and the answer', async ()
   assert.equal(events[0], 'message_start');
   assert.equal(events.at(-1), 'message_stop');
   assert.match(c.response!.body!.text, /"text":"Hi from "[\s\S]*"text":"the agent."/);
+});
+
+test('replay in SDK mode, as a whole answer this time: Claude Code answers the captured request again', async () => {
+  h.fake.enqueue(reply.text('Hi again from the agent.', { deltas: 2 }));
+  const client = new ProxyClient(settingsSchema.parse({}), proxy.url);
+  const out = sink();
+  const err = sink();
+  const code = await traceReplay(
+    client,
+    'sdk_capture',
+    { mode: 'sdk', stream: false, diff: true },
+    out.stream,
+    err.stream,
+  );
+  assert.equal(code, 0, err.text());
+  assert.match(err.text(), /^POST \/sdk\/v1\/messages → HTTP 200 \(replayed as req_\w+\)/);
+  const again = JSON.parse(out.text()) as Anthropic.Message;
+  assert.equal(again.type, 'message');
+  assert.equal((again.content[0] as Anthropic.TextBlock).text, 'Hi again from the agent.');
+  // A whole answer is not compared with the captured stream field by field.
+  assert.match(err.text(), /The captured answer was a stream and this one is whole: replay with --stream/);
+  // Claude Code was asked the same question.
+  assert.ok(JSON.stringify(h.fake.messages().at(-1)!.body).includes('hello agent'));
 });
