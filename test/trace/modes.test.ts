@@ -149,6 +149,24 @@ describe('capture = errors', () => {
   });
 });
 
+test('a captured request is listed at once, however long the writer would wait', async () => {
+  const rig = await startCaptureRig({ observability: { capture: 'all', flush_interval_ms: 3_600_000 } });
+  try {
+    rig.fake.enqueue(reply.text('Listed.'));
+    assert.equal((await post(rig, 'listed_at_once', {})).status, 200);
+    const res = await fetch(`${rig.proxy.url}/logs/query?captured=true`, {
+      headers: { authorization: `Bearer ${PROXY_TOKEN}` },
+    });
+    const page = (await res.json()) as { rows: Array<{ id: string }> };
+    assert.deepEqual(
+      page.rows.map((r) => r.id),
+      ['listed_at_once'],
+    );
+  } finally {
+    await rig.close();
+  }
+});
+
 describe('capture = off, and the cap', () => {
   test('off: rows, never a capture', async () => {
     const rig = await startCaptureRig({ observability: { capture: 'off', access_log: true } });

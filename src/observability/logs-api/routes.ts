@@ -132,6 +132,10 @@ export function registerLogsApi(app: FastifyInstance, deps: LogsApiDeps): void {
   app.get(
     '/logs/query',
     handle(parseQuery, async (q): Promise<QueryPage> => {
+      // `ccproxy trace list` right after a request: what waits for the store is written first (the
+      // first page only: later pages follow rows already read).
+      if (q.captured && deps.captures && !q.cursor)
+        await Promise.all([writer.flush(2000), deps.captures.flush(2000)]);
       const page = await store.query(q);
       return { rows: page.rows, count: page.rows.length, next_cursor: page.next_cursor };
     }),
