@@ -35,6 +35,8 @@ export interface AccountCredential extends UpstreamCredential {
   readonly tokens?: TokenManager;
   /** Changes whenever the credential does (a new login on disk); compared, never shown. */
   fingerprint(): string | undefined;
+  /** What must never be written anywhere (a capture, a log): the token or key, a refresh token. */
+  secrets(): (string | undefined)[];
   /** Look again where the credential comes from (a file rewritten by a new login). */
   recheck(): void;
   info(): CredentialInfo;
@@ -52,6 +54,10 @@ export function refreshableCredential(
     token: () => tokens.getAccessToken(),
     recover: (rejected) => tokens.recover(rejected),
     fingerprint: () => tokens.credentials?.credentials.accessToken,
+    secrets: () => {
+      const c = tokens.credentials?.credentials;
+      return [c?.accessToken, c?.refreshToken];
+    },
     recheck: () => void tokens.reload(),
     info() {
       const s = tokens.state();
@@ -78,6 +84,7 @@ export function staticCredential(
     token: async () => value,
     recover: async () => undefined,
     fingerprint: () => value,
+    secrets: () => [value],
     recheck: () => {},
     info: () => ({
       source,

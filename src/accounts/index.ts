@@ -485,6 +485,11 @@ export class Accounts {
     return down.length ? { ok: true, detail } : { ok: true };
   }
 
+  /** Every account's current tokens and keys, for redaction (they rotate: ask each time). */
+  secrets(): string[] {
+    return this.list.flatMap((a) => a.credential.secrets()).filter((s): s is string => !!s);
+  }
+
   close(): void {
     for (const stop of this.stops.splice(0)) stop();
   }

@@ -11,6 +11,7 @@ import { LAUNCHERS, registerLaunchers } from './launch.ts';
 import { registerServe } from './serve.ts';
 import { registerService } from './service.ts';
 import { registerStatus } from './status.ts';
+import { registerTrace } from './trace.ts';
 import { registerUsage } from './usage.ts';
 
 export function buildProgram(): Command {
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerGenerateToken(program);
   registerStatus(program);
   registerUsage(program);
+  registerTrace(program);
   registerLaunchers(program);
   registerService(program);
   acceptSettingsFlagsEverywhere(program);

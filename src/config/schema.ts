@@ -443,6 +443,32 @@ export const settingsSchema = z.object({
         .min(0)
         .default(30)
         .describe('Rows older than this are pruned (0 = keep forever).'),
+      capture: z
+        .enum(['off', 'errors', 'all'])
+        .default('off')
+        .describe(
+          'Keep what each request sent and got (client, upstream, answer; redacted) for trace and replay: off, errors (failed requests only) or all. Turns the access log on.',
+        ),
+      capture_max_bytes: z
+        .number()
+        .int()
+        .positive()
+        .default(1024 * 1024)
+        .describe('Most bytes kept of each captured body; the rest is cut and the capture marked truncated.'),
+      capture_days: z
+        .number()
+        .int()
+        .min(0)
+        .default(7)
+        .describe('Captured requests older than this are deleted (0 = kept as long as the access log).'),
+      capture_max_mb: z
+        .number()
+        .int()
+        .positive()
+        .default(512)
+        .describe(
+          'Most megabytes of captured bodies kept in all; beyond it the oldest captures are deleted.',
+        ),
       pricing: z
         .record(z.string(), priceSchema)
         .default({})

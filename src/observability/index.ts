@@ -13,6 +13,7 @@ import { openStorage, type Storage } from '../storage/index.ts';
 import { toRow } from './access-log/row.ts';
 import type { AccessLogStore } from './access-log/store.ts';
 import { AccessLogWriter } from './access-log/writer.ts';
+import { CaptureWriter } from './capture/writer.ts';
 import { registerDashboard } from './dashboard-routes.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { registerLogsApi } from './logs-api/routes.ts';
@@ -27,6 +28,8 @@ export { createPricing } from './pricing.ts';
 export interface Observability {
   /** Register the enabled pieces' routes on the app: /metrics, /logs/status|query|analytics|stream|export, /dashboard (+ assets). */
   register(app: FastifyInstance): Promise<void>;
+  /** Request capture is on and has somewhere to go: the routes record each request, bodies up to `maxBytes`. */
+  readonly capture?: { maxBytes: number };
   /** Hooks for parts outside the request lifecycle. */
   tokenRefresh(result: RefreshResult): void;
   /** Flushes the access log, then closes everything. */
@@ -48,12 +51,25 @@ export interface ObservabilityDeps {
   store?: AccessLogStore;
   /** Where the access log lives (default: opened here from the settings, and closed with the rest). */
   storage?: Storage;
+  /** Values captures must never hold (the subscription's tokens; the proxy's own token is added here). */
+  secrets?: () => Iterable<string | undefined>;
+  /** The clock captures are aged by (tests), epoch ms. */
+  now?: () => number;
 }
 
-/** Which pieces are on: `enabled` turns on all; the dashboard needs the access log, so it brings it along. */
+/**
+ * Which pieces are on: `enabled` turns on all; the dashboard needs the access log, so it brings it
+ * along, and so does request capture (captures are stored and served with the access log's rows).
+ */
 export function enabledPieces(o: Settings['observability']) {
   const dashboard = o.enabled || o.dashboard;
-  return { metrics: o.enabled || o.metrics, accessLog: o.enabled || o.access_log || dashboard, dashboard };
+  const capture = o.capture !== 'off';
+  return {
+    metrics: o.enabled || o.metrics,
+    accessLog: o.enabled || o.access_log || dashboard || capture,
+    dashboard,
+    capture,
+  };
 }
 
 export async function createObservability(deps: ObservabilityDeps): Promise<Observability> {
@@ -95,6 +111,21 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
         log,
       })
     : undefined;
+  const captureStore = on.capture ? store?.captures : undefined;
+  const captures =
+    captureStore && o.capture !== 'off'
+      ? new CaptureWriter(captureStore, {
+          mode: o.capture,
+          // 0: as long as the access log keeps its rows.
+          days: o.capture_days || o.retention_days,
+          maxStoreBytes: o.capture_max_mb * 1024 * 1024,
+          secrets: () => [deps.settings.security.auth_token, ...(deps.secrets?.() ?? [])],
+          flushIntervalMs: o.flush_interval_ms,
+          closeTimeoutMs: deps.settings.storage.flush_timeout_s * 1000,
+          log,
+          now: deps.now,
+        })
+      : undefined;
   const hub = on.accessLog ? new StreamHub() : undefined;
   const metrics = on.metrics
     ? new (await import('./metrics.ts')).Metrics({
@@ -113,6 +144,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
             const row = toRow(r, pricing);
             metrics?.observe(event, r, row);
             writer?.push(row);
+            captures?.finish(r, row);
             hub?.publishRow(row);
             return;
           }
@@ -124,6 +156,8 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
   let closing: Promise<void> | undefined;
 
   return {
+    capture: captures ? { maxBytes: o.capture_max_bytes } : undefined,
+
     async register(app) {
       if (metrics) {
         app.get('/metrics', async (_req, reply) =>
@@ -145,6 +179,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
             settings: o,
             rateLimits,
             accounts: accountViews,
+            captures,
           });
         } else {
           const unavailable = async (_req: unknown, reply: FastifyReply) =>
@@ -154,7 +189,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
                 message: `The access log is unavailable: ${storeError ?? 'not opened'}.`,
               },
             });
-          for (const p of ['status', 'query', 'analytics', 'stream', 'export'])
+          for (const p of ['status', 'query', 'analytics', 'stream', 'export', 'requests/*'])
             app.get(`/logs/${p}`, unavailable);
         }
       }
@@ -170,6 +205,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
         unsubscribe();
         hub?.close();
         try {
+          await captures?.close();
           await writer?.close();
           await store?.close();
           await ownStorage?.close();

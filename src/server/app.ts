@@ -27,8 +27,9 @@ import {
 } from '../observability/index.ts';
 import { Lifecycle } from '../observability/lifecycle.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
+import { urlPassword } from '../storage/url.ts';
 import { VERSION } from '../version.ts';
-import { registerJsonBody } from './body.ts';
+import { rawBodyOf, registerJsonBody } from './body.ts';
 import { capConnections, createConnections, timeoutOptions } from './connections.ts';
 import { openContext } from './context.ts';
 import { formatForPath, toProxyError } from './errors.ts';
@@ -50,6 +51,8 @@ export interface AppOptions {
    * default Date.now. Tests move it instead of waiting for a window to pass.
    */
   clock?: () => number;
+  /** Where the dashboard bundle is (tests build their own); default dist/dashboard. */
+  dashboardDir?: string;
 }
 
 export interface ProxyApp {
@@ -169,8 +172,6 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     },
     log,
   );
-  registerJsonBody(app, settings.server.max_body_bytes);
-
   obs = await createObservability({
     settings,
     lifecycle,
@@ -178,7 +179,13 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     version: VERSION,
     accounts,
     storage,
+    dashboardDir: opts.dashboardDir,
+    // What a capture must never hold, read when each is stored (tokens rotate).
+    secrets: () => [...accounts.secrets(), urlPassword(settings.storage.url)],
+    now: opts.clock,
   });
+  // Request capture keeps each body's bytes as the client sent them.
+  registerJsonBody(app, settings.server.max_body_bytes, obs.capture !== undefined);
   // The dashboard's static page holds no data; it asks for the token itself (its API calls need it).
   const guard = createGuard({
     settings,
@@ -202,7 +209,8 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     connections.closeAfterAnswer(req.raw, reply.raw);
     const rendered = renderFor(formatOf(req)).renderError(pe);
     // A request to a proxied endpoint refused before its handler ran (the guard, a body that cannot
-    // be read) is still a request of the access log: it gets its record here, with the refusal.
+    // be read) is still a request of the access log: it gets its record here, with the refusal, and
+    // its capture (the client's bytes as they came, even when they are not JSON or not UTF-8).
     const route = req.routeOptions?.config as unknown as RouteConfig | undefined;
     if (route?.mode && req.method === 'POST') {
       const ctx = openContext({
@@ -215,9 +223,12 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
         lifecycle,
         log: req.log as unknown as Logger,
         timeoutMs: 0,
+        capture: obs?.capture && { maxBytes: obs.capture.maxBytes, body: rawBodyOf(req.raw) },
       });
       ctx.record.status = rendered.status;
       ctx.record.errorKind = pe.kind;
+      // Fastify serialises the body with JSON.stringify: the same bytes.
+      ctx.capture?.responseData(JSON.stringify(rendered.body));
     }
     reply
       .code(rendered.status)
@@ -267,6 +278,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     formatOptions,
     lifecycle,
     live,
+    capture: obs.capture,
     // The Claude models plus the OpenAI names and aliases the model rules map (formats/openai/models-list.ts).
     renderOpenAIModels: (models) => renderOpenAIModels(models, formatOptions.modelRules),
     timeout: (mode) =>

@@ -17,6 +17,7 @@ import { ProxyError } from '../../errors.ts';
 import { decodeEvents, snippet } from '../../formats/anthropic/sse.ts';
 import type { Message, MessagesRequest } from '../../formats/anthropic/types.ts';
 import { BUILTIN_MODELS, type ModelInfo } from '../../formats/models.ts';
+import { tapBody } from '../../observability/capture/recorder.ts';
 import type { Backend, Reply, RequestContext } from '../backend.ts';
 import { clientHeaders } from './headers.ts';
 import { Limiter, QueueTimeout, type Release } from './limiter.ts';
@@ -81,6 +82,7 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
         onHeaders: (h) => lease.onHeaders(h),
         credential: lease.account.credential,
         giveUp: accounts.several ? windowUsedUp : undefined,
+        capture: ctx.capture,
       });
       if (res.body.destroyed) release();
       else res.body.once('close', release);
@@ -139,11 +141,12 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
   };
 
   /** The upstream said 2xx but sent something else than asked for (an HTML page from a middlebox…). */
-  async function expect(res: UpstreamResponse, sse: boolean): Promise<void> {
+  async function expect(res: UpstreamResponse, sse: boolean, ctx: RequestContext): Promise<void> {
     const type = header(res.headers, 'content-type') ?? '';
     const ok = sse ? type.startsWith('text/event-stream') : type.includes('json');
     if (ok) return;
     const text = await readLimited(res.body, 4096);
+    ctx.capture?.upstreamData(text);
     const err = new ProxyError(
       'upstream',
       `The upstream ${upstream.baseUrl} answered HTTP ${res.status} with ${type || 'no content-type'} instead of ${sse ? 'an event stream' : 'JSON'}: ${snippet(text) || '(empty)'}`,
@@ -232,15 +235,17 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
     async send(request: MessagesRequest, ctx: RequestContext): Promise<Reply> {
       const stream = request.stream === true;
       const res = await answer(request, ctx, '/v1/messages');
-      await expect(res, stream);
-      if (ctx.passthrough) return rawReply(res);
+      await expect(res, stream, ctx);
+      if (ctx.passthrough) return rawReply(res); // captured as it is written (server/respond.ts)
+      // Request capture reads the upstream's bytes beside the translation.
+      const body = ctx.capture ? tapBody(res.body, ctx.capture) : res.body;
       if (stream)
         return {
           type: 'stream',
-          events: decodeEvents(res.body, midResponse),
+          events: decodeEvents(body, midResponse),
           headers: keepHeaders(res),
         };
-      const message = await readJson(res, upstream.baseUrl);
+      const message = await readJson({ status: res.status, body }, upstream.baseUrl);
       if (!isMessage(message)) {
         const err = new ProxyError(
           'upstream',
@@ -254,7 +259,7 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
 
     async countTokens(body: unknown, ctx: RequestContext): Promise<Reply> {
       const res = await answer(body as MessagesRequest, ctx, '/v1/messages/count_tokens');
-      await expect(res, false);
+      await expect(res, false, ctx);
       return rawReply(res);
     },
 

@@ -14,6 +14,7 @@ import { kindForAnthropicType, ProxyError } from '../../errors.ts';
 import { snippet } from '../../formats/anthropic/sse.ts';
 import type { ApiErrorBody } from '../../formats/anthropic/types.ts';
 import { isLoopback } from '../../loopback.ts';
+import type { UpstreamTap } from '../../observability/capture/recorder.ts';
 import { type IdentityHeaders, upstreamHeaders } from './headers.ts';
 import {
   isRetryableStatus,
@@ -52,6 +53,8 @@ export interface CallOptions {
   giveUp?: (status: number, headers: IncomingHttpHeaders) => boolean;
   /** `false`: one attempt, the first answer is the one wanted (`auth validate`'s probe); a 401 still gets one refresh. */
   retry?: false;
+  /** Request capture: each attempt as sent, its answer's head, and an error answer's body. */
+  capture?: UpstreamTap;
 }
 
 /** The proxy for upstream calls, if any; a malformed one stops start-up naming where it came from. */
@@ -140,13 +143,16 @@ export class Upstream {
     for (;;) {
       attempt++;
       const token = await credential.token();
+      const path = this.basePath + opts.path;
+      const headers = upstreamHeaders(opts.clientHeaders, token, this.identity, credential.scheme);
+      opts.capture?.upstreamSent({ method: opts.method, url: this.origin + path, headers, body: opts.body });
       let res: UpstreamResponse;
       try {
         res = (await this.pool.request({
           origin: this.origin,
           method: opts.method,
-          path: this.basePath + opts.path,
-          headers: upstreamHeaders(opts.clientHeaders, token, this.identity, credential.scheme),
+          path,
+          headers,
           body: opts.body,
           signal: opts.signal,
         })) as unknown as UpstreamResponse;
@@ -165,9 +171,10 @@ export class Upstream {
         continue;
       }
       opts.onHeaders?.(res.headers);
+      opts.capture?.upstreamAnswered(res.status, res.headers);
       if (res.status >= 200 && res.status < 300) return res;
 
-      const error = await this.errorFrom(res);
+      const error = await this.errorFrom(res, opts.capture);
       if (res.status === 401 && !refreshed) {
         refreshed = true;
         const fresh = await credential.recover(token);
@@ -193,8 +200,9 @@ export class Upstream {
   }
 
   /** Read an error response and describe it; HTML or garbage becomes a 502 with a snippet. */
-  private async errorFrom(res: UpstreamResponse): Promise<ProxyError> {
+  private async errorFrom(res: UpstreamResponse, capture?: UpstreamTap): Promise<ProxyError> {
     const { bytes, cut } = await readBytes(res.body, MAX_ERROR_BODY);
+    capture?.upstreamData(bytes);
     const text = bytes.toString('utf8');
     const requestId = header(res.headers, 'request-id');
     const retryAfter = header(res.headers, 'retry-after');
@@ -375,7 +383,7 @@ async function readBytes(
 
 /** Read a whole 2xx JSON body (bounded), or throw an upstream ProxyError quoting what came instead. */
 export async function readJson(
-  res: UpstreamResponse,
+  res: Pick<UpstreamResponse, 'status'> & { body: AsyncIterable<Uint8Array> & { destroy?: () => void } },
   baseUrl: string,
   limit = 64 * 1024 * 1024,
 ): Promise<unknown> {

@@ -24,13 +24,27 @@ export interface Dialect<P extends Params> {
   intDiv(a: string, b: number): string;
   /** The continuous (interpolated) percentile of a column, NULLs ignored. */
   quantile(column: string, p: number): string;
+  /** The capture table of this store (beside the access log's), for the `captured` filter. */
+  captures: string;
 }
 
 const MODEL = `coalesce(upstream_model, client_model, '(none)')`;
 const OK = `(error_kind IS NULL AND coalesce(status, 0) < 400)`;
 
-export function whereClause(f: LogFilter, p: Params): string {
+/** `tables`: the access log's and the capture table's names, for the `captured` filter. */
+export function whereClause(
+  f: LogFilter,
+  p: Params,
+  tables?: { requests: string; captures: string },
+): string {
   const parts: string[] = [];
+  if (f.id !== undefined) parts.push(`id = ${p.bind(f.id)}`);
+  if (f.captured !== undefined && tables) {
+    const r = tables.requests;
+    parts.push(
+      `${f.captured ? '' : 'NOT '}EXISTS (SELECT 1 FROM ${tables.captures} c WHERE c.id = ${r}.id AND c.ts = ${r}.ts)`,
+    );
+  }
   if (f.from !== undefined) parts.push(`ts >= ${p.ts(f.from)}`);
   if (f.to !== undefined) parts.push(`ts < ${p.ts(f.to)}`);
   if (f.model !== undefined) {
@@ -76,7 +90,7 @@ export function pageSql<P extends Params>(
   q: LogQuery,
 ): { sql: string; params: P } {
   const params = d.params();
-  let where = whereClause(q, params);
+  let where = whereClause(q, params, { requests: table, captures: d.captures });
   if (q.cursor !== undefined) {
     const c = decodeCursor(q.cursor);
     if (!c) throw new Error('invalid cursor'); // params validation catches this first
@@ -137,7 +151,7 @@ export function analyticsSql<P extends Params>(
   q: AnalyticsQuery,
 ): { grouped: string; errors: string; params: P } {
   const params = d.params();
-  const where = whereClause(q, params);
+  const where = whereClause(q, params, { requests: table, captures: d.captures });
   const bucketMs = Math.round(q.bucketS * 1000);
   const bucket = `(${d.intDiv(d.epochMs, bucketMs)} * ${bucketMs})::FLOAT8`;
   const grouped = `WITH f AS (SELECT *, ${MODEL} AS model, coalesce(account, '(none)') AS acct, ${bucket} AS t FROM ${table} ${where})

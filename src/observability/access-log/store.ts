@@ -2,6 +2,7 @@
  * The access log's storage contract. The embedded DuckDB file implements it today; a team
  * deployment can plug in a server database by implementing the same five calls.
  */
+import type { CaptureStore } from '../capture/store.ts';
 import type { AccessLogRow } from './row.ts';
 
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
@@ -28,6 +29,10 @@ export interface LogFilter {
   minDurationMs?: number;
   /** Substring of the request id (case-insensitive). */
   q?: string;
+  /** Exactly this request id. */
+  id?: string;
+  /** Only requests with (true) or without (false) a capture. */
+  captured?: boolean;
 }
 
 export interface LogQuery extends LogFilter {
@@ -118,4 +123,6 @@ export interface AccessLogStore {
   /** Delete rows that started before `before` (epoch ms); returns how many. */
   prune(before: number): Promise<number>;
   close(): Promise<void>;
+  /** The captured requests, kept beside the access log (observability.capture). */
+  readonly captures?: CaptureStore;
 }

@@ -46,7 +46,7 @@ const FILTER_PARAMS = [
   'min_duration_ms',
   'q',
 ];
-export const QUERY_PARAMS = [...FILTER_PARAMS, 'order', 'limit', 'cursor'];
+export const QUERY_PARAMS = [...FILTER_PARAMS, 'order', 'limit', 'cursor', 'captured'];
 export const EXPORT_PARAMS = [...QUERY_PARAMS, 'output'];
 export const ANALYTICS_PARAMS = [...FILTER_PARAMS, 'bucket'];
 export const STREAM_PARAMS = [...FILTER_PARAMS.filter((p) => p !== 'from' && p !== 'to'), 'events'];
@@ -180,6 +180,7 @@ export function parseQuery(
       throw new ParamError('cursor', `Parameter 'cursor' is not a cursor this API returned.`);
     q.cursor = p.cursor;
   }
+  if (p.captured !== undefined) q.captured = bool('captured', p.captured);
   if (p.output !== undefined) q.output = oneOf('output', p.output, ['csv', 'ndjson']) as 'csv' | 'ndjson';
   return q;
 }
