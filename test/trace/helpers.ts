@@ -24,8 +24,9 @@ export interface CaptureRig {
 export async function startCaptureRig(
   settings: DeepPartial<Settings> = {},
   app: Partial<AppOptions> = {},
+  auth: { accessTokens?: string[]; apiKeys?: string[] } = {},
 ): Promise<CaptureRig> {
-  const fake = await startFakeUpstream({ accessTokens: [OAUTH_ACCESS] });
+  const fake = await startFakeUpstream({ accessTokens: [OAUTH_ACCESS], ...auth });
   const proxy = await startProxy({
     settings: {
       upstream: { base_url: fake.url, retry: { max_attempts: 1 } },

@@ -93,3 +93,43 @@ test('the real tokens in headers and bodies never reach the store', async () => 
     await rig.close();
   }
 });
+
+test('with several accounts, every account’s token and key is kept out of the store', async () => {
+  const WORK = 'opaque-work-token-Pm4Qn6Ro8Sp0';
+  const SPARE = 'opaque-spare-token-Tq1Ur3Vs5Wt7';
+  const KEY = 'opaque-payg-key-Xu2Yv4Zw6Ax8';
+  const rig = await startCaptureRig(
+    {
+      accounts: {
+        list: [
+          { name: 'work', oauth_token: WORK },
+          { name: 'spare', oauth_token: SPARE },
+          { name: 'payg', api_key: KEY },
+        ],
+      },
+    } as never,
+    {},
+    { accessTokens: [WORK, SPARE], apiKeys: [KEY] },
+  );
+  try {
+    rig.fake.enqueue(reply.text(`Keys: ${WORK} ${SPARE} ${KEY}.`, { deltas: 1 }));
+    const res = await fetch(`${rig.proxy.url}/api/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': PROXY_TOKEN, 'x-request-id': 'accts' },
+      body: JSON.stringify({
+        model: 'claude-sonnet-5-5',
+        max_tokens: 64,
+        messages: [{ role: 'user', content: `remember ${WORK}, ${SPARE} and ${KEY}` }],
+      }),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const { status, body } = await rig.detail('accts');
+    assert.equal(status, 200);
+    const served = JSON.stringify(body);
+    for (const s of [WORK, SPARE, KEY])
+      assert.ok(!served.includes(s), `the capture holds ${s.slice(0, 12)}…`);
+    assert.equal(body.capture!.upstream_request!.headers.authorization, 'Bearer [REDACTED]');
+  } finally {
+    await rig.close();
+  }
+});
