@@ -10,7 +10,8 @@
  *   npm run bench                 all scenarios
  *   npm run bench -- --quick      one short round of each (SDK mode: 3 rounds)
  *   npm run bench -- --only=burst,openai
- *        memory (always), nonstream, stream, openai, burst, observability, observability-pg, sdk
+ *        memory (always), nonstream, stream, openai, burst, observability, observability-pg, capture,
+ *        sdk, accounts
  *   npm run bench -- --baseline=../other-checkout    the same scenarios for a second ccproxy (its
  *        bin/ccproxy.js, built) beside this one, rounds interleaved: an A/B in one run
  *   BENCH_VARIANTS='[{"name":"semi4","nodeFlags":["--max-semi-space-size=4"]}]' npm run bench
@@ -164,6 +165,16 @@ async function main() {
   console.log(
     `ccproxy bench — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${new Date().toISOString()}, load average ${load.toFixed(1)}${load > 1 ? ' (the machine is busy: figures are noisy)' : ''}`,
   );
+  if (wanted('accounts')) {
+    // In-process and synchronous: the accounts layer's own CPU per request, before any child starts.
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(import.meta.dirname, 'accounts.ts'), ...(QUICK ? ['--quick'] : [])],
+      { stdio: 'inherit', timeout: 5 * 60_000 },
+    );
+    if (r.status !== 0) console.log(`  accounts.ts failed (${r.error?.message ?? `exit ${r.status}`})`);
+    if (ONLY?.length === 1) return;
+  }
   const upstream = await startChild('upstream.ts', {}, TOKEN);
   const env = { BENCH_UPSTREAM: upstream.origin };
   const passthrough = await startChild('passthrough.mjs', env, TOKEN);
@@ -451,6 +462,182 @@ async function main() {
     }
     await Promise.all(children.map((c) => c.stop()));
     await pg?.close();
+  }
+
+  if (wanted('capture')) {
+    // Request capture off, errors and all, each with the access log on (what capture needs), so the
+    // difference is capture's own: time to first byte of a stream, CPU per request and per stream.
+    console.log('\nRequest capture: off vs errors vs all (access log on in each)');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccproxy-bench-capture-'));
+    const withCapture = async (mode: string, extra: Record<string, unknown> = {}, file = mode) => {
+      const child = await startVariant(variants[0]!, {
+        observability: {
+          access_log: true,
+          capture: mode,
+          duckdb_path: path.join(dir, `${file}.duckdb`),
+          ...extra,
+        },
+      });
+      return anth(`capture ${mode}`, child, '/api/v1/messages');
+    };
+    const targets = [await withCapture('off'), await withCapture('errors'), await withCapture('all')];
+    for (const t of targets) {
+      await measure(t, { stream: false, concurrency: 8, count: 400 });
+      await measure(t, { stream: true, concurrency: 8, count: 400 });
+    }
+    // The capture writer's state, from the logs API.
+    const writerOf = async (origin: string) =>
+      (
+        (await (await fetch(`${origin}/logs/status`)).json()) as {
+          capture?: { writer?: { pending: number; written: number; dropped: number } | null };
+        }
+      ).capture?.writer;
+    // Until what waits for the store is written (a saturated proxy captures faster than DuckDB stores).
+    const drained = async (t: Target) => {
+      for (let i = 0; i < 600 && ((await writerOf(t.origin))?.pending ?? 0) > 0; i++)
+        await new Promise((res) => setTimeout(res, 100));
+    };
+    // CPU per request counts the writing too: from before the load until its captures are stored.
+    const allIn = async (t: Target, stream: boolean) => {
+      await drained(t);
+      const before = await t.child!.usage();
+      const m = await measure(t, { stream, concurrency: 16, durationMs: SECONDS * 1000 });
+      await drained(t);
+      const after = await t.child!.usage();
+      return { ...m, cpuAllIn: cpuMs(before.cpu, after.cpu) / m.requests };
+    };
+    const rps = new Map<string, number[]>();
+    const cpu = new Map<string, number[]>();
+    const ttfb = new Map<string, number[]>();
+    const cpuStream = new Map<string, number[]>();
+    const push = (m: Map<string, number[]>, k: string, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const t of targets) {
+        // Time to first byte one stream at a time, the writer quiet at the start (not still
+        // storing an earlier load's backlog): the rate a person's clients make.
+        await drained(t);
+        const one = await measure(t, { stream: true, concurrency: 1, count: QUICK ? 100 : 300 });
+        push(ttfb, t.name, median(one.ttfbMs));
+        const m = await allIn(t, false);
+        push(rps, t.name, m.rps);
+        push(cpu, t.name, m.cpuAllIn);
+        const busy = await allIn(t, true);
+        push(cpuStream, t.name, busy.cpuAllIn);
+      }
+    }
+    const off = targets[0]!.name;
+    for (const t of targets) {
+      const w = await writerOf(t.origin);
+      report('capture', {
+        target: t.name,
+        'req/s (c=16)': median(rps.get(t.name)!),
+        'x off': median(rps.get(t.name)!) / median(rps.get(off)!),
+        'cpu ms/req (with writing)': median(cpu.get(t.name)!),
+        'stream ttfb p50 ms': median(ttfb.get(t.name)!),
+        'ttfb added ms': median(ttfb.get(t.name)!) - median(ttfb.get(off)!),
+        'cpu ms/stream (with writing)': median(cpuStream.get(t.name)!),
+        'captures written': w?.written ?? Number.NaN,
+        'dropped waiting': w?.dropped ?? Number.NaN,
+      });
+    }
+    // In process, no load: what the request path does for a capture (the recorder's tee: a
+    // 50-delta stream's 52 chunks) and the writer's work per capture between turns of the event
+    // loop (the stored, redacted document). Steadier than the figures above on a busy machine.
+    const { RequestCapture } = await import('../src/observability/capture/recorder.ts');
+    const { toStoredCapture } = await import('../src/observability/capture/store-doc.ts');
+    const streamed = await fetch(`${upstream.origin}/v1/messages`, { method: 'POST', body: ANTHROPIC(true) });
+    const frames = (await streamed.text()).split(/(?<=\n\n)/).map((f) => Buffer.from(f));
+    const clientBody = Buffer.from(ANTHROPIC(true));
+    const recorded = () => {
+      const c = new RequestCapture(0, 1 << 20, {
+        method: 'POST',
+        url: '/api/v1/messages',
+        headers: { 'content-type': 'application/json', 'x-api-key': TOKEN },
+        body: clientBody,
+      });
+      c.upstreamSent({
+        method: 'POST',
+        url: 'https://api.anthropic.com/v1/messages',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: ANTHROPIC(true),
+      });
+      c.upstreamAnswered(200, { 'content-type': 'text/event-stream' });
+      for (const f of frames) c.passthrough(f);
+      c.responseHead = { status: 200, headers: { 'content-type': 'text/event-stream' } };
+      c.sealed = true;
+      return c;
+    };
+    const N = QUICK ? 2000 : 10000;
+    const timeEach = (fn: () => unknown) => {
+      for (let i = 0; i < N / 10; i++) fn();
+      const t0 = performance.now();
+      for (let i = 0; i < N; i++) fn();
+      return (performance.now() - t0) / N;
+    };
+    const caps = Array.from({ length: N }, recorded);
+    let k = 0;
+    let docBytes = 0;
+    const docMs = timeEach(() => {
+      const s = toStoredCapture(
+        { id: `b${k}`, ts: 0, mode: 'api', format: 'anthropic', capture: caps[k++ % N]! },
+        [TOKEN],
+      );
+      docBytes = s.size_bytes;
+    });
+    report('capture in process (a 50-delta stream)', {
+      'recorder on the request path µs': timeEach(recorded) * 1000,
+      'stored document ms (writer, per turn)': docMs,
+      'document bytes': docBytes,
+    });
+
+    // Memory under 1,000 concurrent paced streams, capture off and all, each in a fresh proxy: with
+    // capture, each in-flight request holds at most its bodies up to the cap (here 64 KB each, well
+    // above these answers), so the difference is bounded by 1,000 × 4 × the cap.
+    const cap = 64 * 1024;
+    const paced = async (t: Target) => {
+      const before = await t.child!.usage(true);
+      let peak = 0;
+      const sampler = setInterval(async () => {
+        peak = Math.max(peak, (await t.child!.usage()).rss);
+      }, 100);
+      const r = await runLoad({
+        origin: t.origin,
+        path: '/api/v1/messages',
+        body: ANTHROPIC(true),
+        headers: { 'x-bench-pace-ms': '20' },
+        concurrency: 1000,
+        count: 1000,
+        streamEnd: 'event: message_stop',
+        frameMarker: 'event: content_block_delta',
+        expectFrames: DELTAS,
+      });
+      clearInterval(sampler);
+      await new Promise((res) => setTimeout(res, 3000));
+      const idle = await t.child!.usage(true);
+      // The captures were stored (the figures are not those of a proxy whose store failed to open).
+      const status = (await (await fetch(`${t.origin}/logs/status`)).json()) as {
+        capture?: { stored?: { rows: number } | null };
+      };
+      report('capture memory (1,000 paced streams)', {
+        target: t.name,
+        intact: r.requests - r.errors - r.incomplete,
+        'captures stored': status.capture?.stored?.rows ?? 0,
+        'RSS before MB': before.rss / 1048576,
+        'peak RSS MB': peak / 1048576,
+        'added at peak MB': (peak - before.rss) / 1048576,
+        'idle heap MB': (idle.heap ?? Number.NaN) / 1048576,
+      });
+    };
+    // Files of their own: DuckDB locks a file to one process, and the targets above hold theirs.
+    const memOff = await withCapture('off', {}, 'memory-off');
+    await paced(memOff);
+    const mem = await withCapture('all', { capture_max_bytes: cap }, 'memory-all');
+    await paced(mem);
+    console.log(
+      `  (bound on what capture adds: 1,000 × 4 bodies × ${cap / 1024} KB = ${(4000 * cap) / 1048576} MB)`,
+    );
+    await Promise.all([...targets, memOff, mem].map((t) => t.child!.stop()));
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 
   await upstream.stop();

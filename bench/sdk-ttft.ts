@@ -12,11 +12,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import { Accounts } from '../src/accounts/index.ts';
 import { TokenManager } from '../src/auth/token-manager.ts';
 import { createApiBackend } from '../src/backends/api/backend.ts';
 import { createSdkBackend, type SdkBackend } from '../src/backends/sdk/index.ts';
 import { settingsSchema } from '../src/config/schema.ts';
 import { buildApp, type ProxyApp } from '../src/server/app.ts';
+import { MemorySharedState } from '../src/storage/shared-state.ts';
 import { reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../test/support/fake-upstream.ts';
 
 const QUICK = process.argv.includes('--quick');
@@ -52,7 +54,8 @@ async function app(
   const settings = settingsFor(poolSize);
   const sdk = createSdkBackend({ settings, log, env });
   const tokens = new TokenManager({ settings, env: { CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN }, log });
-  const backends = withApi ? { api: createApiBackend({ settings, tokens, log }), sdk } : { sdk };
+  const accounts = await Accounts.create({ settings, env: {}, log, tokens, shared: new MemorySharedState() });
+  const backends = withApi ? { api: createApiBackend({ settings, accounts, log }), sdk } : { sdk };
   const proxy = await buildApp({ settings, log, tokens, backends });
   return { proxy, url: await proxy.listen(), sdk };
 }

@@ -21,7 +21,9 @@ export interface OAuthCredentials {
 export type CredentialSource =
   | { kind: 'env'; label: string }
   | { kind: 'ccproxy'; path: string; label: string }
-  | { kind: 'claude-cli'; path: string; label: string };
+  | { kind: 'claude-cli'; path: string; label: string }
+  /** One account's own file (`[[accounts.list]]` with `credentials_file`). */
+  | { kind: 'account'; path: string; label: string };
 
 export interface FoundCredentials {
   source: CredentialSource;

@@ -8,9 +8,11 @@ import { request } from 'undici';
 import type { Settings } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
 import {
+  type CredentialSource,
   type FoundCredentials,
   findCredentials,
   type OAuthCredentials,
+  readCredentialsFile,
   writeCredentialsFile,
 } from './credentials.ts';
 import { deadTokensFile, isRefreshTokenDead, markRefreshTokenDead } from './dead-tokens.ts';
@@ -23,17 +25,45 @@ export interface TokenManagerDeps {
   log: Logger;
   onRefresh?: (result: RefreshResult) => void;
   now?: () => number;
+  /**
+   * Read this one file instead of looking through the usual sources (an account's
+   * `credentials_file`); `label` names it in messages.
+   */
+  file?: { path: string; label: string };
+  /** Where instances sharing this account agree on its rotated tokens (accounts/refresh.ts). */
+  share?: TokenShare;
+}
+
+/**
+ * Several instances sharing one account's rotating refresh token: only one may refresh at a time,
+ * and the others take the tokens it rotated instead of burning the refresh token again.
+ */
+export interface TokenShare {
+  /** The newest credentials published for the account, if any. */
+  latest(): OAuthCredentials | undefined;
+  /**
+   * Run `refresh` holding the account's lock across instances, starting from the newest pair known
+   * (`current` or a published one); resolves with the pair to use, which may be one another
+   * instance published while this one waited (then `refresh` is not called).
+   */
+  exclusive(
+    current: OAuthCredentials,
+    refresh: (from: OAuthCredentials) => Promise<OAuthCredentials>,
+  ): Promise<OAuthCredentials>;
 }
 
 export interface TokenState {
   source?: string;
-  kind?: 'env' | 'ccproxy' | 'claude-cli';
+  kind?: CredentialSource['kind'];
   subscriptionType?: string;
   expiresAt?: number;
   scopes?: string[];
   reloginRequired: boolean;
   lastRefreshError?: string;
 }
+
+/** Pairs found rotated by someone else rather than refreshed here (not counted as refreshes). */
+const pickedUp = new WeakSet<OAuthCredentials>();
 
 /** How often the credential files are re-read when nothing else prompts it. */
 const RELOAD_EVERY_MS = 30_000;
@@ -58,20 +88,43 @@ export class TokenManager {
   reload(): FoundCredentials | undefined {
     const { settings, env, log } = this.deps;
     const before = this.found?.credentials.accessToken;
-    this.found = findCredentials(
-      {
-        credentialsFile: settings.auth.credentials_file,
-        claudeCredentialsFile: settings.auth.claude_credentials_file,
-      },
-      env,
-      (msg) => log.warn(msg),
-    );
+    this.found = this.deps.file
+      ? this.readOwnFile(this.deps.file)
+      : findCredentials(
+          {
+            credentialsFile: settings.auth.credentials_file,
+            claudeCredentialsFile: settings.auth.claude_credentials_file,
+          },
+          env,
+          (msg) => log.warn(msg),
+        );
+    this.adoptShared();
     this.loadedAt = this.now();
     // New credentials on disk (e.g. a fresh login) clear a dead-token state; ones whose refresh
     // token was already rejected (by this or another ccproxy process) are dead from the start.
     if (this.found && this.found.credentials.accessToken !== before)
       this.reloginRequired = this.knownDead(this.found);
     return this.found;
+  }
+
+  /** An account's own file; unreadable is logged and counts as no credentials. */
+  private readOwnFile(file: { path: string; label: string }): FoundCredentials | undefined {
+    try {
+      const credentials = readCredentialsFile(file.path);
+      return credentials && { source: { kind: 'account', path: file.path, label: file.label }, credentials };
+    } catch (err) {
+      this.deps.log.warn((err as Error).message);
+      return undefined;
+    }
+  }
+
+  /** Take a pair another instance rotated when it is newer than the one held (no file read). */
+  private adoptShared(): void {
+    const shared = this.deps.share?.latest();
+    const held = this.found?.credentials;
+    if (!shared || !this.found || !held || !newerPair(shared, held)) return;
+    this.found = { source: this.found.source, credentials: shared };
+    this.reloginRequired = false;
   }
 
   private knownDead(found: FoundCredentials): boolean {
@@ -102,6 +155,7 @@ export class TokenManager {
   /** A valid access token, refreshed first if it expires within the margin. Throws a 401 ProxyError when there is none. */
   async getAccessToken(): Promise<string> {
     if (!this.found || this.reloginRequired || this.now() - this.loadedAt > RELOAD_EVERY_MS) this.reload();
+    else if (this.deps.share) this.adoptShared();
     const found = this.found;
     if (!found)
       throw new ProxyError('authentication', `No Claude subscription credentials found. ${LOGIN_HINT}`);
@@ -150,9 +204,48 @@ export class TokenManager {
   }
 
   private async doRefresh(): Promise<string> {
-    const { settings, log, onRefresh } = this.deps;
+    const { log, onRefresh, share } = this.deps;
     const found = this.found;
     if (!found?.credentials.refreshToken)
+      throw new ProxyError('authentication', `No refresh token available. ${LOGIN_HINT}`);
+    let exchanged = false;
+    const exchange = (from: OAuthCredentials) => {
+      exchanged = true;
+      return this.exchange(found, from);
+    };
+    const creds = share
+      ? await share.exclusive(found.credentials, exchange)
+      : await exchange(found.credentials);
+    if (creds.accessToken === this.found?.credentials.accessToken && !exchanged) return creds.accessToken;
+    this.found = { source: found.source, credentials: creds };
+    this.lastRefreshError = undefined;
+    this.reloginRequired = false;
+    if (found.source.kind !== 'env') {
+      try {
+        writeCredentialsFile(found.source.path, creds);
+      } catch (err) {
+        log.error(
+          { file: found.source.path, err: (err as Error).message },
+          'could not save the refreshed credentials',
+        );
+      }
+    }
+    if (!exchanged || pickedUp.has(creds)) {
+      log.info({ source: found.source.kind }, 'took the token pair another process refreshed');
+      return creds.accessToken;
+    }
+    onRefresh?.('success');
+    log.info(
+      { source: found.source.kind, expiresAt: new Date(creds.expiresAt ?? 0).toISOString() },
+      'access token refreshed',
+    );
+    return creds.accessToken;
+  }
+
+  /** Trade `from`'s refresh token for a new pair at the token endpoint. */
+  private async exchange(found: FoundCredentials, from: OAuthCredentials): Promise<OAuthCredentials> {
+    const { settings, onRefresh } = this.deps;
+    if (!from.refreshToken)
       throw new ProxyError('authentication', `No refresh token available. ${LOGIN_HINT}`);
     const started = this.now();
     let res: Awaited<ReturnType<typeof request>>;
@@ -162,7 +255,7 @@ export class TokenManager {
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify({
           grant_type: 'refresh_token',
-          refresh_token: found.credentials.refreshToken,
+          refresh_token: from.refreshToken,
           client_id: settings.auth.client_id,
         }),
         headersTimeout: 30_000,
@@ -184,12 +277,9 @@ export class TokenManager {
     if (res.statusCode === 400 || res.statusCode === 401) {
       if (body.error === 'invalid_grant' || res.statusCode === 401) {
         try {
-          markRefreshTokenDead(
-            deadTokensFile(settings.auth.credentials_file),
-            found.credentials.refreshToken,
-          );
+          markRefreshTokenDead(deadTokensFile(settings.auth.credentials_file), from.refreshToken);
         } catch (err) {
-          log.warn({ err: (err as Error).message }, 'could not record the rejected refresh token');
+          this.deps.log.warn({ err: (err as Error).message }, 'could not record the rejected refresh token');
         }
         // Another process sharing the file (Claude Code, another ccproxy) may have rotated the pair
         // first: then our refresh token is dead but the file holds a live one.
@@ -206,44 +296,24 @@ export class TokenManager {
     if (res.statusCode !== 200 || typeof body.access_token !== 'string') {
       return this.refreshFailed('failure', `token endpoint answered ${res.statusCode}`);
     }
-    const creds: OAuthCredentials = {
-      ...found.credentials,
+    return {
+      ...from,
       accessToken: body.access_token,
-      refreshToken:
-        typeof body.refresh_token === 'string' ? body.refresh_token : found.credentials.refreshToken,
-      expiresAt:
-        typeof body.expires_in === 'number' ? started + body.expires_in * 1000 : found.credentials.expiresAt,
-      scopes:
-        typeof body.scope === 'string' ? body.scope.split(' ').filter(Boolean) : found.credentials.scopes,
+      refreshToken: typeof body.refresh_token === 'string' ? body.refresh_token : from.refreshToken,
+      expiresAt: typeof body.expires_in === 'number' ? started + body.expires_in * 1000 : from.expiresAt,
+      scopes: typeof body.scope === 'string' ? body.scope.split(' ').filter(Boolean) : from.scopes,
     };
-    this.found = { source: found.source, credentials: creds };
-    this.lastRefreshError = undefined;
-    if (found.source.kind !== 'env') {
-      try {
-        writeCredentialsFile(found.source.path, creds);
-      } catch (err) {
-        log.error(
-          { file: found.source.path, err: (err as Error).message },
-          'could not save the refreshed credentials',
-        );
-      }
-    }
-    onRefresh?.('success');
-    log.info(
-      { source: found.source.kind, expiresAt: new Date(creds.expiresAt ?? 0).toISOString() },
-      'access token refreshed',
-    );
-    return creds.accessToken;
   }
 
-  /** The access token of a newer pair the source file holds now, adopted; undefined when there is none. */
-  private rotatedOnDisk(found: FoundCredentials): string | undefined {
+  /** A newer pair the source file holds now; undefined when there is none. */
+  private rotatedOnDisk(found: FoundCredentials): OAuthCredentials | undefined {
     if (found.source.kind === 'env') return undefined;
     const c = this.reload()?.credentials;
     if (!c || c.refreshToken === found.credentials.refreshToken || this.reloginRequired) return undefined;
     if (c.expiresAt !== undefined && c.expiresAt <= this.now()) return undefined;
     this.deps.log.info({ source: found.source.kind }, 'picked up a token pair rotated by another process');
-    return c.accessToken;
+    pickedUp.add(c);
+    return c;
   }
 
   private refreshFailed(result: RefreshResult, why: string): never {
@@ -252,4 +322,11 @@ export class TokenManager {
     this.deps.log.warn({ why }, 'token refresh failed');
     throw new ProxyError('authentication', `Could not refresh the subscription token: ${why}.`);
   }
+}
+
+/** `a` is a later pair than `b` (it expires later, or `b` has no known expiry and `a` does). */
+export function newerPair(a: OAuthCredentials, b: OAuthCredentials): boolean {
+  if (a.accessToken === b.accessToken) return false;
+  if (a.expiresAt === undefined) return false;
+  return b.expiresAt === undefined || a.expiresAt > b.expiresAt;
 }

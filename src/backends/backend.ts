@@ -9,6 +9,7 @@ import type { ProxyError } from '../errors.ts';
 import type { Message, MessagesRequest, StreamEvent } from '../formats/anthropic/types.ts';
 import type { Format } from '../formats/frontend.ts';
 import type { ModelInfo } from '../formats/models.ts';
+import type { RequestCapture } from '../observability/capture/recorder.ts';
 import type { RequestRecord } from '../observability/lifecycle.ts';
 
 /** Every mode (who answers), each a route prefix (`/api`, `/sdk`): the one list of them. */
@@ -36,6 +37,8 @@ export interface RequestContext {
   extras?: Record<string, unknown>;
   /** The access-log/metrics record of this request; backends fill upstream model, usage, ids. */
   record: RequestRecord;
+  /** Set when observability.capture is on: backends report what they send and receive to it. */
+  capture?: RequestCapture;
   log: Logger;
 }
 

@@ -103,6 +103,9 @@ function registerLauncher(program: Command, agent: Agent): void {
     });
 }
 
+/** Commands whose arguments belong to another program. */
+export const LAUNCHERS: ReadonlySet<string> = new Set(AGENTS.map((a) => a.name));
+
 export function registerLaunchers(program: Command): void {
   for (const agent of AGENTS) registerLauncher(program, agent);
 

@@ -2,14 +2,16 @@
 import { Command } from 'commander';
 import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 import { VERSION } from '../version.ts';
+import { registerAccounts } from './accounts.ts';
 import { registerAuth } from './auth/index.ts';
 import { completionScript } from './completion.ts';
 import { registerConfig } from './config.ts';
 import { registerGenerateToken } from './generate-token.ts';
-import { registerLaunchers } from './launch.ts';
+import { LAUNCHERS, registerLaunchers } from './launch.ts';
 import { registerServe } from './serve.ts';
 import { registerService } from './service.ts';
 import { registerStatus } from './status.ts';
+import { registerTrace } from './trace.ts';
 import { registerUsage } from './usage.ts';
 
 export function buildProgram(): Command {
@@ -27,15 +29,20 @@ export function buildProgram(): Command {
       "let this folder's ccproxy.toml, .ccproxy.toml and .env set protected keys (upstream URLs, credentials, agent permissions…)",
     )
     .option('--show-completion <shell>', 'print a completion script for bash, zsh or fish')
-    .enablePositionalOptions();
+    .enablePositionalOptions()
+    // The root serves when called alone, and commander adds `help <command>` only to roots that do not.
+    .helpCommand(true);
   registerServe(program);
   registerConfig(program);
   registerAuth(program);
+  registerAccounts(program);
   registerGenerateToken(program);
   registerStatus(program);
   registerUsage(program);
+  registerTrace(program);
   registerLaunchers(program);
   registerService(program);
+  acceptSettingsFlagsEverywhere(program);
   program.hook('preAction', (cmd) => {
     const shell = cmd.opts().showCompletion;
     if (shell) {
@@ -49,6 +56,32 @@ export function buildProgram(): Command {
     }
   });
   return program;
+}
+
+/**
+ * `ccproxy serve --trust-project` and `ccproxy config show -c x.toml` read as naturally as the flags
+ * before the command, so every command takes them, and they land where the commands read them (the
+ * root's options). Not the launchers: what follows `ccproxy claude` is Claude Code's (its `-c` is
+ * --continue).
+ */
+function acceptSettingsFlagsEverywhere(program: Command): void {
+  const leaves = (c: Command): Command[] =>
+    c.commands.length ? c.commands.flatMap(leaves) : c === program ? [] : [c];
+  for (const cmd of leaves(program)) {
+    if (LAUNCHERS.has(cmd.name())) continue;
+    cmd
+      .option('-c, --config <file>', 'TOML settings file (as before the command)')
+      .option(
+        '--trust-project',
+        "let this folder's settings files set protected keys (as before the command)",
+      );
+  }
+  program.hook('preAction', (_root, action) => {
+    const o = action.opts();
+    if (action === program) return;
+    if (o.config !== undefined) program.setOptionValue('config', o.config);
+    if (o.trustProject) program.setOptionValue('trustProject', true);
+  });
 }
 
 export async function main(argv: string[]): Promise<void> {

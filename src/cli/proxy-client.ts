@@ -1,6 +1,6 @@
 /**
- * The one way commands talk to a running proxy (`status`, `usage`, `auth login --server`, the
- * launchers' probe, later `trace`): the same options on each (`--host`, `--port`, `--url`), the base
+ * The one way commands talk to a running proxy (`status`, `usage`, `trace`, `auth login --server`,
+ * the launchers' probe): the same options on each (`--host`, `--port`, `--url`), the base
  * URL from them or from the settings, and the proxy token from the settings (`security.auth_token`)
  * on every call.
  */
@@ -44,6 +44,20 @@ export class ProxyClient {
   /** GET a path of the proxy's own API (`/health`, `/api/status`, `/logs/analytics?…`). */
   get(path: string, timeoutMs: number): Promise<Response> {
     return this.call('GET', path, AbortSignal.timeout(timeoutMs));
+  }
+
+  /** Any request (`trace replay` sends a captured one again), with the token; the caller's headers first. */
+  send(
+    method: string,
+    path: string,
+    init: { headers?: Record<string, string>; body?: string | Uint8Array<ArrayBuffer>; signal?: AbortSignal },
+  ): Promise<Response> {
+    return fetch(`${this.base}${path}`, {
+      method,
+      headers: { ...init.headers, ...this.headers },
+      body: init.body,
+      signal: init.signal,
+    });
   }
 
   /** GET, or POST with an empty JSON object (`/oauth/login`), ended by `signal` (a timeout, or the command's own cancellation). */

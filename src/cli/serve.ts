@@ -136,7 +136,18 @@ function banner(
   if (on.dashboard) lines.push(`  Dashboard  ${url}/dashboard`);
   if (on.metrics) lines.push(`  Metrics    ${url}/metrics`);
   if (on.dashboard || on.metrics) lines.push('');
-  if (t.source) {
+  if (proxy.accounts.configured) {
+    const list = proxy.accounts.views().map((a) => {
+      const what =
+        a.billing === 'api_key'
+          ? `api_key, spill-over ${settings.accounts.spill_over ? `on, up to $${settings.limits.spill_over_daily_usd}/day` : 'off'}`
+          : a.credential?.subscription_type
+            ? `${a.kind}, ${a.credential.subscription_type} plan`
+            : a.kind;
+      return `${a.name} (${a.state === 'disabled' ? 'disabled' : what})`;
+    });
+    lines.push(`  Accounts (${settings.accounts.strategy}): ${list.join(', ')}`);
+  } else if (t.source) {
     const exp = t.expiresAt ? `, token expires ${new Date(t.expiresAt).toISOString()}` : '';
     const plan = t.subscriptionType ? `, ${t.subscriptionType} plan` : '';
     lines.push(`  Credentials: ${t.source}${plan}${exp}`);

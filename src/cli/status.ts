@@ -5,6 +5,7 @@
  * answers (or it refuses the token), so scripts can test for a running ccproxy.
  */
 import type { Command } from 'commander';
+import type { AccountView } from '../accounts/index.ts';
 import { humanDuration } from '../backends/api/rate-limits.ts';
 import type { Settings } from '../config/schema.ts';
 import { addProxyOptions, connect, ProxyClient, type ProxyOptions } from './proxy-client.ts';
@@ -40,7 +41,15 @@ export interface ApiStatus {
     windows?: Record<string, WindowReading>;
     overage?: { status?: string; disabledReason?: string; inUse?: boolean; resetAt?: number };
   } | null;
-  limits?: { block_overage?: boolean; overage_blocked_until?: string | null };
+  limits?: {
+    block_overage?: boolean;
+    overage_blocked_until?: string | null;
+    spill_over?: boolean;
+    spill_over_daily_usd?: number;
+    spill_over_spent_usd?: number | null;
+  };
+  /** Every account (one, `default`, without [[accounts]]). */
+  accounts?: AccountView[];
   concurrency?: { max: number; in_flight: number; queued: number };
 }
 
@@ -114,7 +123,44 @@ export async function statusReport(settings: Settings, opts: StatusOptions = {})
   return { code: 0, text: render(base, health, api, apiProblem, now), json: { url: base, health, api } };
 }
 
-const pct = (u: number | undefined) => (u === undefined ? '?' : `${Math.round(u * 100)}%`);
+const pct = (u: number | undefined | null) =>
+  u === undefined || u === null ? '?' : `${Math.round(u * 100)}%`;
+
+/** What spill-over may and did spend today, when there is an api_key account. */
+export function spillLine(accounts: AccountView[], limits: ApiStatus['limits']): string | undefined {
+  if (!accounts.some((a) => a.billing === 'api_key') || !limits) return undefined;
+  if (!limits.spill_over) return 'spill-over off (accounts.spill_over): api_key accounts are not used';
+  const spent = (limits.spill_over_spent_usd ?? 0).toFixed(2);
+  return `spill-over on: $${spent} of $${(limits.spill_over_daily_usd ?? 0).toFixed(2)} spent today (UTC)`;
+}
+
+/**
+ * One line per account: its name and kind, its state (ok, cooling until when and why, paused,
+ * invalid and why, disabled), its windows' utilisation and the next reset. Never a token.
+ */
+export function accountLines(accounts: AccountView[], limits: ApiStatus['limits'], now: Date): string[] {
+  const kindOf = (a: AccountView) =>
+    a.billing === 'api_key' ? `api_key (spill-over ${limits?.spill_over ? 'on' : 'off'})` : a.kind;
+  const w = Math.max(...accounts.map((a) => a.name.length), 4);
+  const kw = Math.max(...accounts.map((a) => kindOf(a).length));
+  return accounts.map((a) => {
+    const parts: string[] = [];
+    const kind = kindOf(a);
+    if (a.state === 'cooling' && a.until)
+      parts.push(`cooling until ${when(new Date(a.until), now)}: ${a.reason}`);
+    else if (a.state === 'invalid') parts.push(`invalid: ${a.reason}`);
+    else if (a.state === 'ok' && a.probe_pending) parts.push('ok (recovered: one request tries it first)');
+    else parts.push(a.state);
+    const windows = Object.entries(a.windows).map(([name, x]) => `${name} ${pct(x.utilization)}`);
+    if (windows.length) parts.push(windows.join(' · '));
+    const resets = Object.values(a.windows)
+      .map((x) => x.resets_at)
+      .filter((x): x is string => x !== null)
+      .sort();
+    if (resets[0]) parts.push(`resets ${when(new Date(resets[0]), now)}`);
+    return `  ${a.name.padEnd(w)}  ${kind.padEnd(kw)}  ${parts.join(' · ')}`;
+  });
+}
 
 /** `2026-05-01 14:05` in local time, with how far away it is. */
 function when(at: Date, now: Date): string {
@@ -138,43 +184,53 @@ function render(
     return lines.join('\n');
   }
 
-  const c = api.credentials ?? {};
-  if (!c.found) {
-    row(
-      'Credentials',
-      'none found: run `ccproxy auth login` (or `claude /login`, or set CLAUDE_CODE_OAUTH_TOKEN)',
-    );
+  const accounts = api.accounts ?? [];
+  if (accounts.some((a) => a.kind !== 'discovered')) {
+    // Several accounts: each has its own credential and windows, so they replace the one
+    // credential's rows (`ccproxy accounts list` prints the same lines).
+    lines.push('Accounts');
+    for (const line of accountLines(accounts, api.limits, now)) lines.push(line);
+    const spill = spillLine(accounts, api.limits);
+    if (spill) lines.push(`  ${spill}`);
   } else {
-    const parts = [c.source ?? 'found'];
-    if (c.subscription_type) parts.push(`${c.subscription_type} plan`);
-    if (c.expires_at) parts.push(`token expires ${when(new Date(c.expires_at), now)}`);
-    row('Credentials', parts.join(' · '));
-    if (c.relogin_required) row('', 're-login required: run `ccproxy auth login`');
-    if (c.last_refresh_error) row('', `last refresh failed: ${c.last_refresh_error}`);
-  }
-
-  const r = api.rate_limits;
-  if (!r) {
-    row('Plan limits', 'no readings yet (they arrive with the first upstream answer)');
-  } else {
-    const claim = r.representativeClaim ? `, binding window ${r.representativeClaim}` : '';
-    row('Plan limits', `${r.status ?? 'unknown'}${claim} · as of ${when(new Date(r.updatedAt), now)}`);
-    for (const [name, w] of Object.entries(r.windows ?? {})) {
-      const reset = w.resetAt !== undefined ? ` · resets ${when(new Date(w.resetAt * 1000), now)}` : '';
-      const status = w.status && w.status !== 'allowed' ? ` (${w.status})` : '';
-      row(`  ${name}`, `${pct(w.utilization)} used${status}${reset}`);
+    const c = api.credentials ?? {};
+    if (!c.found) {
+      row(
+        'Credentials',
+        'none found: run `ccproxy auth login` (or `claude /login`, or set CLAUDE_CODE_OAUTH_TOKEN)',
+      );
+    } else {
+      const parts = [c.source ?? 'found'];
+      if (c.subscription_type) parts.push(`${c.subscription_type} plan`);
+      if (c.expires_at) parts.push(`token expires ${when(new Date(c.expires_at), now)}`);
+      row('Credentials', parts.join(' · '));
+      if (c.relogin_required) row('', 're-login required: run `ccproxy auth login`');
+      if (c.last_refresh_error) row('', `last refresh failed: ${c.last_refresh_error}`);
     }
-    if (r.resetAt !== undefined && r.status === 'rejected')
-      row('', `the plan's allowance comes back ${when(new Date(r.resetAt * 1000), now)}`);
-    const o = r.overage ?? {};
-    const overage = o.inUse
-      ? 'IN USE: requests are billed as extra usage'
-      : o.status === 'allowed' || o.status === 'allowed_warning'
-        ? `available (${o.status})`
-        : o.status
-          ? `not available (${o.disabledReason ?? o.status})`
-          : 'unknown';
-    row('Extra usage', overage);
+
+    const r = api.rate_limits;
+    if (!r) {
+      row('Plan limits', 'no readings yet (they arrive with the first upstream answer)');
+    } else {
+      const claim = r.representativeClaim ? `, binding window ${r.representativeClaim}` : '';
+      row('Plan limits', `${r.status ?? 'unknown'}${claim} · as of ${when(new Date(r.updatedAt), now)}`);
+      for (const [name, w] of Object.entries(r.windows ?? {})) {
+        const reset = w.resetAt !== undefined ? ` · resets ${when(new Date(w.resetAt * 1000), now)}` : '';
+        const status = w.status && w.status !== 'allowed' ? ` (${w.status})` : '';
+        row(`  ${name}`, `${pct(w.utilization)} used${status}${reset}`);
+      }
+      if (r.resetAt !== undefined && r.status === 'rejected')
+        row('', `the plan's allowance comes back ${when(new Date(r.resetAt * 1000), now)}`);
+      const o = r.overage ?? {};
+      const overage = o.inUse
+        ? 'IN USE: requests are billed as extra usage'
+        : o.status === 'allowed' || o.status === 'allowed_warning'
+          ? `available (${o.status})`
+          : o.status
+            ? `not available (${o.disabledReason ?? o.status})`
+            : 'unknown';
+      row('Extra usage', overage);
+    }
   }
   const l = api.limits;
   if (l) {

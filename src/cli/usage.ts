@@ -9,6 +9,9 @@ import type { Command } from 'commander';
 import type { Settings } from '../config/schema.ts';
 import type { Aggregate, Analytics, AnalyticsQuery } from '../observability/access-log/store.ts';
 import { addProxyOptions, connect, ProxyClient, type ProxyOptions } from './proxy-client.ts';
+import { table } from './table.ts';
+
+export { table };
 
 export interface UsageOptions {
   /** Base URL of the running proxy (`--url`; default: from server.host and server.port). */
@@ -87,17 +90,6 @@ async function fromFile(file: string): Promise<Source> {
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const usd = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toFixed(4));
-
-/** A plain-text table: first column left-aligned, the rest right-aligned. */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
 
 function periodTable(a: Analytics): string {
   if (a.totals.requests === 0) return '  no requests';

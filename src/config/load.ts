@@ -11,9 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { parse as parseToml } from 'smol-toml';
-import { redactUrl } from '../storage/url.ts';
 import { expectedForm, FIELD_BY_KEY, FIELDS, type Field, GROUPS } from './fields.ts';
-import { SECRET_URL_KEYS, type Settings, settingsSchema } from './schema.ts';
+import { type Settings, settingsSchema } from './schema.ts';
+import { displayValue } from './secrets.ts';
 import { howToTrust, isTrustedFolder, SENSITIVE_ENV } from './trust.ts';
 
 export type Source = 'default' | `toml:${string}` | '.env' | 'env' | 'flag';
@@ -138,6 +138,13 @@ function expandHome(value: unknown, home: string): unknown {
     : value;
 }
 
+/**
+ * Arrays of tables TOML may also write at the group's own name: `[[accounts]]` for
+ * `[[accounts.list]]` (the group's other keys then come from another file or the environment, since
+ * TOML cannot make `accounts` both a list and a table).
+ */
+const TOML_LISTS: Record<string, string> = { accounts: 'accounts.list' };
+
 /** Flatten a TOML document into dotted leaf keys, warning about keys the schema does not have. */
 function flattenToml(doc: Record<string, unknown>, file: string, warnings: string[]): Map<string, unknown> {
   const out = new Map<string, unknown>();
@@ -145,6 +152,7 @@ function flattenToml(doc: Record<string, unknown>, file: string, warnings: strin
     for (const [k, v] of Object.entries(obj)) {
       const key = prefix ? `${prefix}.${k}` : k;
       if (FIELD_BY_KEY.has(key)) out.set(key, v);
+      else if (key in TOML_LISTS && Array.isArray(v)) out.set(TOML_LISTS[key]!, v);
       else if (GROUP_KEYS.has(key) && v && typeof v === 'object' && !Array.isArray(v))
         visit(v as Record<string, unknown>, key);
       else
@@ -299,10 +307,8 @@ export function loadSettings(opts: LoadOptions = {}): Loaded {
     const key = leafKeyOf(issue.path.map(String));
     const field = FIELD_BY_KEY.get(key);
     const got = values.get(key);
-    // A malformed storage URL may still carry a password: name it without that.
-    const shown = got
-      ? JSON.stringify(SECRET_URL_KEYS.has(key) ? redactUrl(String(got.value)) : got.value)
-      : 'value';
+    // A malformed storage URL may still carry a password, an account list its tokens: never shown.
+    const shown = got ? JSON.stringify(displayValue(key, got.value)) : 'value';
     const from = got ? describeSource(got.source, key) : 'settings';
     const detail =
       field?.type === 'json'

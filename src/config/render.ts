@@ -4,11 +4,10 @@
  */
 import os from 'node:os';
 import { stringify as tomlStringify } from 'smol-toml';
-import { maskToken } from '../redact.ts';
-import { redactUrl } from '../storage/url.ts';
 import { envName, expectedForm, FIELDS, GROUPS } from './fields.ts';
 import { getSetting, type Source } from './load.ts';
-import { SECRET_KEYS, SECRET_URL_KEYS, type Settings } from './schema.ts';
+import type { Settings } from './schema.ts';
+import { ACCOUNT_LIST_KEYS, displayValue } from './secrets.ts';
 
 /** Defaults that depend on the machine are shown with `~` so the docs don't name one user's home. */
 function portable(value: unknown): unknown {
@@ -137,17 +136,18 @@ export function renderTomlTemplate(): string {
 
 /** `ccproxy config show`: key, effective value (secrets masked) and where it came from. */
 export function renderEffective(settings: Settings, sources: Record<string, Source>): string {
-  const rows = FIELDS.map((f) => {
-    const v = getSetting(settings, f.key);
-    const shown = SECRET_KEYS.has(f.key)
-      ? v
-        ? maskToken(String(v))
-        : '""'
-      : SECRET_URL_KEYS.has(f.key)
-        ? showValue(redactUrl(String(v)))
-        : showValue(v);
-    const src = sources[f.key];
-    return [f.key, shown, src.startsWith('toml:') ? (portable(src.slice(5)) as string) : src];
+  const rows = FIELDS.flatMap((f) => {
+    const value = displayValue(f.key, getSetting(settings, f.key));
+    const raw = sources[f.key];
+    const src = raw.startsWith('toml:') ? (portable(raw.slice(5)) as string) : raw;
+    // One row per account: the whole list would not fit a line.
+    if (ACCOUNT_LIST_KEYS.has(f.key) && Array.isArray(value) && value.length > 0)
+      return value.map((a: Record<string, unknown>) => {
+        const { name, ...rest } = a;
+        const parts = Object.entries(rest).map(([k, v]) => `${k}=${showValue(v)}`);
+        return [`${f.key}.${String(name)}`, parts.join(' '), src];
+      });
+    return [[f.key, showValue(value), src]];
   });
   const w0 = Math.max(...rows.map((r) => r[0].length), 3);
   const w1 = Math.min(Math.max(...rows.map((r) => r[1].length), 5), 60);

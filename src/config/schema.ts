@@ -62,6 +62,46 @@ const priceSchema = z.object({
   cache_read: z.number().min(0).optional(),
 });
 
+/** An account's name: a label in metrics, the access log and the CLI, so short and plain. */
+export const ACCOUNT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** The three ways an account holds its credential; exactly one per account. */
+export const CREDENTIAL_KEYS = ['oauth_token', 'credentials_file', 'api_key'] as const;
+
+export const accountSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(
+        ACCOUNT_NAME,
+        'a name of letters, digits, `_`, `.` and `-` (at most 64), starting with a letter or digit',
+      ),
+    oauth_token: z.string().optional(),
+    credentials_file: z.string().optional(),
+    api_key: z.string().optional(),
+    priority: z.number().int().default(0),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+export type AccountSettings = z.infer<typeof accountSchema>;
+
+/** Names unique, exactly one credential each: the list's own rules (the environment's are checked at start). */
+const accountList = z.array(accountSchema).superRefine((list, ctx) => {
+  const seen = new Set<string>();
+  list.forEach((a, i) => {
+    if (seen.has(a.name))
+      ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `two accounts are named "${a.name}"` });
+    seen.add(a.name);
+    const given = CREDENTIAL_KEYS.filter((k) => a[k] !== undefined);
+    if (given.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: [i],
+        message: `account "${a.name}" ${given.length === 0 ? 'has no credential' : `has ${given.join(' and ')}`}: give exactly one of oauth_token, credentials_file or api_key`,
+      });
+  });
+});
+
 export const settingsSchema = z.object({
   server: z
     .object({
@@ -405,6 +445,32 @@ export const settingsSchema = z.object({
         .min(0)
         .default(30)
         .describe('Rows older than this are pruned (0 = keep forever).'),
+      capture: z
+        .enum(['off', 'errors', 'all'])
+        .default('off')
+        .describe(
+          'Keep what each request sent and got (client, upstream, answer; redacted) for trace and replay: off, errors (failed requests only) or all. Turns the access log on.',
+        ),
+      capture_max_bytes: z
+        .number()
+        .int()
+        .positive()
+        .default(1024 * 1024)
+        .describe('Most bytes kept of each captured body; the rest is cut and the capture marked truncated.'),
+      capture_days: z
+        .number()
+        .int()
+        .min(0)
+        .default(7)
+        .describe('Captured requests older than this are deleted (0 = kept as long as the access log).'),
+      capture_max_mb: z
+        .number()
+        .int()
+        .positive()
+        .default(512)
+        .describe(
+          'Most megabytes of captured bodies kept in all; beyond it the oldest captures are deleted.',
+        ),
       pricing: z
         .record(z.string(), priceSchema)
         .default({})
@@ -414,6 +480,27 @@ export const settingsSchema = z.object({
     })
     .prefault({})
     .describe('Metrics, access log and dashboard.'),
+
+  accounts: z
+    .object({
+      list: accountList.default([]).describe(
+        // The settings' own ${VAR} syntax (biome.json lets these files write it in plain strings).
+        'Several credentials to route between: [[accounts.list]] tables of {name, oauth_token | credentials_file | api_key, priority, enabled}; ${VAR} expands from the environment (JSON in env). Empty = the one credential found as usual (docs/accounts.md).',
+      ),
+      strategy: z
+        .enum(['priority', 'round_robin', 'least_used'])
+        .default('priority')
+        .describe(
+          'Which account a new conversation goes to: priority (the highest, then the order written), round_robin, or least_used (lowest 5-hour utilisation).',
+        ),
+      spill_over: flag(
+        false,
+        'Use api_key accounts (billed per token) when every subscription account is cooling down; capped by limits.spill_over_daily_usd.',
+      ),
+    })
+    .prefault({})
+    .describe('Several accounts: routing, failover and spill-over (docs/accounts.md).')
+    .meta(PROTECTED),
 
   storage: z
     .object({
@@ -454,6 +541,14 @@ export const settingsSchema = z.object({
         false,
         "Refuse requests (429) instead of drawing on paid extra usage when the plan's window is exhausted.",
       ),
+      spill_over_daily_usd: z
+        .number()
+        .min(0)
+        .default(5)
+        .describe(
+          'Most USD that spill-over to api_key accounts may spend per day (UTC); past it, clients get the plan-limit error.',
+        )
+        .meta(PROTECTED),
     })
     .prefault({})
     .describe("The subscription plan's limits."),

@@ -1,6 +1,7 @@
 /**
  * The dashboard page: live requests from `/logs/stream`, charts from `/logs/analytics`, a
- * filterable table from `/logs/query`, rate-limit readings from `/logs/status`.
+ * filterable table from `/logs/query`, rate-limit readings (or, with several accounts, one bar per
+ * account) from `/logs/status`.
  */
 import { h } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
@@ -8,7 +9,7 @@ import { MODES } from '../backends/backend.ts';
 import { FORMATS } from '../formats/frontend.ts';
 import { followStream, getJson, onUnauthorized, setToken, Unauthorized } from './api.ts';
 import { Chart, chartData } from './charts.ts';
-import { bytes, ms, num, pct, usd } from './format.ts';
+import { bytes, dateTime, ms, num, pct, time, usd } from './format.ts';
 import { matchesFilters, RequestDetails, RequestTable } from './table.ts';
 import type { Analytics, Filters, Page, Pending, Row, Status } from './types.ts';
 
@@ -185,7 +186,9 @@ export function App() {
       tile('Tokens in / out', `${num(t?.input_tokens)} / ${num(t?.output_tokens)}`),
       tile('Cost (API-equivalent)', usd(t?.cost_usd), t?.unpriced ? `${t.unpriced} unpriced` : undefined),
     ),
-    h(RateLimits, { readings: status?.rate_limits ?? [] }),
+    status?.accounts.some((a) => a.kind !== 'discovered')
+      ? h(Accounts, { accounts: status.accounts })
+      : h(RateLimits, { readings: status?.rate_limits ?? [] }),
     charts
       ? h(
           'section',
@@ -282,6 +285,74 @@ function RateLimits(props: { readings: Array<{ name: string; value: number }> })
             { class: 'value' },
             isShare ? pct(r.value) : isReset ? new Date(r.value * 1000).toLocaleString() : num(r.value),
           ),
+        );
+      }),
+    ),
+  );
+}
+
+type AccountView = Status['accounts'][number];
+
+/** What an account's state says, short: `ok`, `cooling until 14:05`, `invalid: why`. */
+function stateText(a: AccountView, long = false): string {
+  if (a.state === 'cooling' && a.until)
+    return `cooling until ${(long ? dateTime : time)(Date.parse(a.until))}`;
+  if (a.state === 'invalid') return `invalid: ${a.reason ?? 'credential rejected'}`;
+  if (a.state === 'ok' && a.probe_pending) return 'ok (one request tries it first)';
+  return a.state;
+}
+
+/** One bar per account: its 5-hour window's utilisation (7-day beside it), state and next reset. */
+function Accounts(props: { accounts: AccountView[] }) {
+  return h(
+    'section',
+    { class: 'card limits accounts', id: 'accounts' },
+    h('h3', null, 'Accounts'),
+    h(
+      'ul',
+      null,
+      props.accounts.map((a) => {
+        const five = a.windows['5h'];
+        const seven = a.windows['7d'];
+        const reset = Object.values(a.windows)
+          .map((w) => w.resets_at)
+          .filter((x): x is string => x !== null)
+          .sort()[0];
+        const title = [
+          `${a.name} (${a.billing === 'api_key' ? 'api_key' : a.kind})`,
+          stateText(a, true),
+          ...Object.entries(a.windows).map(([n, w]) => `${n} ${pct(w.utilization)}`),
+          reset ? `resets ${dateTime(Date.parse(reset))}` : '',
+        ]
+          .filter(Boolean)
+          .join(' · ');
+        return h(
+          'li',
+          { key: a.name, 'data-account': a.name, title },
+          h(
+            'span',
+            { class: 'label' },
+            a.name,
+            a.billing === 'api_key' ? h('span', { class: 'muted' }, ' api_key') : null,
+            ' ',
+            h('span', { class: `pill ${a.state === 'ok' ? 'ok' : 'bad'}` }, stateText(a)),
+          ),
+          h('meter', {
+            min: 0,
+            max: 1,
+            low: 0.7,
+            high: 0.9,
+            optimum: 0,
+            value: five?.utilization ?? 0,
+            title: `5h ${pct(five?.utilization)}`,
+          }),
+          h(
+            'span',
+            { class: 'value' },
+            five?.utilization != null ? pct(five.utilization) : '—',
+            seven?.utilization != null ? ` · 7d ${pct(seven.utilization)}` : '',
+          ),
+          h('span', { class: 'reset muted' }, reset ? `resets ${dateTime(Date.parse(reset))}` : ''),
         );
       }),
     ),

@@ -1,7 +1,10 @@
 /** The request table (live rows on top, in-flight ones marked) and one request's details. */
 import { h } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { getJson, Unauthorized } from './api.ts';
+import { CapturePanel } from './capture.ts';
 import { dateTime, ms, num, shortModel, time, usd } from './format.ts';
-import type { Filters, Pending, Row } from './types.ts';
+import type { Capture, Filters, Pending, RequestDetail, Row } from './types.ts';
 
 /** The table's filters, applied to live rows the way the server applies them to queries. */
 export function matchesFilters(r: Row, f: Filters): boolean {
@@ -113,26 +116,62 @@ const FIELDS: Array<[keyof Row, string, (v: never) => string]> = [
   ['upstream_request_id', 'Upstream request id', String],
 ];
 
+/** One request: its capture when there is one (fetched on opening), and its access-log row. */
 export function RequestDetails(props: { row: Row; onClose: () => void }) {
+  const id = props.row.id;
+  const [detail, setDetail] = useState<RequestDetail | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    let current = true;
+    setDetail(null);
+    setProblem(null);
+    getJson<RequestDetail>(`/logs/requests/${encodeURIComponent(id)}`).then(
+      (d) => current && setDetail(d),
+      (err: Error) => current && !(err instanceof Unauthorized) && setProblem(err.message),
+    );
+    return () => {
+      current = false;
+    };
+  }, [id]);
+  const captured = detail?.capture ? (detail as RequestDetail & { capture: Capture }) : null;
+  const note = problem
+    ? h('p', { class: 'muted' }, `The capture could not be read: ${problem}`)
+    : detail && !captured
+      ? h(
+          'p',
+          { class: 'muted', id: 'not-captured' },
+          detail.capture_mode === 'off'
+            ? 'Not captured: request capture is off (observability.capture).'
+            : detail.capture_mode === 'errors'
+              ? 'Not captured: only failed requests are kept (observability.capture = "errors").'
+              : 'Not captured.',
+        )
+      : null;
   return h(
     'aside',
-    { class: 'card details', id: 'details' },
+    { class: `card details${captured ? ' wide' : ''}`, id: 'details' },
     h(
       'header',
       null,
       h('h3', null, 'Request'),
       h('button', { type: 'button', onClick: props.onClose, 'aria-label': 'Close' }, '×'),
     ),
+    captured ? h(CapturePanel, { key: id, detail: captured }) : note,
     h(
-      'dl',
-      null,
-      FIELDS.flatMap(([key, label, fmt]) => {
-        const v = props.row[key];
-        return [
-          h('dt', { key: `t-${key}` }, label),
-          h('dd', { key: `d-${key}` }, v === null ? '–' : fmt(v as never)),
-        ];
-      }),
+      'details',
+      { class: 'row-fields', open: !captured },
+      h('summary', null, 'Access-log row'),
+      h(
+        'dl',
+        null,
+        FIELDS.flatMap(([key, label, fmt]) => {
+          const v = props.row[key];
+          return [
+            h('dt', { key: `t-${key}` }, label),
+            h('dd', { key: `d-${key}` }, v === null ? '–' : fmt(v as never)),
+          ];
+        }),
+      ),
     ),
   );
 }

@@ -4,6 +4,7 @@
  */
 export type { AccessLogRow as Row } from '../observability/access-log/row.ts';
 export type { Analytics } from '../observability/access-log/store.ts';
+export type { Capture, RequestDetail } from '../observability/capture/types.ts';
 export type { LogsStatus as Status, QueryPage as Page } from '../observability/logs-api/routes.ts';
 export type { StartEvent as Pending } from '../observability/logs-api/stream.ts';
 

@@ -7,11 +7,13 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import type { Accounts } from '../accounts/index.ts';
 import type { Settings } from '../config/schema.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { toRow } from './access-log/row.ts';
 import type { AccessLogStore } from './access-log/store.ts';
 import { AccessLogWriter } from './access-log/writer.ts';
+import { CaptureWriter } from './capture/writer.ts';
 import { registerDashboard } from './dashboard-routes.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { registerLogsApi } from './logs-api/routes.ts';
@@ -26,6 +28,8 @@ export { createPricing } from './pricing.ts';
 export interface Observability {
   /** Register the enabled pieces' routes on the app: /metrics, /logs/status|query|analytics|stream|export, /dashboard (+ assets). */
   register(app: FastifyInstance): Promise<void>;
+  /** Request capture is on and has somewhere to go: the routes record each request, bodies up to `maxBytes`. */
+  readonly capture?: { maxBytes: number };
   /** Hooks for parts outside the request lifecycle. */
   tokenRefresh(result: RefreshResult): void;
   /** Flushes the access log, then closes everything. */
@@ -37,20 +41,35 @@ export interface ObservabilityDeps {
   lifecycle: Lifecycle;
   log: Logger;
   version: string;
-  /** Latest upstream rate-limit readings, e.g. [{ name: 'unified_5h_utilization', value: 0.42 }]; bounded names. */
+  /** Latest upstream rate-limit readings, e.g. [{ name: 'unified_5h_utilization', value: 0.42, account: 'work' }]; bounded names. */
   rateLimits?: () => RateLimitReading[];
+  /** The accounts, for their readings (unless `rateLimits` is given), states and `/logs/status`. */
+  accounts?: Pick<Accounts, 'views' | 'readings'>;
   /** Where the dashboard bundle is (default: dist/dashboard, found from src/ or dist/). */
   dashboardDir?: string;
   /** Use this store instead of the one the storage settings name (tests). */
   store?: AccessLogStore;
   /** Where the access log lives (default: opened here from the settings, and closed with the rest). */
   storage?: Storage;
+  /** Values captures must never hold (the subscription's tokens; the proxy's own token is added here). */
+  secrets?: () => Iterable<string | undefined>;
+  /** The clock captures are aged by (tests), epoch ms. */
+  now?: () => number;
 }
 
-/** Which pieces are on: `enabled` turns on all; the dashboard needs the access log, so it brings it along. */
+/**
+ * Which pieces are on: `enabled` turns on all; the dashboard needs the access log, so it brings it
+ * along, and so does request capture (captures are stored and served with the access log's rows).
+ */
 export function enabledPieces(o: Settings['observability']) {
   const dashboard = o.enabled || o.dashboard;
-  return { metrics: o.enabled || o.metrics, accessLog: o.enabled || o.access_log || dashboard, dashboard };
+  const capture = o.capture !== 'off';
+  return {
+    metrics: o.enabled || o.metrics,
+    accessLog: o.enabled || o.access_log || dashboard || capture,
+    dashboard,
+    capture,
+  };
 }
 
 export async function createObservability(deps: ObservabilityDeps): Promise<Observability> {
@@ -58,6 +77,9 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
   const on = enabledPieces(o);
   const log = deps.log.child({ component: 'observability' });
   const pricing = createPricing(o.pricing);
+  const accounts = deps.accounts;
+  const rateLimits = deps.rateLimits ?? (accounts ? () => accounts.readings() : undefined);
+  const accountViews = accounts ? () => accounts.views() : undefined;
 
   let store: AccessLogStore | undefined;
   let storeError: string | undefined;
@@ -89,12 +111,28 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
         log,
       })
     : undefined;
+  const captureStore = on.capture ? store?.captures : undefined;
+  const captures =
+    captureStore && o.capture !== 'off'
+      ? new CaptureWriter(captureStore, {
+          mode: o.capture,
+          // 0: as long as the access log keeps its rows.
+          days: o.capture_days || o.retention_days,
+          maxStoreBytes: o.capture_max_mb * 1024 * 1024,
+          secrets: () => [deps.settings.security.auth_token, ...(deps.secrets?.() ?? [])],
+          flushIntervalMs: o.flush_interval_ms,
+          closeTimeoutMs: deps.settings.storage.flush_timeout_s * 1000,
+          log,
+          now: deps.now,
+        })
+      : undefined;
   const hub = on.accessLog ? new StreamHub() : undefined;
   const metrics = on.metrics
     ? new (await import('./metrics.ts')).Metrics({
         version: deps.version,
         pricing,
-        rateLimits: deps.rateLimits,
+        rateLimits,
+        accounts: accountViews,
         accessLog: writer && (() => writer.stats),
       })
     : undefined;
@@ -106,6 +144,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
             const row = toRow(r, pricing);
             metrics?.observe(event, r, row);
             writer?.push(row);
+            captures?.finish(r, row);
             hub?.publishRow(row);
             return;
           }
@@ -117,6 +156,8 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
   let closing: Promise<void> | undefined;
 
   return {
+    capture: captures ? { maxBytes: o.capture_max_bytes } : undefined,
+
     async register(app) {
       if (metrics) {
         app.get('/metrics', async (_req, reply) =>
@@ -136,7 +177,9 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
             hub,
             log,
             settings: o,
-            rateLimits: deps.rateLimits,
+            rateLimits,
+            accounts: accountViews,
+            captures,
           });
         } else {
           const unavailable = async (_req: unknown, reply: FastifyReply) =>
@@ -146,7 +189,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
                 message: `The access log is unavailable: ${storeError ?? 'not opened'}.`,
               },
             });
-          for (const p of ['status', 'query', 'analytics', 'stream', 'export'])
+          for (const p of ['status', 'query', 'analytics', 'stream', 'export', 'requests/*'])
             app.get(`/logs/${p}`, unavailable);
         }
       }
@@ -162,6 +205,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
         unsubscribe();
         hub?.close();
         try {
+          await captures?.close();
           await writer?.close();
           await store?.close();
           await ownStorage?.close();

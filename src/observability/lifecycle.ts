@@ -6,6 +6,7 @@
 import type { Mode } from '../backends/backend.ts';
 import type { ErrorKind } from '../errors.ts';
 import type { Format } from '../formats/frontend.ts';
+import type { RequestCapture } from './capture/recorder.ts';
 
 export interface TokenUsage {
   input: number;
@@ -47,8 +48,14 @@ export interface RequestRecord {
   sdkCostUsd?: number;
   userAgent?: string;
   upstreamRequestId?: string;
+  /** The account that answered (the last one tried), by its name from the settings. */
+  account?: string;
+  /** How that account is paid for: a subscription, or an API key billed per token (spill-over). */
+  billing?: 'subscription' | 'api_key';
   /** Set when the client hung up before the answer was complete. */
   clientAborted?: boolean;
+  /** What the request sent and got, when observability.capture is on (sealed before `end`). */
+  capture?: RequestCapture;
 }
 
 export type LifecycleEvent = 'start' | 'first_byte' | 'usage' | 'end';

@@ -13,12 +13,18 @@ import type { LifecycleEvent, RequestRecord } from './lifecycle.ts';
 import { baseModel, type Pricing } from './pricing.ts';
 
 export type RefreshResult = 'success' | 'failure' | 'invalid_grant';
-export type RateLimitReading = { name: string; value: number };
+/** One rate-limit reading (`unified_5h_utilization`…) of one account (`default` when unnamed). */
+export type RateLimitReading = { name: string; value: number; account?: string };
+
+/** The states an account can be in, as the `ccproxy_account_state` gauge lists them. */
+const ACCOUNT_STATES = ['ok', 'cooling', 'paused', 'invalid', 'disabled'] as const;
 
 export interface MetricsOptions {
   version: string;
   pricing: Pricing;
   rateLimits?: () => RateLimitReading[];
+  /** Each account's name and state (names come from the settings: the label stays bounded). */
+  accounts?: () => Array<{ name: string; state: string }>;
   /** The access log's counters, when it is on. */
   accessLog?: () => WriterStats;
 }
@@ -29,6 +35,8 @@ const READING_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 /** Retry reasons as labels; anything else (SDK mode's `http_<status>`) is counted as `other` (labels stay bounded). */
 const KNOWN_RETRY_REASONS: ReadonlySet<string> = new Set(RETRY_REASONS);
 const MAX_READINGS = 32;
+/** More accounts than anyone configures; the gauges stop there. */
+const MAX_ACCOUNTS = 64;
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -74,6 +82,7 @@ export class Metrics {
       'format',
       'model',
       'status',
+      'account',
     ]);
     this.duration = histogram(
       'ccproxy_request_duration_seconds',
@@ -90,12 +99,12 @@ export class Metrics {
     this.tokens = counter(
       'ccproxy_tokens_total',
       'Tokens used, by type (input, output, cache_read, cache_write).',
-      ['mode', 'model', 'type'],
+      ['mode', 'model', 'type', 'account'],
     );
     this.cost = counter(
       'ccproxy_cost_usd_total',
-      'API-equivalent cost of the tokens used, in USD (models without a price add nothing).',
-      ['mode', 'model'],
+      'Cost of the tokens used, in USD: API-equivalent on a subscription, real money on an api_key account (billing label); models without a price add nothing.',
+      ['mode', 'model', 'account', 'billing'],
     );
     this.errors = counter('ccproxy_errors_total', 'Failed requests, by error kind.', [
       'mode',
@@ -117,8 +126,8 @@ export class Metrics {
     if (rateLimits) {
       new client.Gauge({
         name: 'ccproxy_upstream_ratelimit',
-        help: 'Latest rate-limit readings from upstream response headers (utilization 0..1, reset times in epoch seconds).',
-        labelNames: ['reading'],
+        help: 'Latest rate-limit readings from upstream response headers, per account (utilization 0..1, reset times in epoch seconds).',
+        labelNames: ['account', 'reading'],
         registers,
         collect() {
           this.reset();
@@ -126,9 +135,30 @@ export class Metrics {
           try {
             readings = rateLimits();
           } catch {}
-          for (const r of readings.slice(0, MAX_READINGS)) {
-            if (READING_NAME.test(r.name) && Number.isFinite(r.value)) this.set({ reading: r.name }, r.value);
+          for (const r of readings.slice(0, MAX_READINGS * MAX_ACCOUNTS)) {
+            if (READING_NAME.test(r.name) && Number.isFinite(r.value))
+              this.set({ account: r.account ?? 'default', reading: r.name }, r.value);
           }
+        },
+      });
+    }
+
+    const accounts = opts.accounts;
+    if (accounts) {
+      new client.Gauge({
+        name: 'ccproxy_account_state',
+        help: 'Each account’s state: 1 for the one it is in (ok, cooling, paused, invalid, disabled), 0 for the others.',
+        labelNames: ['account', 'state'],
+        registers,
+        collect() {
+          this.reset();
+          let list: Array<{ name: string; state: string }> = [];
+          try {
+            list = accounts();
+          } catch {}
+          for (const a of list.slice(0, MAX_ACCOUNTS))
+            for (const state of ACCOUNT_STATES)
+              this.set({ account: a.name, state }, a.state === state ? 1 : 0);
         },
       });
     }
@@ -219,17 +249,20 @@ export class Metrics {
   private finished(row: AccessLogRow): void {
     const mode = row.mode;
     const model = this.modelLabel(row.upstream_model ?? row.client_model);
-    this.requests.inc({ mode, format: row.format, model, status: String(row.status ?? 0) });
+    // Account names come from the settings (the backends never make one up): bounded.
+    const account = row.account ?? 'none';
+    this.requests.inc({ mode, format: row.format, model, status: String(row.status ?? 0), account });
     if (row.duration_ms !== null) this.duration.observe({ mode, model }, row.duration_ms / 1000);
     if (row.ttft_ms !== null) this.ttft.observe({ mode, model }, row.ttft_ms / 1000);
     const t = (type: string, n: number) => {
-      if (n > 0) this.tokens.inc({ mode, model, type }, n);
+      if (n > 0) this.tokens.inc({ mode, model, type, account }, n);
     };
     t('input', row.input_tokens);
     t('output', row.output_tokens);
     t('cache_read', row.cache_read_tokens);
     t('cache_write', row.cache_write_tokens);
-    if (row.cost_usd !== null && row.cost_usd > 0) this.cost.inc({ mode, model }, row.cost_usd);
+    if (row.cost_usd !== null && row.cost_usd > 0)
+      this.cost.inc({ mode, model, account, billing: row.billing ?? 'subscription' }, row.cost_usd);
     // The row already names a kind for every status >= 400.
     if (row.error_kind !== null) this.errors.inc({ mode, format: row.format, kind: row.error_kind });
   }

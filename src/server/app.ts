@@ -5,10 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { Accounts } from '../accounts/index.ts';
+import { registerAccountRoutes } from '../accounts/routes.ts';
 import { registerOAuthRoutes } from '../auth/oauth-routes.ts';
 import { TokenManager } from '../auth/token-manager.ts';
 import { createApiBackend } from '../backends/api/backend.ts';
-import { RateLimits } from '../backends/api/rate-limits.ts';
 import type { Backend, Mode } from '../backends/backend.ts';
 import { createSdkBackend } from '../backends/sdk/index.ts';
 import type { Settings } from '../config/schema.ts';
@@ -26,8 +27,9 @@ import {
 } from '../observability/index.ts';
 import { Lifecycle } from '../observability/lifecycle.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
+import { urlPassword } from '../storage/url.ts';
 import { VERSION } from '../version.ts';
-import { registerJsonBody } from './body.ts';
+import { rawBodyOf, registerJsonBody } from './body.ts';
 import { capConnections, createConnections, timeoutOptions } from './connections.ts';
 import { openContext } from './context.ts';
 import { formatForPath, toProxyError } from './errors.ts';
@@ -49,15 +51,19 @@ export interface AppOptions {
    * default Date.now. Tests move it instead of waiting for a window to pass.
    */
   clock?: () => number;
+  /** Where the dashboard bundle is (tests build their own); default dist/dashboard. */
+  dashboardDir?: string;
 }
 
 export interface ProxyApp {
   app: FastifyInstance;
   settings: Settings;
   lifecycle: Lifecycle;
+  /** The usual credentials (the one account when none are configured). */
   tokens: TokenManager;
+  /** The accounts requests are answered with, their state and readings. */
+  accounts: Accounts;
   backends: Partial<Record<Mode, Backend>>;
-  rateLimits: RateLimits;
   /** The access log's database and the state instances share (storage.url; in-process by default). */
   storage: Storage;
   /** End every in-flight request now, each with `reason` rendered in its client's format. */
@@ -88,17 +94,39 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   const { settings, log } = opts;
   const env = opts.env ?? process.env;
   const lifecycle = opts.lifecycle ?? new Lifecycle();
-  const rateLimits = new RateLimits(opts.clock);
   // First: what later parts share across instances (the access log, and account state) lives here.
   const storage = await openStorage(settings, log);
   // Observability is created below; refreshes that happen before it exists are simply not counted.
   let obs: Observability | undefined;
-  const tokens =
-    opts.tokens ?? new TokenManager({ settings, env, log, onRefresh: (r) => obs?.tokenRefresh(r) });
+  const onRefresh = (r: Parameters<Observability['tokenRefresh']>[0]) => obs?.tokenRefresh(r);
+  const tokens = opts.tokens ?? new TokenManager({ settings, env, log, onRefresh });
+  let accounts: Accounts;
+  try {
+    accounts = await Accounts.create({
+      settings,
+      env,
+      log,
+      tokens,
+      shared: storage.shared,
+      lifecycle,
+      now: opts.clock,
+      onRefresh,
+    });
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
   const backends: Partial<Record<Mode, Backend>> = opts.backends ?? {
-    api: createApiBackend({ settings, tokens, log, rateLimits, env: { ...process.env, ...env } }),
+    api: createApiBackend({ settings, accounts, log, env: { ...process.env, ...env } }),
     // The agents need a whole environment (PATH, HOME), not just the credential variables.
-    sdk: createSdkBackend({ settings, log, env: { ...process.env, ...env }, tokens, clock: opts.clock }),
+    sdk: createSdkBackend({
+      settings,
+      log,
+      env: { ...process.env, ...env },
+      tokens,
+      accounts,
+      clock: opts.clock,
+    }),
   };
   const frontends = FRONTENDS;
   const formatOptions: FormatOptions = {
@@ -144,16 +172,20 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     },
     log,
   );
-  registerJsonBody(app, settings.server.max_body_bytes);
-
   obs = await createObservability({
     settings,
     lifecycle,
     log,
     version: VERSION,
-    rateLimits: () => rateLimits.readings(),
+    accounts,
     storage,
+    dashboardDir: opts.dashboardDir,
+    // What a capture must never hold, read when each is stored (tokens rotate).
+    secrets: () => [...accounts.secrets(), urlPassword(settings.storage.url)],
+    now: opts.clock,
   });
+  // Request capture keeps each body's bytes as the client sent them.
+  registerJsonBody(app, settings.server.max_body_bytes, obs.capture !== undefined);
   // The dashboard's static page holds no data; it asks for the token itself (its API calls need it).
   const guard = createGuard({
     settings,
@@ -177,7 +209,8 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     connections.closeAfterAnswer(req.raw, reply.raw);
     const rendered = renderFor(formatOf(req)).renderError(pe);
     // A request to a proxied endpoint refused before its handler ran (the guard, a body that cannot
-    // be read) is still a request of the access log: it gets its record here, with the refusal.
+    // be read) is still a request of the access log: it gets its record here, with the refusal, and
+    // its capture (the client's bytes as they came, even when they are not JSON or not UTF-8).
     const route = req.routeOptions?.config as unknown as RouteConfig | undefined;
     if (route?.mode && req.method === 'POST') {
       const ctx = openContext({
@@ -190,9 +223,12 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
         lifecycle,
         log: req.log as unknown as Logger,
         timeoutMs: 0,
+        capture: obs?.capture && { maxBytes: obs.capture.maxBytes, body: rawBodyOf(req.raw) },
       });
       ctx.record.status = rendered.status;
       ctx.record.errorKind = pe.kind;
+      // Fastify serialises the body with JSON.stringify: the same bytes.
+      ctx.capture?.responseData(JSON.stringify(rendered.body));
     }
     reply
       .code(rendered.status)
@@ -229,14 +265,20 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   }));
 
   const live = new Set<AbortController>();
-  registerHealth(app, { backends, tokens, version: VERSION });
+  registerHealth(app, { backends, tokens, accounts, version: VERSION });
   registerOAuthRoutes(app, { settings, tokens, log });
+  registerAccountRoutes(app, accounts, {
+    strategy: settings.accounts.strategy,
+    spill_over: settings.accounts.spill_over,
+    spill_over_daily_usd: settings.limits.spill_over_daily_usd,
+  });
   registerRoutes(app, {
     backends,
     frontends,
     formatOptions,
     lifecycle,
     live,
+    capture: obs.capture,
     // The Claude models plus the OpenAI names and aliases the model rules map (formats/openai/models-list.ts).
     renderOpenAIModels: (models) => renderOpenAIModels(models, formatOptions.modelRules),
     timeout: (mode) =>
@@ -276,8 +318,8 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     settings,
     lifecycle,
     tokens,
+    accounts,
     backends,
-    rateLimits,
     storage,
     abortAll(reason) {
       for (const c of live) c.abort(reason);
@@ -304,6 +346,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
         clearInterval(sweep);
       }
       await Promise.all(Object.values(backends).map((b) => b?.close()));
+      accounts.close();
       // Last, so the rows of the final requests are written.
       await obs?.close();
       await storage.close();

@@ -4,7 +4,7 @@
  * arrive (json-shape.ts), so an oversized or hostile body is refused mid-upload and never parsed.
  * What the refused client was still sending is the connection's business (connections.ts).
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { ProxyError } from '../errors.ts';
@@ -44,6 +44,8 @@ export function readJsonBody(
   stream: Readable,
   headers: IncomingHttpHeaders,
   maxBytes: number,
+  /** Given the body's bytes as they came (request capture keeps them). */
+  keep?: (bytes: Buffer) => void,
 ): Promise<unknown> {
   const contentType = headers['content-type'];
   if (!isJsonContentType(contentType)) return Promise.reject(unsupportedMediaType(contentType!));
@@ -80,7 +82,9 @@ export function readJsonBody(
     const onEnd = () => {
       detach();
       try {
-        resolve(parse(Buffer.concat(chunks, received).toString('utf8')));
+        const bytes = Buffer.concat(chunks, received);
+        keep?.(bytes);
+        resolve(parse(bytes.toString('utf8')));
       } catch (err) {
         reject(err);
       }
@@ -111,13 +115,24 @@ function parse(text: string): unknown {
   }
 }
 
-/** Every body goes through `readJsonBody`, whatever its Content-Type says. */
-export function registerJsonBody(app: FastifyInstance, maxBytes: number): void {
+/** The bytes of a request's body, as the client sent them: kept only when request capture is on. */
+const rawBodies = new WeakMap<IncomingMessage, Buffer>();
+
+export function rawBodyOf(req: IncomingMessage): Buffer | undefined {
+  return rawBodies.get(req);
+}
+
+/**
+ * Every body goes through `readJsonBody`, whatever its Content-Type says. `keepRaw`: remember each
+ * body's bytes for `rawBodyOf` (observability.capture).
+ */
+export function registerJsonBody(app: FastifyInstance, maxBytes: number, keepRaw = false): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (req, payload, done) => {
     // No route: the answer is 404 whatever the body, which need not be read (connections.ts).
     if (req.is404) return done(null, undefined);
-    readJsonBody(payload, req.headers, maxBytes).then(
+    const keep = keepRaw ? (bytes: Buffer) => rawBodies.set(req.raw, bytes) : undefined;
+    readJsonBody(payload, req.headers, maxBytes, keep).then(
       (value) => done(null, value),
       (err: Error) => done(err, undefined),
     );

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Mode, RequestContext } from '../backends/backend.ts';
 import { ProxyError } from '../errors.ts';
 import type { Format } from '../formats/frontend.ts';
+import { RequestCapture } from '../observability/capture/recorder.ts';
 import type { Lifecycle, RequestRecord } from '../observability/lifecycle.ts';
 
 /** Why a context's signal fired when the client went away (as opposed to a time limit). */
@@ -32,6 +33,8 @@ export interface OpenContext {
   timeoutMessage?: string;
   /** Every in-flight request's controller, so shutdown can end them with a proper error. */
   live?: Set<AbortController>;
+  /** Capture this request (observability.capture): bodies kept up to `maxBytes`; the client's own bytes. */
+  capture?: { maxBytes: number; body?: Uint8Array };
 }
 
 export interface LiveContext extends RequestContext {
@@ -52,6 +55,15 @@ export function openContext(o: OpenContext): LiveContext {
     retries: 0,
     userAgent: o.req.headers['user-agent'],
   };
+  const capture = o.capture
+    ? new RequestCapture(record.t0, o.capture.maxBytes, {
+        method: record.method,
+        url: o.req.url ?? '/',
+        headers: o.req.headers,
+        body: o.capture.body,
+      })
+    : undefined;
+  record.capture = capture;
   const controller = new AbortController();
   o.live?.add(controller);
   let timer: NodeJS.Timeout | undefined;
@@ -75,6 +87,7 @@ export function openContext(o: OpenContext): LiveContext {
     // not the 200 a response object starts with.
     record.status ??= res.headersSent ? res.statusCode : record.clientAborted ? 499 : res.statusCode;
     record.durationMs = performance.now() - record.t0;
+    capture?.seal(res);
     lifecycle.emit('end', record);
   });
   lifecycle.emit('start', record);
@@ -89,6 +102,7 @@ export function openContext(o: OpenContext): LiveContext {
     query,
     passthrough: false,
     record,
+    capture,
     log: o.log,
     firstByte() {
       if (record.ttfbMs !== undefined) return;

@@ -45,10 +45,11 @@ export function toProxyError(err: unknown): ProxyError {
 }
 
 /** Write an error the way the client's format expects; keeps headers set earlier (x-request-id, CORS). */
-export function writeError(res: ServerResponse, rendered: RenderedError): void {
+/** Returns the body written (undefined when the answer had already begun). */
+export function writeError(res: ServerResponse, rendered: RenderedError): string | undefined {
   if (res.headersSent) {
     res.end();
-    return;
+    return undefined;
   }
   const text = JSON.stringify(rendered.body);
   res.writeHead(rendered.status, {
@@ -57,4 +58,5 @@ export function writeError(res: ServerResponse, rendered: RenderedError): void {
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);
+  return text;
 }

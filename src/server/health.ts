@@ -6,30 +6,54 @@
  * checks, which read nothing else: `pass` and `warn` are 200, `fail` is 503 (with the same body).
  */
 import type { FastifyInstance } from 'fastify';
+import type { Accounts } from '../accounts/index.ts';
 import type { TokenManager } from '../auth/token-manager.ts';
 import type { Backend, Mode } from '../backends/backend.ts';
 
 export interface HealthDeps {
   backends: Partial<Record<Mode, Backend>>;
   tokens: TokenManager;
+  /** With [[accounts]], they are the credentials: ready while one of them can answer. */
+  accounts?: Accounts;
   version: string;
+}
+
+/** The credentials check: the usual credential, or (with accounts) whether any account can answer. */
+function credentialsCheck(deps: HealthDeps): {
+  status: 'pass' | 'warn' | 'fail';
+  output: string;
+  expires?: number;
+} {
+  if (deps.accounts?.configured) {
+    const h = deps.accounts.health();
+    const names = deps.accounts.list.map((a) => a.name).join(', ');
+    if (!h.ok) return { status: 'fail', output: `${h.detail}. See \`ccproxy accounts list\`.` };
+    return h.detail
+      ? { status: 'warn', output: `Accounts ${names}; some cannot answer: ${h.detail}.` }
+      : { status: 'pass', output: `Accounts ${names}.` };
+  }
+  const t = deps.tokens.state();
+  if (!t.source)
+    return {
+      status: 'fail',
+      output:
+        'No subscription credentials found: run `ccproxy auth login`, or `claude /login`, or set CLAUDE_CODE_OAUTH_TOKEN.',
+    };
+  if (t.reloginRequired) return { status: 'fail', output: 'Re-login required: run `ccproxy auth login`.' };
+  return { status: 'pass', output: `Using ${t.source}.`, expires: t.expiresAt };
 }
 
 const HEALTH_JSON = 'application/health+json';
 
 export function registerHealth(app: FastifyInstance, deps: HealthDeps): void {
   app.get('/health', async (_req, reply) => {
-    const t = deps.tokens.state();
+    const c = credentialsCheck(deps);
     const credentials = {
       componentType: 'system',
-      status: !t.source ? 'fail' : t.reloginRequired ? 'fail' : 'pass',
-      output: !t.source
-        ? 'No subscription credentials found: run `ccproxy auth login`, or `claude /login`, or set CLAUDE_CODE_OAUTH_TOKEN.'
-        : t.reloginRequired
-          ? 'Re-login required: run `ccproxy auth login`.'
-          : `Using ${t.source}.`,
-      observedValue: t.expiresAt ? new Date(t.expiresAt).toISOString() : undefined,
-      observedUnit: t.expiresAt ? 'expires_at' : undefined,
+      status: c.status,
+      output: c.output,
+      observedValue: c.expires ? new Date(c.expires).toISOString() : undefined,
+      observedUnit: c.expires ? 'expires_at' : undefined,
       time: new Date().toISOString(),
     };
     const checks: Record<string, unknown[]> = { 'credentials:login': [credentials] };
@@ -64,8 +88,7 @@ export function registerHealth(app: FastifyInstance, deps: HealthDeps): void {
   });
 
   app.get('/health/ready', async (_req, reply) => {
-    const t = deps.tokens.state();
-    const ready = t.source !== undefined && !t.reloginRequired;
+    const ready = credentialsCheck(deps).status !== 'fail';
     reply.code(ready ? 200 : 503).type(HEALTH_JSON);
     return {
       status: ready ? 'pass' : 'fail',

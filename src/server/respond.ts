@@ -21,12 +21,13 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 };
 
+/** Returns the body written. */
 export function writeJson(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers?: Record<string, string>,
-): void {
+): string {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     ...headers,
@@ -34,6 +35,7 @@ export function writeJson(
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);
+  return text;
 }
 
 function record(ctx: LiveContext, tap: TapResult): void {
@@ -73,10 +75,12 @@ export function pipeRaw(
     };
     const onDrain = () => body.resume();
     res.on('drain', onDrain);
+    const capture = ctx.capture;
     body.on('data', (chunk: Buffer) => {
       ctx.firstByte();
       if (!res.write(chunk)) body.pause();
       tap.push(chunk);
+      capture?.passthrough(chunk);
     });
     body.once('end', () => {
       res.end();
@@ -89,10 +93,11 @@ export function pipeRaw(
         ctx.record.errorKind = pe.kind;
         ctx.log.warn({ err: pe.message }, 'upstream stream failed mid-response');
         // An Anthropic client learns about it from a proper error event.
-        if (sse)
-          res.write(
-            `\n\nevent: error\ndata: ${JSON.stringify({ type: 'error', error: { type: anthropicErrorType(pe.kind), message: pe.message } })}\n\n`,
-          );
+        if (sse) {
+          const frame = `\n\nevent: error\ndata: ${JSON.stringify({ type: 'error', error: { type: anthropicErrorType(pe.kind), message: pe.message } })}\n\n`;
+          res.write(frame);
+          capture?.responseData(frame);
+        }
         res.end();
       }
       finish();
@@ -141,6 +146,7 @@ export async function pumpStream(
     const out = pending;
     pending = '';
     res.write(out);
+    ctx.capture?.responseData(out);
   };
   try {
     for (let step: IteratorResult<StreamEvent> = first; !step.done; step = await it.next()) {

@@ -11,6 +11,7 @@ import type { Format, FormatOptions, Frontend } from '../formats/frontend.ts';
 import type { ModelInfo } from '../formats/models.ts';
 import type { Lifecycle } from '../observability/lifecycle.ts';
 import { toTokenUsage } from '../observability/usage.ts';
+import { rawBodyOf } from './body.ts';
 import { failureOf, type LiveContext, openContext } from './context.ts';
 import { toProxyError, writeError } from './errors.ts';
 import { pipeRaw, pumpStream, writeJson } from './respond.ts';
@@ -25,6 +26,8 @@ export interface RouteDeps {
   /** Per-mode time limit for a whole request, in ms (0 = none), and what to say when it is hit. */
   timeout: (mode: Mode) => { ms: number; message: string };
   live: Set<AbortController>;
+  /** observability.capture is on: each request is captured, bodies kept up to `maxBytes`. */
+  capture?: { maxBytes: number };
 }
 
 export interface RouteConfig {
@@ -79,6 +82,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       timeoutMs: t.ms,
       timeoutMessage: t.message,
       live: deps.live,
+      capture: deps.capture && { maxBytes: deps.capture.maxBytes, body: rawBodyOf(req.raw) },
     });
   };
 
@@ -89,7 +93,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     if (pe.kind === 'internal') ctx.log.error({ err: why }, 'unexpected error');
     ctx.record.errorKind = pe.kind;
     ctx.record.status = pe.status;
-    writeError(reply.raw, frontend.renderError(pe));
+    const written = writeError(reply.raw, frontend.renderError(pe));
+    if (written !== undefined) ctx.capture?.responseData(written);
   };
 
   const usage = (ctx: LiveContext) => () => lifecycle.emit('usage', ctx.record);
@@ -111,6 +116,9 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
             ctx.passthrough = frontend.format === 'anthropic';
             ctx.sessionId = mode === 'sdk' ? sessionIdOf(req) : undefined;
             ctx.extras = extras;
+            // What the translation made, before the backend adds its own changes (for the trace's diff).
+            if (ctx.capture && frontend.format !== 'anthropic')
+              ctx.capture.translated = { ...parsed.request };
             const result = await backend.send(parsed.request, ctx);
             const meta = { requestId: ctx.requestId, created: Math.floor(ctx.record.startedAt / 1000) };
             if (result.type === 'raw') await pipeRaw(reply.raw, result, ctx, usage(ctx));
@@ -123,7 +131,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
               ctx.record.upstreamModel ??= result.message.model;
               const body = frontend.renderMessage(result.message, parsed, meta, formatOptions);
               ctx.firstByte();
-              writeJson(reply.raw, 200, body, result.headers);
+              const written = writeJson(reply.raw, 200, body, result.headers);
+              ctx.capture?.responseData(written);
               ctx.record.usage = toTokenUsage(result.message.usage);
               lifecycle.emit('usage', ctx.record);
             }
@@ -148,7 +157,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
           ctx.passthrough = true;
           const result = await backend.countTokens(body, ctx);
           if (result.type === 'raw') await pipeRaw(reply.raw, result, ctx, () => {});
-          else if (result.type === 'message') writeJson(reply.raw, 200, result.message);
+          else if (result.type === 'message') {
+            const written = writeJson(reply.raw, 200, result.message);
+            ctx.capture?.responseData(written);
+          }
         } catch (err) {
           fail(anthropic, reply, ctx, err);
         }

@@ -121,5 +121,25 @@ describe('ccproxy serve, from a newcomer’s chair', () => {
       /WARNING: upstream\.base_url is https:\/\/attacker\.example, not Anthropic's \(set by .*repo\/\.ccproxy\.toml\): your subscription's OAuth token is sent there\./,
     );
     assert.match(t.stdout, /WARNING: claude\.permission_mode is bypassPermissions/);
+
+    // The same flag after the command, where people write it.
+    const after = await serve(['serve', '--trust-project'], { cwd: repo });
+    assert.equal(after.listening, true, after.stderr);
+    assert.doesNotMatch(after.stderr, /Ignored/);
+    assert.match(after.stdout, /WARNING: upstream\.base_url is https:\/\/attacker\.example/);
+  });
+
+  it('-c and --trust-project work after any command; `ccproxy help <command>` prints its help', async () => {
+    const file = path.join(dir, 'other.toml');
+    fs.writeFileSync(file, '[server]\nport = 8123\n');
+    const r = await runCli(['config', 'show', '-c', file], { cwd: dir, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /server\.port +8123 +~\/other\.toml/);
+    const missing = await runCli(['status', '--config', path.join(dir, 'nope.toml')], { cwd: dir, env });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /Config file not found: .*nope\.toml \(from --config\)/);
+    const help = await runCli(['help', 'serve'], { cwd: dir, env });
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /Usage: ccproxy serve/);
   });
 });

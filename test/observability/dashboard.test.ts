@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fastify, { type FastifyInstance } from 'fastify';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { AccountView } from '../../src/accounts/index.ts';
 import {
   createObservability,
   isPublicDashboardPath,
@@ -34,7 +35,13 @@ interface Server {
   seen: { authorized: string[]; urls: string[] };
 }
 
-async function startServer(dir: string, bundle: string, name: string, token?: string): Promise<Server> {
+async function startServer(
+  dir: string,
+  bundle: string,
+  name: string,
+  token?: string,
+  accounts?: () => AccountView[],
+): Promise<Server> {
   const lifecycle = new Lifecycle();
   const obs = await createObservability({
     settings: settingsWith({
@@ -50,6 +57,7 @@ async function startServer(dir: string, bundle: string, name: string, token?: st
       { name: 'unified_5h_utilization', value: 0.42 },
       { name: 'unified_7d_utilization', value: 0.93 },
     ],
+    accounts: accounts && { views: accounts, readings: () => [] },
   });
   const app = fastify();
   const seen = { authorized: [] as string[], urls: [] as string[] };
@@ -199,6 +207,76 @@ describe('dashboard in headless Chromium', { skip }, () => {
 
       fs.mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+      assert.deepEqual(problems, []);
+      await page.close();
+    } finally {
+      await server.app.close();
+      await server.obs.close();
+    }
+  });
+
+  test('with several accounts: one bar per account with its state, utilisation and reset', async () => {
+    const soon = new Date(Date.now() + 2 * 3600_000).toISOString();
+    const view = (over: Partial<AccountView>): AccountView => ({
+      name: 'x',
+      kind: 'oauth_token',
+      billing: 'subscription',
+      priority: 0,
+      state: 'ok',
+      until: null,
+      reason: null,
+      probe_pending: false,
+      status: 'allowed',
+      windows: {},
+      readings_at: null,
+      credential: null,
+      ...over,
+    });
+    const accounts = [
+      view({
+        name: 'work',
+        windows: {
+          '5h': { utilization: 0.42, resets_at: soon },
+          '7d': { utilization: 0.17, resets_at: null },
+        },
+      }),
+      view({
+        name: 'personal',
+        kind: 'credentials_file',
+        state: 'cooling',
+        until: soon,
+        reason: 'usage window exhausted',
+        windows: { '5h': { utilization: 1, resets_at: soon } },
+      }),
+      view({ name: 'payg', kind: 'api_key', billing: 'api_key' }),
+    ];
+    const server = await startServer(dir, bundle, 'accounts', undefined, () => accounts);
+    const page = await context.newPage();
+    const problems = watchConsole(page);
+    try {
+      await page.goto(`${server.url}/dashboard`);
+      await page.waitForSelector('#accounts li[data-account="payg"]');
+      assert.equal(await page.$('#rate-limits'), null, 'the accounts replace the one credential’s readings');
+      const bars = await page.$$eval('#accounts li', (els) =>
+        els.map((e) => ({
+          name: e.getAttribute('data-account'),
+          text: e.textContent,
+          meter: (e.querySelector('meter') as HTMLMeterElement | null)?.value,
+        })),
+      );
+      assert.deepEqual(
+        bars.map((b) => [b.name, b.meter]),
+        [
+          ['work', 0.42],
+          ['personal', 1],
+          ['payg', 0],
+        ],
+      );
+      assert.match(bars[0]!.text!, /work ok.*42% · 7d 17%.*resets /);
+      assert.match(bars[1]!.text!, /personal cooling until .*100%/);
+      assert.match(bars[2]!.text!, /payg api_key ok—/);
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-accounts.png'), fullPage: true });
       assert.deepEqual(problems, []);
       await page.close();
     } finally {

@@ -124,12 +124,14 @@ describe('observability through the real proxy', () => {
     assert.equal(c!.input_tokens, chat.usage?.prompt_tokens);
     assert.equal(c!.output_tokens, chat.usage?.completion_tokens);
 
+    // No accounts configured: the one credential is the account `default`, a subscription.
+    assert.deepEqual([c!.account, c!.billing], ['default', 'subscription']);
     assert.equal(d!.status, 529);
     assert.equal(d!.error_kind, 'overloaded');
 
     assert.match(
       metrics,
-      /ccproxy_requests_total\{mode="api",format="openai",model="claude-haiku-5-5",status="200"\} 1/,
+      /ccproxy_requests_total\{mode="api",format="openai",model="claude-haiku-5-5",status="200",account="default"\} 1/,
     );
     assert.match(metrics, /ccproxy_errors_total\{mode="api",format="anthropic",kind="overloaded"\} 1/);
   });

@@ -88,35 +88,75 @@ test('metrics after a known sequence of requests', async (t) => {
       format: 'anthropic',
       model: 'claude-sonnet-5-5',
       status: '200',
+      account: 'none',
     }),
     2,
   );
   assert.equal(
-    m('ccproxy_requests_total', { mode: 'api', format: 'openai', model: 'claude-opus-5-5', status: '529' }),
+    m('ccproxy_requests_total', {
+      mode: 'api',
+      format: 'openai',
+      model: 'claude-opus-5-5',
+      status: '529',
+      account: 'none',
+    }),
     1,
   );
   // Unknown models are bounded to "other".
   assert.equal(
-    m('ccproxy_requests_total', { mode: 'sdk', format: 'anthropic', model: 'other', status: '200' }),
+    m('ccproxy_requests_total', {
+      mode: 'sdk',
+      format: 'anthropic',
+      model: 'other',
+      status: '200',
+      account: 'none',
+    }),
     1,
   );
   assert.equal(m('ccproxy_errors_total', { mode: 'api', format: 'openai', kind: 'overloaded' }), 1);
-  assert.equal(m('ccproxy_tokens_total', { mode: 'api', model: 'claude-sonnet-5-5', type: 'input' }), 1010);
-  assert.equal(m('ccproxy_tokens_total', { mode: 'api', model: 'claude-sonnet-5-5', type: 'output' }), 220);
   assert.equal(
-    m('ccproxy_tokens_total', { mode: 'api', model: 'claude-sonnet-5-5', type: 'cache_read' }),
+    m('ccproxy_tokens_total', { mode: 'api', model: 'claude-sonnet-5-5', type: 'input', account: 'none' }),
+    1010,
+  );
+  assert.equal(
+    m('ccproxy_tokens_total', { mode: 'api', model: 'claude-sonnet-5-5', type: 'output', account: 'none' }),
+    220,
+  );
+  assert.equal(
+    m('ccproxy_tokens_total', {
+      mode: 'api',
+      model: 'claude-sonnet-5-5',
+      type: 'cache_read',
+      account: 'none',
+    }),
     5000,
   );
   assert.equal(
-    m('ccproxy_tokens_total', { mode: 'api', model: 'claude-sonnet-5-5', type: 'cache_write' }),
+    m('ccproxy_tokens_total', {
+      mode: 'api',
+      model: 'claude-sonnet-5-5',
+      type: 'cache_write',
+      account: 'none',
+    }),
     300,
   );
-  const cost = m('ccproxy_cost_usd_total', { mode: 'api', model: 'claude-sonnet-5-5' })!;
+  const cost = m('ccproxy_cost_usd_total', {
+    mode: 'api',
+    model: 'claude-sonnet-5-5',
+    account: 'none',
+    billing: 'subscription',
+  })!;
   const want = (1010 * 2 + 220 * 10 + 5000 * 0.1 + 300 * 2.5) / 1e6;
   assert.ok(Math.abs(cost - want) < 1e-12, `cost ${cost} ≠ ${want}`);
   // An unknown model's tokens are counted but add no cost.
-  assert.equal(m('ccproxy_tokens_total', { mode: 'sdk', model: 'other', type: 'input' }), 100);
-  assert.equal(m('ccproxy_cost_usd_total', { mode: 'sdk', model: 'other' }), undefined);
+  assert.equal(
+    m('ccproxy_tokens_total', { mode: 'sdk', model: 'other', type: 'input', account: 'none' }),
+    100,
+  );
+  assert.equal(
+    m('ccproxy_cost_usd_total', { mode: 'sdk', model: 'other', account: 'none', billing: 'subscription' }),
+    undefined,
+  );
   // Histograms: duration of all four, TTFT of the streamed successful ones only.
   assert.equal(m('ccproxy_request_duration_seconds_count', { mode: 'api', model: 'claude-sonnet-5-5' }), 2);
   assert.equal(m('ccproxy_request_duration_seconds_sum', { mode: 'api', model: 'claude-sonnet-5-5' }), 2.3);
@@ -175,12 +215,21 @@ test('rate-limit readings are read at scrape time; bad names are left out', asyn
     { name: 'nan_reading', value: Number.NaN },
   ]);
   let text = await scrape();
-  assert.equal(sample(text, 'ccproxy_upstream_ratelimit', { reading: 'unified_5h_utilization' }), 0.42);
-  assert.equal(sample(text, 'ccproxy_upstream_ratelimit', { reading: 'unified_7d_reset' }), 1_790_000_000);
+  assert.equal(
+    sample(text, 'ccproxy_upstream_ratelimit', { account: 'default', reading: 'unified_5h_utilization' }),
+    0.42,
+  );
+  assert.equal(
+    sample(text, 'ccproxy_upstream_ratelimit', { account: 'default', reading: 'unified_7d_reset' }),
+    1_790_000_000,
+  );
   assert.doesNotMatch(text, /Bad Name|nan_reading/);
   value = 0.5;
   text = await scrape();
-  assert.equal(sample(text, 'ccproxy_upstream_ratelimit', { reading: 'unified_5h_utilization' }), 0.5);
+  assert.equal(
+    sample(text, 'ccproxy_upstream_ratelimit', { account: 'default', reading: 'unified_5h_utilization' }),
+    0.5,
+  );
 });
 
 test('two instances keep separate registries; metrics off means no /metrics route', async (t) => {
@@ -193,6 +242,7 @@ test('two instances keep separate registries; metrics off means no /metrics rout
       format: 'anthropic',
       model: 'claude-sonnet-5-5',
       status: '200',
+      account: 'none',
     }),
     1,
   );
@@ -202,6 +252,7 @@ test('two instances keep separate registries; metrics off means no /metrics rout
       format: 'anthropic',
       model: 'claude-sonnet-5-5',
       status: '200',
+      account: 'none',
     }),
     undefined,
   );

@@ -45,6 +45,8 @@ function row(id: string): AccessLogRow {
     user_agent: null,
     upstream_request_id: null,
     client_aborted: false,
+    account: null,
+    billing: null,
   };
 }
 

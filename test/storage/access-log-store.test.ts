@@ -72,6 +72,11 @@ function rows(): AccessLogRow[] {
       user_agent: pick(['openai/5.0', 'claude-cli/2.1', 'x, "y"\n', null]),
       upstream_request_id: r() < 0.5 ? `req_up_${i}` : null,
       client_aborted: r() < 0.05,
+      ...pick([
+        { account: 'work', billing: 'subscription' as const },
+        { account: 'payg', billing: 'api_key' as const },
+        { account: null, billing: null },
+      ]),
     });
   }
   return out;
@@ -258,7 +263,10 @@ describe('the PostgreSQL store on its own', { skip: postgresSkip() }, () => {
     );
     const newer = new PgDatabase({ url, poolSize: 1, log: silent });
     try {
-      await assert.rejects(newer.ready(), /newer ccproxy \(schema 3, this one knows 2\)/);
+      await assert.rejects(
+        newer.ready(),
+        new RegExp(`newer ccproxy \\(schema ${SCHEMA_VERSION + 1}, this one knows ${SCHEMA_VERSION}\\)`),
+      );
       await assert.rejects(new PgAccessLogStore(newer).insertBatch(rows().slice(0, 1)), (err: Error) => {
         assert.ok(!(err instanceof StorageUnavailableError), 'a schema problem is not an outage');
         return true;

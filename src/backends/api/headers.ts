@@ -51,10 +51,16 @@ export function mergeBetas(client: string | string[] | undefined, ours: readonly
   return [...seen].join(',');
 }
 
+/**
+ * `scheme` says what `token` is: a subscription's OAuth token (Bearer, the OAuth beta, Claude Code's
+ * identity) or a pay-as-you-go API key (`x-api-key`, the client's own betas and user-agent: an API
+ * key needs no OAuth beta and no identity).
+ */
 export function upstreamHeaders(
   client: IncomingHttpHeaders,
   token: string,
   id: IdentityHeaders,
+  scheme: 'oauth' | 'api_key' = 'oauth',
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(client)) {
@@ -62,8 +68,18 @@ export function upstreamHeaders(
       continue;
     out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  out.authorization = `Bearer ${token}`;
   out['anthropic-version'] = (client['anthropic-version'] as string | undefined) || id.anthropicVersion;
+  if (scheme === 'api_key') {
+    out['x-api-key'] = token;
+    const betas = mergeBetas(client['anthropic-beta'], [])
+      .split(',')
+      .filter((b) => b && b !== OAUTH_BETA);
+    if (betas.length) out['anthropic-beta'] = betas.join(',');
+    else delete out['anthropic-beta'];
+    out['content-type'] = 'application/json';
+    return out;
+  }
+  out.authorization = `Bearer ${token}`;
   out['anthropic-beta'] = mergeBetas(client['anthropic-beta'], [OAUTH_BETA, CLAUDE_CODE_BETA]);
   // Claude Code's identity, unless the client is Claude Code already.
   const ua = client['user-agent'];

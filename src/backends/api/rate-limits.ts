@@ -109,6 +109,19 @@ export class RateLimits {
     return this.snap;
   }
 
+  /** Readings taken elsewhere (another instance); kept when newer than the ones held. */
+  adopt(snap: RateLimitSnapshot): boolean {
+    if (typeof snap.updatedAt !== 'number' || (this.snap && this.snap.updatedAt >= snap.updatedAt))
+      return false;
+    this.snap = {
+      ...snap,
+      windows: snap.windows ?? {},
+      overage: snap.overage ?? {},
+      limits: snap.limits ?? {},
+    };
+    return true;
+  }
+
   /**
    * The plan's window is used up (status `rejected`), so the next request would draw on paid extra
    * usage or fail: returns the reset time in epoch seconds while that holds. Past the reset, the

@@ -9,8 +9,18 @@ export interface RetryPolicy {
   baseDelayMs: number;
 }
 
-/** Why a request was tried again: a bounded set, used as a metrics label. */
-export const RETRY_REASONS = ['connection', 'timeout', 'server_error', 'overloaded', 'rate_limited'] as const;
+/**
+ * Why a request was tried again: a bounded set, used as a metrics label. `failover`: another
+ * account took over from one that could not answer (src/accounts/).
+ */
+export const RETRY_REASONS = [
+  'connection',
+  'timeout',
+  'server_error',
+  'overloaded',
+  'rate_limited',
+  'failover',
+] as const;
 export type RetryReason = (typeof RETRY_REASONS)[number];
 
 /** The reason label for a retry after an upstream status. */

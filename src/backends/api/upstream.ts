@@ -7,12 +7,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { type Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
+import { refreshableCredential, type UpstreamCredential } from '../../accounts/credential.ts';
 import type { TokenManager } from '../../auth/token-manager.ts';
 import type { Settings } from '../../config/schema.ts';
 import { kindForAnthropicType, ProxyError } from '../../errors.ts';
 import { snippet } from '../../formats/anthropic/sse.ts';
 import type { ApiErrorBody } from '../../formats/anthropic/types.ts';
 import { isLoopback } from '../../loopback.ts';
+import type { UpstreamTap } from '../../observability/capture/recorder.ts';
 import { type IdentityHeaders, upstreamHeaders } from './headers.ts';
 import {
   isRetryableStatus,
@@ -42,8 +44,17 @@ export interface CallOptions {
   onRetry?: (why: string, reason: RetryReason) => void;
   /** Every response's headers, for rate-limit readings. */
   onHeaders?: (headers: IncomingHttpHeaders) => void;
+  /** Whose credential the call carries (default: the one the client was built with). */
+  credential?: UpstreamCredential;
+  /**
+   * An error status not worth retrying on this credential because another account will take the
+   * request (a used-up window): the error is thrown at once.
+   */
+  giveUp?: (status: number, headers: IncomingHttpHeaders) => boolean;
   /** `false`: one attempt, the first answer is the one wanted (`auth validate`'s probe); a 401 still gets one refresh. */
   retry?: false;
+  /** Request capture: each attempt as sent, its answer's head, and an error answer's body. */
+  capture?: UpstreamTap;
 }
 
 /** The proxy for upstream calls, if any; a malformed one stops start-up naming where it came from. */
@@ -76,12 +87,15 @@ export class Upstream {
   private readonly basePath: string;
   private readonly identity: IdentityHeaders;
   private readonly retry: RetryPolicy;
+  private readonly credential: UpstreamCredential | undefined;
 
+  /** `tokens`: the credentials calls carry unless they name their own (`CallOptions.credential`). */
   constructor(
     private readonly settings: Settings,
-    private readonly tokens: TokenManager,
+    tokens: TokenManager | undefined,
     env: Record<string, string | undefined> = process.env,
   ) {
+    this.credential = tokens && refreshableCredential(tokens);
     const url = new URL(settings.upstream.base_url);
     this.origin = url.origin;
     this.baseUrl = settings.upstream.base_url.replace(/\/+$/, '');
@@ -124,16 +138,21 @@ export class Upstream {
     let waited = 0;
     let rateLimited = 0;
     let refreshed = false;
+    const credential = opts.credential ?? this.credential;
+    if (!credential) throw new ProxyError('internal', 'An upstream call was made without a credential.');
     for (;;) {
       attempt++;
-      const token = await this.tokens.getAccessToken();
+      const token = await credential.token();
+      const path = this.basePath + opts.path;
+      const headers = upstreamHeaders(opts.clientHeaders, token, this.identity, credential.scheme);
+      opts.capture?.upstreamSent({ method: opts.method, url: this.origin + path, headers, body: opts.body });
       let res: UpstreamResponse;
       try {
         res = (await this.pool.request({
           origin: this.origin,
           method: opts.method,
-          path: this.basePath + opts.path,
-          headers: upstreamHeaders(opts.clientHeaders, token, this.identity),
+          path,
+          headers,
           body: opts.body,
           signal: opts.signal,
         })) as unknown as UpstreamResponse;
@@ -152,18 +171,20 @@ export class Upstream {
         continue;
       }
       opts.onHeaders?.(res.headers);
+      opts.capture?.upstreamAnswered(res.status, res.headers);
       if (res.status >= 200 && res.status < 300) return res;
 
-      const error = await this.errorFrom(res);
+      const error = await this.errorFrom(res, opts.capture);
       if (res.status === 401 && !refreshed) {
         refreshed = true;
-        const fresh = await this.tokens.recover(token);
+        const fresh = await credential.recover(token);
         if (fresh) {
           attempt--; // a refreshed token is a new start, not a retry
           opts.log.info('upstream rejected the token; retrying once with a refreshed one');
           continue;
         }
       }
+      if (opts.giveUp?.(res.status, res.headers)) throw error;
       if (opts.retry !== false && isRetryableStatus(res.status, rateLimited)) {
         const delay = nextDelayMs(this.retry, attempt, waited, retryAfterMs(res.headers));
         if (delay !== undefined) {
@@ -179,8 +200,9 @@ export class Upstream {
   }
 
   /** Read an error response and describe it; HTML or garbage becomes a 502 with a snippet. */
-  private async errorFrom(res: UpstreamResponse): Promise<ProxyError> {
+  private async errorFrom(res: UpstreamResponse, capture?: UpstreamTap): Promise<ProxyError> {
     const { bytes, cut } = await readBytes(res.body, MAX_ERROR_BODY);
+    capture?.upstreamData(bytes);
     const text = bytes.toString('utf8');
     const requestId = header(res.headers, 'request-id');
     const retryAfter = header(res.headers, 'retry-after');
@@ -361,7 +383,7 @@ async function readBytes(
 
 /** Read a whole 2xx JSON body (bounded), or throw an upstream ProxyError quoting what came instead. */
 export async function readJson(
-  res: UpstreamResponse,
+  res: Pick<UpstreamResponse, 'status'> & { body: AsyncIterable<Uint8Array> & { destroy?: () => void } },
   baseUrl: string,
   limit = 64 * 1024 * 1024,
 ): Promise<unknown> {

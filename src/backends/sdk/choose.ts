@@ -122,9 +122,12 @@ export class AgentChooser {
   }
 
   /** Why a kept agent cannot take the turn (its process died, its login or options changed). */
-  private unfit(agent: Agent, cfg?: RunConfig): string | undefined {
+  private unfit(agent: Agent, cfg: RunConfig, options = true): string | undefined {
     if (this.d.lifecycle.died(agent)) return 'its process died';
     if (!this.d.login.isCurrent(agent.login)) return 'its login was replaced';
+    // Another account (or another token of it) for this request: never reuse across accounts.
+    if (cfg.login && agent.login !== cfg.login.generation) return 'it runs on another account';
+    if (!options) return undefined;
     if (cfg && agent.signature !== hostSignature(cfg)) return 'options changed';
     return undefined;
   }
@@ -189,7 +192,7 @@ export class AgentChooser {
       scope,
       turns: [...original.history, { role: 'user' as const, content: original.turn }],
     };
-    const reused = await this.reuseConversation(original, scope, tools);
+    const reused = await this.reuseConversation(original, scope, tools, cfg);
     if (reused) {
       reused.conversation = conversation;
       return { agent: reused, release: noLock };
@@ -204,6 +207,7 @@ export class AgentChooser {
     plan: PromptPlan,
     scope: string,
     tools: ClientToolSet | undefined,
+    cfg: RunConfig,
   ): Promise<Agent | undefined> {
     const { pool, settings, lifecycle } = this.d;
     if (!settings.claude.keep_conversations || plan.history.length === 0 || plan.toolResults.length > 0) {
@@ -214,7 +218,7 @@ export class AgentChooser {
     if (!agent || agent.busy) return undefined;
     pool.sessions.drop(key, agent);
     agent.parkedKey = undefined;
-    const unfit = this.unfit(agent);
+    const unfit = this.unfit(agent, cfg, false);
     if (unfit) {
       lifecycle.retire(agent, unfit);
       return undefined;
@@ -267,7 +271,10 @@ export class AgentChooser {
       return { agent: await coldStart(), release: noLock };
     }
     const key = claimKey(cfg);
-    const taken = pool.spares.take({ key, claim: (spare) => starter.claim(spare, cfg) });
+    const taken = pool.spares.take(
+      { key, claim: (spare) => starter.claim(spare, cfg) },
+      cfg.login?.generation,
+    );
     if (!taken) return { agent: await coldStart(), release: noLock };
     const agent = taken.agent ?? starter.claim(taken.spare, cfg);
     if (taken.agent) pool.counters.preclaimed_hits++;

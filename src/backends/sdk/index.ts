@@ -4,6 +4,7 @@
  * servers, settings). See docs/sdk-mode.md.
  */
 import type { Logger } from 'pino';
+import type { Accounts } from '../../accounts/index.ts';
 import type { TokenManager } from '../../auth/token-manager.ts';
 import type { Settings } from '../../config/schema.ts';
 import { ProxyError } from '../../errors.ts';
@@ -13,7 +14,7 @@ import { AgentLifecycle } from './agent-lifecycle.ts';
 import { AgentSlots, agentCap } from './agent-slots.ts';
 import { ClaudeBinary } from './binary.ts';
 import { LastFailure } from './last-failure.ts';
-import { AgentLogin } from './login.ts';
+import { AgentLogin, LOGIN_VARS } from './login.ts';
 import { loadAgentModules } from './modules.ts';
 import { agentEnv } from './options.ts';
 import { AgentPool } from './pool.ts';
@@ -31,6 +32,8 @@ export interface SdkBackendDeps {
   env?: Record<string, string | undefined>;
   /** ccproxy's credentials: lent to the agents when they are ccproxy's own login (see login.ts). */
   tokens?: TokenManager;
+  /** Configured accounts: each agent is started with the account chosen for its request. */
+  accounts?: Accounts;
   /** The clock the warm pool measures idleness with (default Date.now; tests move it). */
   clock?: () => number;
 }
@@ -67,7 +70,9 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
   const hasOwnToken = Boolean(env.CLAUDE_CODE_OAUTH_TOKEN);
   // (An empty one counts as none; `env` is this backend's own copy, set once here.)
   if (!hasOwnToken) delete env.CLAUDE_CODE_OAUTH_TOKEN;
-  const login = new AgentLogin(deps.tokens, hasOwnToken);
+  const login = new AgentLogin(deps.tokens, hasOwnToken, deps.accounts);
+  // With accounts, the account chosen for each request is the agent's only login.
+  if (login.perAccount) for (const v of LOGIN_VARS) delete env[v];
   const starter = new AgentStarter({ settings, env, login, binary, tracker, version: () => version });
   const lifecycle = new AgentLifecycle({ tracker, log, env });
   const slots = new AgentSlots({
@@ -110,13 +115,29 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
     mode: 'sdk',
 
     async send(request, ctx) {
-      const [, , info] = await Promise.all([loadAgentModules(), login.refresh(), binary.info()]);
-      if (info.outdated) throw new ProxyError('unavailable', info.error ?? 'Claude Code is too old.');
+      const [, lent, info] = await Promise.all([
+        loadAgentModules(),
+        login.choose(request, ctx),
+        binary.info(),
+      ]);
+      ctx.record.account = lent.account;
+      ctx.record.billing = lent.billing;
+      if (info.outdated) {
+        lent.lease?.end();
+        throw new ProxyError('unavailable', info.error ?? 'Claude Code is too old.');
+      }
       try {
-        return lastFailure.watch(await runner.send(request, ctx));
+        const reply = lastFailure.watch(await runner.send(request, ctx, lent));
+        lent.lease?.succeeded();
+        return reply;
       } catch (err) {
         lastFailure.failed(err);
+        // The agent called the upstream itself: what its failure says about the account is kept
+        // for the next requests (this one is not moved: its agent already ran).
+        lent.lease?.failed(err);
         throw err;
+      } finally {
+        lent.lease?.end();
       }
     },
 

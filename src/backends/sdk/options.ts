@@ -24,6 +24,7 @@ import { ProxyError } from '../../errors.ts';
 import type { MessagesRequest } from '../../formats/anthropic/types.ts';
 import { modelRules, resolveModel } from '../../formats/models.ts';
 import { CLIENT_SERVER } from './client-tools.ts';
+import type { LentLogin } from './login.ts';
 import { narrowAllowedTools, type SdkOverrides, widenDisallowedTools } from './overrides.ts';
 import { defaultAgentHome, ensureAgentHome } from './workdir.ts';
 
@@ -45,6 +46,8 @@ export interface RunConfig {
   maxThinkingTokens?: number;
   toolDisplay: 'text' | 'hidden';
   timeoutS: number;
+  /** The login this request's agent runs with (login.ts); set by the backend after the options. */
+  login?: LentLogin;
 }
 
 /** Names Claude Code itself resolves (aliases and its default). */

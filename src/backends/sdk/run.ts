@@ -7,6 +7,7 @@ import type { MessagesRequest } from '../../formats/anthropic/types.ts';
 import type { Reply, RequestContext } from '../backend.ts';
 import { AfterTurn } from './after-turn.ts';
 import { AgentChooser, type ChooserDeps } from './choose.ts';
+import type { LentLogin } from './login.ts';
 import { type RunConfig, runConfig } from './options.ts';
 import { overridePolicy, validateSdkOverrides } from './overrides.ts';
 import { planPrompt } from './prompt.ts';
@@ -38,12 +39,13 @@ export class SdkRunner {
     this.turns = new TurnRunner({ ...deps, after });
   }
 
-  async send(request: MessagesRequest, ctx: RequestContext): Promise<Reply> {
+  async send(request: MessagesRequest, ctx: RequestContext, login?: LentLogin): Promise<Reply> {
     const { settings, pool, workdir } = this.d;
     const overrides = validateSdkOverrides(overridesOf(ctx, request), overridePolicy(settings));
     const plan = planPrompt(request);
     if (workdir.isDefault) ensureAgentHome(workdir.dir);
     const cfg = runConfig(settings, overrides, request, plan.system, workdir.dir);
+    cfg.login = login;
     if (cfg.droppedTools.length > 0) {
       ctx.log.warn(
         { dropped: cfg.droppedTools },

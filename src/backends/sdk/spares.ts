@@ -10,7 +10,9 @@
  *   request (working directory, model, system prompt…), so the next request like it finds its
  *   session already set up (about half the claim-at-request time; see docs/sdk-mode.md); at least
  *   one spare stays unclaimed for requests that differ;
- * - a spare started with a login ccproxy has since replaced (see login.ts) is not handed out;
+ * - a spare started with a login ccproxy has since replaced (see login.ts) is not handed out, nor
+ *   one started on another account than the request's (spares start on the account the last new
+ *   conversation got);
  * - every spare holds a slot under `claude.max_concurrent_agents` (agent-slots.ts): spares start
  *   only while slots are free, and go when a request waits for one;
  * - spares go when no request came for `pool_idle_s` (0 = never); one that dies is replaced, with a
@@ -108,7 +110,7 @@ export class Spares {
    * for requests like it (`preclaim.key`), else an unclaimed one. Spares claimed for other
    * requests are let go: requests have changed, the next pre-claim follows them.
    */
-  take(preclaim?: Preclaim): TakenSpare | undefined {
+  take(preclaim?: Preclaim, login?: number): TakenSpare | undefined {
     this.activate();
     if (preclaim) this.preclaim = preclaim;
     for (const s of [...this.parked]) {
@@ -116,13 +118,16 @@ export class Spares {
       else if (!this.cfg.loginIsCurrent(s.spare.login)) this.drop(s, 'carries a login since replaced');
     }
     let taken: TakenSpare | undefined;
+    // With accounts, a spare started on another account than the request's is not handed out.
+    const fits = (s: Entry) => login === undefined || s.spare.login === login;
     const mine =
-      preclaim && this.parked.find((s) => s.preclaimed?.key === preclaim.key && !s.preclaimed.agent.closed);
+      preclaim &&
+      this.parked.find((s) => s.preclaimed?.key === preclaim.key && !s.preclaimed.agent.closed && fits(s));
     if (mine) {
       this.remove(mine);
       taken = { agent: mine.preclaimed!.agent };
     } else {
-      const generic = this.parked.find((s) => !s.preclaimed);
+      const generic = this.parked.find((s) => !s.preclaimed && fits(s));
       if (generic) {
         this.remove(generic);
         taken = { spare: generic.spare };

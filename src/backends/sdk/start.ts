@@ -10,7 +10,7 @@ import { Agent, InputQueue } from './agent.ts';
 import type { Slot } from './agent-slots.ts';
 import type { ClaudeBinary } from './binary.ts';
 import { CLIENT_SERVER, ClientToolBridge, type ClientToolSet, clientToolServer } from './client-tools.ts';
-import type { AgentLogin } from './login.ts';
+import type { AgentLogin, LentLogin } from './login.ts';
 import { agentModules } from './modules.ts';
 import {
   type ColdExtras,
@@ -67,8 +67,9 @@ export class AgentStarter {
     const mcpServers = tools
       ? { [CLIENT_SERVER]: clientToolServer(tools, bridge, this.clientToolTimeoutMs()) }
       : undefined;
-    const login = this.d.login.generation;
-    const host = this.host((p) => {
+    const lent = cfg.login ?? this.d.login.spare();
+    const login = lent.generation;
+    const host = this.host(lent, (p) => {
       slot?.bind(p);
       onSpawn(p);
     });
@@ -94,11 +95,11 @@ export class AgentStarter {
     });
   }
 
-  /** What every process of this backend starts with: executable, environment and login, spawner. */
-  private host(onSpawn: (pid: number) => void): HostDeps {
+  /** What every process of this backend starts with: executable, environment and its login, spawner. */
+  private host(login: LentLogin, onSpawn: (pid: number) => void): HostDeps {
     return {
       settings: this.d.settings,
-      env: { ...this.d.env, ...this.d.login.env() },
+      env: { ...this.d.env, ...login.env },
       executable: this.d.binary.executable,
       spawn: this.d.tracker.spawner(onSpawn),
     };
@@ -111,7 +112,8 @@ export class AgentStarter {
   spareOptions(onSpawn: (pid: number) => void): { options: Options; login: number } {
     const problem = this.d.binary.check();
     if (problem) throw problem;
-    return { options: hostOptions(this.host(onSpawn)), login: this.d.login.generation };
+    const login = this.d.login.spare();
+    return { options: hostOptions(this.host(login, onSpawn)), login: login.generation };
   }
 
   /** Bind a pre-warmed spare to a session with this request's settings (no prompt sent yet). */

@@ -129,6 +129,7 @@ export class TurnRunner {
           throw this.exitedEarly(agent);
         }
         const msg = step.msg;
+        ctx.capture?.agentMessage(msg);
         if (!agent.sessionId && 'session_id' in msg && typeof msg.session_id === 'string') {
           agent.sessionId = msg.session_id;
         }

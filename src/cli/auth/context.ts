@@ -28,6 +28,8 @@ export interface AuthContext {
   env: Record<string, string | undefined>;
   io: AuthIO;
   log: Logger;
+  /** The user's own settings file (`--config`, else ~/.config/ccproxy/config.toml): `login --account` lists new accounts there. */
+  settingsFile?: string;
 }
 
 /** The credential files the settings name, as absolute paths. */

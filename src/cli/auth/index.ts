@@ -23,13 +23,13 @@ export function registerAuth(program: Command): void {
     .description('Log in to your Claude subscription and manage its credentials');
 
   const run = (fn: (ctx: AuthContext) => Promise<number>) => async () => {
-    const { settings, env } = loadOrExit(program.opts());
+    const { settings, env, userFile } = loadOrExit(program.opts());
     const log = createLogger({
       level: 'warn',
       format: 'pretty',
       secrets: () => [settings.security.auth_token].filter(Boolean),
     });
-    const code = await fn({ settings, env, io: terminalIO(), log });
+    const code = await fn({ settings, env, io: terminalIO(), log, settingsFile: userFile });
     process.exitCode = code;
     // Keep-alive sockets and stdin must not hold the process open once the answer is out.
     setTimeout(() => process.exit(code), 100).unref();
@@ -42,6 +42,10 @@ export function registerAuth(program: Command): void {
     .option('--no-browser', 'do not open a browser; print the URL to open')
     .option('--file <path>', "save the credentials here instead of ccproxy's store (auth.credentials_file)")
     .option('--force', 'with --file: replace the login in an existing file')
+    .option(
+      '--account <name>',
+      'log in a named account (docs/accounts.md): saved in its credentials_file, or a new file listed in your settings',
+    )
     .option('--port <port>', 'port of the local callback server (auth.callback_port; 0 = any free port)')
     .option('--timeout <seconds>', `give up after this long (default ${DEFAULT_TIMEOUT_S})`)
     .option('--server <url>', 'finish the login through a running ccproxy at this URL (it saves the login)')

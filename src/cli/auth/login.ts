@@ -9,6 +9,7 @@ import { allCredentials, ENV_TOKEN } from '../../auth/credentials.ts';
 import { AuthError } from '../../auth/errors.ts';
 import { type LoginResult, saveLogin } from '../../auth/login.ts';
 import { maskToken } from '../../redact.ts';
+import { type AccountTarget, accountTarget, addAccountToSettings } from './account-login.ts';
 import { type AuthContext, expiry, fail, paths } from './context.ts';
 import { loginManually, loginThroughServer, loginWithCallback } from './login-flows.ts';
 
@@ -21,6 +22,8 @@ export interface LoginOptions {
   port?: string;
   timeout?: string;
   server?: string;
+  /** `--account NAME`: the login of one of several accounts (account-login.ts). */
+  account?: string;
 }
 
 export const DEFAULT_TIMEOUT_S = 300;
@@ -45,14 +48,24 @@ export async function login(ctx: AuthContext, opts: LoginOptions): Promise<numbe
         'usage',
         '--server saves the login in the running proxy’s own store: it cannot be combined with --file or --manual.',
       );
-    const store = paths(ctx).credentialsFile;
-    const target = path.resolve(opts.file ?? store);
+    if (opts.account !== undefined && opts.server)
+      throw new AuthError(
+        'usage',
+        '--server saves the login in the running proxy’s own store: it cannot be combined with --account.',
+      );
+    const account = opts.account !== undefined ? accountTarget(ctx, opts.account, opts.file) : undefined;
+    // An account's own file (listed in the settings, or its default one) is replaced without
+    // --force, as ccproxy's store is; a --file of someone else's is not.
+    const own = account && (account.listed || opts.file === undefined);
+    const store = own ? account.file : paths(ctx).credentialsFile;
+    const target = path.resolve(account?.file ?? opts.file ?? store);
     const save = (result: LoginResult) => {
       checkTarget(target, store, opts.force === true);
       saveLogin(target, result);
     };
     checkTarget(target, store, opts.force === true);
-    noteExisting(ctx, target, store);
+    if (account) noteAccount(ctx, account);
+    else noteExisting(ctx, target, store);
 
     timer = setTimeout(
       () =>
@@ -75,7 +88,8 @@ export async function login(ctx: AuthContext, opts: LoginOptions): Promise<numbe
     } else {
       result = await loginWithCallback(ctx, opts, save, ac.signal, seconds);
     }
-    reportLogin(ctx, result, opts.server ? undefined : target, store);
+    if (account) reportAccount(ctx, result, account);
+    else reportLogin(ctx, result, opts.server ? undefined : target, store);
     return 0;
   } catch (err) {
     return fail(ctx, err);
@@ -112,6 +126,38 @@ function noteExisting(ctx: AuthContext, target: string, store: string): void {
     io.out(`This replaces the login in ${store} once it succeeds.\n`);
   }
   io.out('\n');
+}
+
+function noteAccount(ctx: AuthContext, a: AccountTarget): void {
+  const again = fs.existsSync(a.file) ? `This replaces the login in ${a.file} once it succeeds.` : '';
+  ctx.io.out(
+    `Logging in account "${a.name}"${a.listed ? ' (listed in the settings)' : ', a new account'}. ${again}\n\n`,
+  );
+}
+
+function reportAccount(ctx: AuthContext, result: LoginResult, a: AccountTarget): void {
+  const { io } = ctx;
+  const who = result.email ? ` as ${result.email}` : '';
+  const plan = result.credentials.subscriptionType ? `, ${result.credentials.subscriptionType} plan` : '';
+  io.out(`\nLogged in account "${a.name}"${who}${plan}.\n`);
+  if (result.profileProblem) io.out(`(Could not read the account profile: ${result.profileProblem}.)\n`);
+  const c = result.credentials;
+  io.out(
+    `Saved to ${a.file} (mode 0600). Access token ${maskToken(c.accessToken)}, expires ${expiry(c.expiresAt)}.\n`,
+  );
+  if (a.listed) {
+    io.out(
+      'A running proxy that had marked this account invalid uses the new login within a minute (or `ccproxy accounts resume NAME` at once).\n',
+    );
+    return;
+  }
+  if (!ctx.settingsFile) {
+    io.out(
+      `Add it to your settings to use it:\n\n[[accounts.list]]\nname = ${JSON.stringify(a.name)}\ncredentials_file = ${JSON.stringify(a.file)}\n`,
+    );
+    return;
+  }
+  io.out(`${addAccountToSettings(ctx.settingsFile, a)}\n`);
 }
 
 function reportLogin(ctx: AuthContext, result: LoginResult, target: string | undefined, store: string): void {

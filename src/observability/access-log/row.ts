@@ -36,6 +36,13 @@ export interface AccessLogRow {
   user_agent: string | null;
   upstream_request_id: string | null;
   client_aborted: boolean;
+  /** The account that answered (its name from the settings); null when none was chosen. */
+  account: string | null;
+  /**
+   * How that account is paid: `subscription` (cost_usd is the API-equivalent value) or `api_key`
+   * (spill-over: cost_usd is real money); null when no account was chosen.
+   */
+  billing: 'subscription' | 'api_key' | null;
 }
 
 /** Columns in table order: the schema, the appender, the CSV export and the query all follow it. */
@@ -66,6 +73,8 @@ export const ROW_COLUMNS = [
   'user_agent',
   'upstream_request_id',
   'client_aborted',
+  'account',
+  'billing',
 ] as const satisfies ReadonlyArray<keyof AccessLogRow>;
 
 const MAX_TEXT = 512;
@@ -111,5 +120,7 @@ export function toRow(r: RequestRecord, pricing: Pricing): AccessLogRow {
     user_agent: text(r.userAgent),
     upstream_request_id: text(r.upstreamRequestId),
     client_aborted: r.clientAborted === true,
+    account: text(r.account),
+    billing: r.billing ?? null,
   };
 }

@@ -24,13 +24,27 @@ export interface Dialect<P extends Params> {
   intDiv(a: string, b: number): string;
   /** The continuous (interpolated) percentile of a column, NULLs ignored. */
   quantile(column: string, p: number): string;
+  /** The capture table of this store (beside the access log's), for the `captured` filter. */
+  captures: string;
 }
 
 const MODEL = `coalesce(upstream_model, client_model, '(none)')`;
 const OK = `(error_kind IS NULL AND coalesce(status, 0) < 400)`;
 
-export function whereClause(f: LogFilter, p: Params): string {
+/** `tables`: the access log's and the capture table's names, for the `captured` filter. */
+export function whereClause(
+  f: LogFilter,
+  p: Params,
+  tables?: { requests: string; captures: string },
+): string {
   const parts: string[] = [];
+  if (f.id !== undefined) parts.push(`id = ${p.bind(f.id)}`);
+  if (f.captured !== undefined && tables) {
+    const r = tables.requests;
+    parts.push(
+      `${f.captured ? '' : 'NOT '}EXISTS (SELECT 1 FROM ${tables.captures} c WHERE c.id = ${r}.id AND c.ts = ${r}.ts)`,
+    );
+  }
   if (f.from !== undefined) parts.push(`ts >= ${p.ts(f.from)}`);
   if (f.to !== undefined) parts.push(`ts < ${p.ts(f.to)}`);
   if (f.model !== undefined) {
@@ -39,6 +53,7 @@ export function whereClause(f: LogFilter, p: Params): string {
   }
   if (f.mode !== undefined) parts.push(`mode = ${p.bind(f.mode)}`);
   if (f.format !== undefined) parts.push(`format = ${p.bind(f.format)}`);
+  if (f.account !== undefined) parts.push(`account = ${p.bind(f.account)}`);
   if (typeof f.status === 'number') parts.push(`status = ${p.bind(f.status)}::INTEGER`);
   else if (f.status !== undefined) {
     const base = Number(f.status[0]) * 100;
@@ -75,7 +90,7 @@ export function pageSql<P extends Params>(
   q: LogQuery,
 ): { sql: string; params: P } {
   const params = d.params();
-  let where = whereClause(q, params);
+  let where = whereClause(q, params, { requests: table, captures: d.captures });
   if (q.cursor !== undefined) {
     const c = decodeCursor(q.cursor);
     if (!c) throw new Error('invalid cursor'); // params validation catches this first
@@ -136,15 +151,15 @@ export function analyticsSql<P extends Params>(
   q: AnalyticsQuery,
 ): { grouped: string; errors: string; params: P } {
   const params = d.params();
-  const where = whereClause(q, params);
+  const where = whereClause(q, params, { requests: table, captures: d.captures });
   const bucketMs = Math.round(q.bucketS * 1000);
   const bucket = `(${d.intDiv(d.epochMs, bucketMs)} * ${bucketMs})::FLOAT8`;
-  const grouped = `WITH f AS (SELECT *, ${MODEL} AS model, ${bucket} AS t FROM ${table} ${where})
-     SELECT GROUPING(model) AS g_model, GROUPING(mode) AS g_mode, GROUPING(format) AS g_format, GROUPING(t) AS g_t,
-            model, mode, format, t, ${aggregateColumns(d)}
+  const grouped = `WITH f AS (SELECT *, ${MODEL} AS model, coalesce(account, '(none)') AS acct, ${bucket} AS t FROM ${table} ${where})
+     SELECT GROUPING(model) AS g_model, GROUPING(mode) AS g_mode, GROUPING(format) AS g_format, GROUPING(acct) AS g_account,
+            GROUPING(t) AS g_t, model, mode, format, acct, t, ${aggregateColumns(d)}
      FROM f
-     GROUP BY GROUPING SETS ((), (model), (mode), (format), (t), (t, model))
-     ORDER BY t NULLS FIRST, requests DESC, model NULLS LAST, mode NULLS LAST, format NULLS LAST`;
+     GROUP BY GROUPING SETS ((), (model), (mode), (format), (acct), (t), (t, model))
+     ORDER BY t NULLS FIRST, requests DESC, model NULLS LAST, mode NULLS LAST, format NULLS LAST, acct NULLS LAST`;
   const errors = `WITH f AS (SELECT error_kind, ${bucket} AS t FROM ${table} ${where ? `${where} AND` : 'WHERE'} NOT ${OK})
      SELECT GROUPING(t) AS g_t, coalesce(error_kind, 'unknown') AS kind, t, count(*)::FLOAT8 AS n
      FROM f GROUP BY GROUPING SETS ((error_kind), (t, error_kind))
@@ -188,6 +203,7 @@ export function toAnalytics(
     by_model: [],
     by_mode: [],
     by_format: [],
+    by_account: [],
     by_error_kind: [],
     timeseries: [],
     timeseries_by_model: [],
@@ -211,6 +227,7 @@ export function toAnalytics(
     else if (g('g_model')) out.by_model.push({ model: String(r.model), ...agg });
     else if (g('g_mode')) out.by_mode.push({ mode: String(r.mode), ...agg });
     else if (g('g_format')) out.by_format.push({ format: String(r.format), ...agg });
+    else if (g('g_account')) out.by_account.push({ account: String(r.acct), ...agg });
     else out.totals = agg;
   }
   for (const r of errors) {

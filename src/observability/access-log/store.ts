@@ -2,6 +2,7 @@
  * The access log's storage contract. The embedded DuckDB file implements it today; a team
  * deployment can plug in a server database by implementing the same five calls.
  */
+import type { CaptureStore } from '../capture/store.ts';
 import type { AccessLogRow } from './row.ts';
 
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
@@ -16,6 +17,8 @@ export interface LogFilter {
   model?: string;
   mode?: string;
   format?: string;
+  /** The account that answered, by name. */
+  account?: string;
   /** A class (`4xx`) or an exact code. */
   status?: StatusClass | number;
   /** Only failed (true) or only successful (false) requests. */
@@ -26,6 +29,10 @@ export interface LogFilter {
   minDurationMs?: number;
   /** Substring of the request id (case-insensitive). */
   q?: string;
+  /** Exactly this request id. */
+  id?: string;
+  /** Only requests with (true) or without (false) a capture. */
+  captured?: boolean;
 }
 
 export interface LogQuery extends LogFilter {
@@ -73,6 +80,8 @@ export interface Analytics {
   by_model: Array<Aggregate & { model: string }>;
   by_mode: Array<Aggregate & { mode: string }>;
   by_format: Array<Aggregate & { format: string }>;
+  /** By the account that answered (`(none)` for requests no account took). */
+  by_account: Array<Aggregate & { account: string }>;
   by_error_kind: Array<{ kind: string; count: number }>;
   /** One point per bucket (epoch ms of its start), all models together. */
   timeseries: Array<Aggregate & { t: number }>;
@@ -114,4 +123,6 @@ export interface AccessLogStore {
   /** Delete rows that started before `before` (epoch ms); returns how many. */
   prune(before: number): Promise<number>;
   close(): Promise<void>;
+  /** The captured requests, kept beside the access log (observability.capture). */
+  readonly captures?: CaptureStore;
 }

@@ -12,7 +12,12 @@
 import type { Logger } from 'pino';
 import { StorageUnavailableError } from '../../storage/errors.ts';
 import type { AccessLogRow } from './row.ts';
-import type { AccessLogStore } from './store.ts';
+
+/** Where a writer's rows go: the access log's store, or its capture table (capture/writer.ts). */
+export interface BatchSink<T> {
+  insertBatch(rows: readonly T[]): Promise<void>;
+  prune(before: number): Promise<number>;
+}
 
 export interface WriterOptions {
   batchSize: number;
@@ -25,6 +30,11 @@ export interface WriterOptions {
   /** How long `close` keeps trying to write what is left (default 5 s). */
   closeTimeoutMs?: number;
   now?: () => number;
+  /** What the rows are, in log lines (default `access log`). */
+  what?: string;
+  /** A row's weight (bytes) and the most weight held while waiting: beyond it the oldest rows go. */
+  weigh?: (row: never) => number;
+  maxWeight?: number;
 }
 
 export interface WriterStats {
@@ -56,10 +66,12 @@ function atMost(p: Promise<unknown> | undefined, ms: number): Promise<unknown> {
   return Promise.race(p ? [p, timeout] : [timeout]).finally(() => clearTimeout(timer));
 }
 
-export class AccessLogWriter {
-  private buffer: AccessLogRow[] = [];
+export class AccessLogWriter<T = AccessLogRow> {
+  private buffer: T[] = [];
   /** A batch that failed once and waits for its second try. */
-  private retry: AccessLogRow[] = [];
+  private retry: T[] = [];
+  /** Weight of the rows in `buffer` (with `weigh`). */
+  private weight = 0;
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
@@ -85,7 +97,7 @@ export class AccessLogWriter {
   };
 
   constructor(
-    private readonly store: AccessLogStore,
+    private readonly store: BatchSink<T>,
     private readonly opts: WriterOptions,
   ) {
     this.maxBuffered = opts.maxBuffered ?? Math.max(opts.batchSize * 20, 50_000);
@@ -100,23 +112,52 @@ export class AccessLogWriter {
   }
 
   /** Hot path: amortized O(1), never throws, never waits. */
-  push(row: AccessLogRow): void {
+  push(row: T): void {
     if (this.closed) return;
+    if (this.opts.weigh) this.pushWeighed(row, this.opts.weigh as (row: T) => number);
     if (this.buffer.length >= this.maxBuffered) {
       // Drop the oldest batch at once rather than shifting the array on every push.
       const n = Math.min(this.opts.batchSize, this.buffer.length);
-      this.buffer.splice(0, n);
+      this.unweigh(this.buffer.splice(0, n));
       this.counts.dropped += n;
       if (!this.overflowed) {
         this.overflowed = true;
         this.opts.log.warn(
           { max_rows: this.maxBuffered },
-          `access log: ${this.maxBuffered} rows are waiting for the store; dropping the oldest until it takes writes again`,
+          `${this.what}: ${this.maxBuffered} rows are waiting for the store; dropping the oldest until it takes writes again`,
         );
       }
     }
     this.buffer.push(row);
     if (this.buffer.length >= this.opts.batchSize) this.kickSoon();
+  }
+
+  /** Rows with a weight (captures): the oldest waiting go while the new one would not fit. */
+  private pushWeighed(row: T, weigh: (row: T) => number): void {
+    const max = this.opts.maxWeight ?? Number.POSITIVE_INFINITY;
+    this.weight += weigh(row);
+    while (this.weight > max && this.buffer.length > 0) {
+      this.weight -= weigh(this.buffer.shift()!);
+      this.counts.dropped++;
+      if (!this.overflowed) {
+        this.overflowed = true;
+        this.opts.log.warn(
+          { max_bytes: max },
+          `${this.what}: more than ${max} bytes are waiting for the store; dropping the oldest`,
+        );
+      }
+    }
+  }
+
+  /** Rows leaving the buffer. */
+  private unweigh(rows: T[]): T[] {
+    const weigh = this.opts.weigh as ((row: T) => number) | undefined;
+    if (weigh) for (const r of rows) this.weight -= weigh(r);
+    return rows;
+  }
+
+  private get what(): string {
+    return this.opts.what ?? 'access log';
   }
 
   /** Rows not yet written: waiting, waiting for a retry, or being written. */
@@ -165,10 +206,11 @@ export class AccessLogWriter {
     const lost = this.pending;
     this.counts.dropped += lost;
     this.buffer = [];
+    this.weight = 0;
     this.retry = [];
     this.opts.log.error(
       { rows: lost, dropped_total: this.counts.dropped, last_error: this.counts.last_error },
-      `access log: ${lost} rows could not be written before shutdown (the store is unreachable)`,
+      `${this.what}: ${lost} rows could not be written before shutdown (the store is unreachable)`,
     );
   }
 
@@ -199,7 +241,7 @@ export class AccessLogWriter {
   /** One batch (or the retry of a failed one); false when the store refused it. */
   private async writeBatch(): Promise<boolean> {
     const second = this.retry.length > 0;
-    const batch = second ? this.retry : this.buffer.splice(0, this.opts.batchSize);
+    const batch = second ? this.retry : this.unweigh(this.buffer.splice(0, this.opts.batchSize));
     this.retry = [];
     this.writing = batch.length;
     try {
@@ -221,15 +263,15 @@ export class AccessLogWriter {
       this.warn(
         err,
         second
-          ? `access log: dropped ${batch.length} rows after a second failure`
-          : 'access log: write failed, will retry',
+          ? `${this.what}: dropped ${batch.length} rows after a second failure`
+          : `${this.what}: write failed, will retry`,
       );
       return false;
     }
   }
 
   /** Keep the batch and wait longer before each new attempt; say so once per outage. */
-  private unavailable(batch: AccessLogRow[], err: Error): void {
+  private unavailable(batch: T[], err: Error): void {
     this.retry = batch;
     this.backoffMs = Math.min(Math.max(this.backoffMs * 2, BACKOFF_FIRST_MS), BACKOFF_MAX_MS);
     this.retryAt = this.now() + this.backoffMs;
@@ -237,7 +279,7 @@ export class AccessLogWriter {
     this.counts.unavailable_since = this.now();
     this.opts.log.warn(
       { err: err.message, max_rows: this.maxBuffered },
-      'access log: the store cannot be reached; rows wait in memory and are written when it is back',
+      `${this.what}: the store cannot be reached; rows wait in memory and are written when it is back`,
     );
   }
 
@@ -253,11 +295,12 @@ export class AccessLogWriter {
         pending: this.pending,
         dropped_total: this.counts.dropped,
       },
-      'access log: the store is back; writing the rows that waited',
+      `${this.what}: the store is back; writing the rows that waited`,
     );
   }
 
-  private async prune(): Promise<void> {
+  /** Delete what is older than the retention (done at start and hourly). */
+  async prune(): Promise<void> {
     const before = this.now() - this.opts.retentionDays * 24 * 60 * 60 * 1000;
     try {
       const n = await this.store.prune(before);
@@ -265,12 +308,12 @@ export class AccessLogWriter {
       if (n > 0)
         this.opts.log.info(
           { rows: n, retention_days: this.opts.retentionDays },
-          'access log: pruned old rows',
+          `${this.what}: pruned old rows`,
         );
     } catch (err) {
       this.counts.failures++;
       this.counts.last_error = (err as Error).message ?? String(err);
-      this.warn(err, 'access log: pruning failed');
+      this.warn(err, `${this.what}: pruning failed`);
     }
   }
 

@@ -38,6 +38,7 @@ const FILTER_PARAMS = [
   'model',
   'mode',
   'format',
+  'account',
   'status',
   'error',
   'error_kind',
@@ -45,7 +46,7 @@ const FILTER_PARAMS = [
   'min_duration_ms',
   'q',
 ];
-export const QUERY_PARAMS = [...FILTER_PARAMS, 'order', 'limit', 'cursor'];
+export const QUERY_PARAMS = [...FILTER_PARAMS, 'order', 'limit', 'cursor', 'captured'];
 export const EXPORT_PARAMS = [...QUERY_PARAMS, 'output'];
 export const ANALYTICS_PARAMS = [...FILTER_PARAMS, 'bucket'];
 export const STREAM_PARAMS = [...FILTER_PARAMS.filter((p) => p !== 'from' && p !== 'to'), 'events'];
@@ -128,6 +129,11 @@ function filter(p: Record<string, string>, now: number): LogFilter {
   }
   if (p.mode !== undefined) f.mode = oneOf('mode', p.mode, LOGGED_MODES);
   if (p.format !== undefined) f.format = oneOf('format', p.format, LOGGED_FORMATS);
+  if (p.account !== undefined) {
+    if (!p.account || p.account.length > 64)
+      throw new ParamError('account', `Parameter 'account' must be an account name.`);
+    f.account = p.account;
+  }
   if (p.status !== undefined) {
     if (/^[1-5]xx$/i.test(p.status)) f.status = p.status.toLowerCase() as StatusClass;
     else if (/^[1-5]\d\d$/.test(p.status)) f.status = Number(p.status);
@@ -174,6 +180,7 @@ export function parseQuery(
       throw new ParamError('cursor', `Parameter 'cursor' is not a cursor this API returned.`);
     q.cursor = p.cursor;
   }
+  if (p.captured !== undefined) q.captured = bool('captured', p.captured);
   if (p.output !== undefined) q.output = oneOf('output', p.output, ['csv', 'ndjson']) as 'csv' | 'ndjson';
   return q;
 }

@@ -30,6 +30,7 @@ const MAX_QUEUE = 10_000;
 /** Does a finished request pass a filter? Mirrors the SQL in access-log/sql.ts. */
 export function matches(row: AccessLogRow, f: LogFilter): boolean {
   if (f.model !== undefined && row.upstream_model !== f.model && row.client_model !== f.model) return false;
+  if (f.account !== undefined && row.account !== f.account) return false;
   if (f.mode !== undefined && row.mode !== f.mode) return false;
   if (f.format !== undefined && row.format !== f.format) return false;
   if (f.status !== undefined) {

@@ -11,6 +11,7 @@ import type pg from 'pg';
 
 export const MIGRATIONS_TABLE = 'ccproxy_schema_migrations';
 export const REQUESTS_TABLE = 'ccproxy_requests';
+export const CAPTURES_TABLE = 'ccproxy_captures';
 export const SHARED_TABLE = 'ccproxy_shared_state';
 export const SHARED_VERSIONS = 'ccproxy_shared_state_version';
 /** The LISTEN/NOTIFY channel shared-state writes announce their key on. */
@@ -64,6 +65,19 @@ const MIGRATIONS: readonly string[] = [
      version bigint NOT NULL,
      updated_at timestamptz NOT NULL DEFAULT now()
    )`,
+  // 3: which account answered, and whether it was a subscription or an API key (issue 11).
+  `ALTER TABLE ${REQUESTS_TABLE} ADD COLUMN account text COLLATE "C";
+   ALTER TABLE ${REQUESTS_TABLE} ADD COLUMN billing text COLLATE "C"`,
+  // 4: captured requests (observability.capture), keyed like the access log's rows. `doc` is the
+  // redacted capture as JSON text (kept as written: jsonb would reorder it and refuse \u0000).
+  `CREATE TABLE ${CAPTURES_TABLE} (
+    id text COLLATE "C" NOT NULL,
+    ts timestamptz NOT NULL,
+    size_bytes bigint NOT NULL,
+    truncated boolean NOT NULL,
+    doc text NOT NULL,
+    PRIMARY KEY (ts, id)
+  )`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,7 +2,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { analyticsSql, type Dialect, type Params, pageSql, toAnalytics, toPage } from '../sql.ts';
 import type { Analytics, AnalyticsQuery, LogPage, LogQuery } from '../store.ts';
-import { TABLE } from './schema.ts';
+import { CAPTURES, TABLE } from './schema.ts';
 
 interface DuckParams extends Params {
   values: Record<string, DuckDBValue>;
@@ -21,6 +21,7 @@ export const duckdb: Dialect<DuckParams> = {
   epochMs: 'epoch_ms(ts)',
   intDiv: (a, b) => `(${a} // ${b})`,
   quantile: (column, p) => `quantile_cont(${column}, ${p})`,
+  captures: CAPTURES,
 };
 
 export async function queryPage(conn: DuckDBConnection, q: LogQuery): Promise<LogPage> {

@@ -5,6 +5,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 
 export const TABLE = 'requests';
+/** Captured requests (observability.capture), keyed like the access log's rows by (ts, id). */
+export const CAPTURES = 'captures';
 
 /** Migration n takes a file from version n to n + 1. */
 const MIGRATIONS: readonly string[] = [
@@ -35,6 +37,18 @@ const MIGRATIONS: readonly string[] = [
     user_agent VARCHAR,
     upstream_request_id VARCHAR,
     client_aborted BOOLEAN NOT NULL
+  )`,
+  // 2: which account answered, and whether it was a subscription or an API key (issue 11).
+  `ALTER TABLE ${TABLE} ADD COLUMN account VARCHAR;
+   ALTER TABLE ${TABLE} ADD COLUMN billing VARCHAR`,
+  // 3: captured requests. `doc` is the redacted capture as JSON; `size_bytes` its length, which
+  // observability.capture_max_mb bounds.
+  `CREATE TABLE ${CAPTURES} (
+    id VARCHAR NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    truncated BOOLEAN NOT NULL,
+    doc VARCHAR NOT NULL
   )`,
 ];
 

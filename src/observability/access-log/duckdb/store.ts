@@ -11,10 +11,19 @@ import {
   DuckDBInstance,
   DuckDBTimestampValue,
 } from '@duckdb/node-api';
+import {
+  boundDeleteSql,
+  captureStatsSql,
+  getCaptureSql,
+  overBoundSql,
+  pruneCapturesSql,
+} from '../../capture/sql.ts';
+import type { CaptureStats, CaptureStore } from '../../capture/store.ts';
+import type { StoredCapture } from '../../capture/store-doc.ts';
 import type { AccessLogRow } from '../row.ts';
 import type { AccessLogStore, Analytics, AnalyticsQuery, LogPage, LogQuery, StoreStatus } from '../store.ts';
-import { aggregate, queryPage } from './queries.ts';
-import { migrate, SCHEMA_VERSION, schemaVersion, TABLE } from './schema.ts';
+import { aggregate, duckdb, queryPage } from './queries.ts';
+import { CAPTURES, migrate, SCHEMA_VERSION, schemaVersion, TABLE } from './schema.ts';
 
 export interface DuckDbStoreOptions {
   /** Open without writing (the `ccproxy usage` view while no server holds the file). */
@@ -78,10 +87,13 @@ function appendRow(a: DuckDBAppender, r: AccessLogRow): void {
   str(r.user_agent);
   str(r.upstream_request_id);
   a.appendBoolean(r.client_aborted);
+  str(r.account);
+  str(r.billing);
   a.endRow();
 }
 
-export class DuckDbStore implements AccessLogStore {
+export class DuckDbStore implements AccessLogStore, CaptureStore {
+  readonly captures: CaptureStore = this;
   private closed = false;
   /** Writes (appends, pruning) run one at a time: a DuckDB connection is not for concurrent use. */
   private writes: Promise<unknown> = Promise.resolve();
@@ -196,6 +208,51 @@ export class DuckDbStore implements AccessLogStore {
       }),
     );
     return r.rowsChanged;
+  }
+
+  insertCaptures(rows: readonly StoredCapture[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    // An INSERT, not the appender the access log's small rows use: an appender's flush runs on
+    // the event loop (flushSync), a few milliseconds for a batch of captures that every request
+    // in flight would wait; an INSERT runs on DuckDB's threads.
+    const p = duckdb.params();
+    const values = rows.map(
+      (r) =>
+        `(${p.bind(r.id)}, ${p.ts(r.ts)}, ${p.bind(r.size_bytes)}, ${p.bind(r.truncated)}, ${p.bind(r.doc)})`,
+    );
+    return this.write(async (conn) => {
+      await conn.run(`INSERT INTO ${CAPTURES} VALUES ${values.join(', ')}`, p.values);
+    });
+  }
+
+  async getCapture(id: string, ts?: number): Promise<string | null> {
+    const { sql, params } = getCaptureSql(CAPTURES, duckdb, id, ts);
+    const r = await this.read((conn) => conn.runAndReadAll(sql, params.values));
+    const doc = r.getRowObjectsJS()[0]?.doc;
+    return typeof doc === 'string' ? doc : null;
+  }
+
+  async pruneCaptures(before: number): Promise<number> {
+    if (!this.writer) return 0;
+    const { sql, params } = pruneCapturesSql(CAPTURES, duckdb, before);
+    return (await this.write((conn) => conn.run(sql, params.values))).rowsChanged;
+  }
+
+  async boundCaptures(maxBytes: number): Promise<number> {
+    if (!this.writer) return 0;
+    return this.write(async (conn) => {
+      const over = overBoundSql(CAPTURES, duckdb, maxBytes);
+      const r = (await conn.runAndReadAll(over.sql, over.params.values)).getRowObjectsJS()[0];
+      if (!r) return 0;
+      const del = boundDeleteSql(CAPTURES, duckdb, Number(r.ts));
+      return (await conn.run(del.sql, del.params.values)).rowsChanged;
+    });
+  }
+
+  async captureStats(): Promise<CaptureStats> {
+    const r = await this.read((conn) => conn.runAndReadAll(captureStatsSql(CAPTURES)));
+    const row = r.getRowObjectsJS()[0] ?? {};
+    return { rows: Number(row.n ?? 0), bytes: Number(row.bytes ?? 0) };
   }
 
   async close(): Promise<void> {

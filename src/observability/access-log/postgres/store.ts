@@ -6,7 +6,16 @@
  * `insertBatch` rejects with StorageUnavailableError and the writer keeps the rows for later.
  */
 import type { PgDatabase } from '../../../storage/postgres/database.ts';
-import { REQUESTS_TABLE } from '../../../storage/postgres/migrations.ts';
+import { CAPTURES_TABLE, REQUESTS_TABLE } from '../../../storage/postgres/migrations.ts';
+import {
+  boundDeleteSql,
+  captureStatsSql,
+  getCaptureSql,
+  overBoundSql,
+  pruneCapturesSql,
+} from '../../capture/sql.ts';
+import type { CaptureStats, CaptureStore } from '../../capture/store.ts';
+import type { StoredCapture } from '../../capture/store-doc.ts';
 import { type AccessLogRow, ROW_COLUMNS } from '../row.ts';
 import { analyticsSql, type Dialect, type Params, pageSql, toAnalytics, toPage } from '../sql.ts';
 import type { AccessLogStore, Analytics, AnalyticsQuery, LogPage, LogQuery, StoreStatus } from '../store.ts';
@@ -29,6 +38,7 @@ export const postgres: Dialect<PgParams> = {
   epochMs: '(extract(epoch FROM ts) * 1000)::bigint',
   intDiv: (a, b) => `(${a} / ${b})`,
   quantile: (column, p) => `percentile_cont(${p}) WITHIN GROUP (ORDER BY ${column})`,
+  captures: CAPTURES_TABLE,
 };
 
 /** Each column's SQL type, for the unnest() arrays of a batch. */
@@ -59,6 +69,8 @@ const TYPES: Record<(typeof ROW_COLUMNS)[number], string> = {
   user_agent: 'text',
   upstream_request_id: 'text',
   client_aborted: 'boolean',
+  account: 'text',
+  billing: 'text',
 };
 
 const INSERT = `INSERT INTO ${REQUESTS_TABLE} (${ROW_COLUMNS.join(', ')})
@@ -72,7 +84,13 @@ function cell(r: AccessLogRow, c: (typeof ROW_COLUMNS)[number]): unknown {
   return r[c];
 }
 
-export class PgAccessLogStore implements AccessLogStore {
+const INSERT_CAPTURES = `INSERT INTO ${CAPTURES_TABLE} (id, ts, size_bytes, truncated, doc)
+  SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::boolean[], $5::text[])
+  ON CONFLICT (ts, id) DO NOTHING`;
+
+export class PgAccessLogStore implements AccessLogStore, CaptureStore {
+  readonly captures: CaptureStore = this;
+
   constructor(private readonly db: PgDatabase) {}
 
   async insertBatch(rows: readonly AccessLogRow[]): Promise<void> {
@@ -125,6 +143,41 @@ export class PgAccessLogStore implements AccessLogStore {
       new Date(Math.trunc(before)),
     ]);
     return r.rowCount ?? 0;
+  }
+
+  async insertCaptures(rows: readonly StoredCapture[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db.query(INSERT_CAPTURES, [
+      rows.map((r) => r.id),
+      rows.map((r) => new Date(Math.trunc(r.ts))),
+      rows.map((r) => r.size_bytes),
+      rows.map((r) => r.truncated),
+      rows.map((r) => r.doc),
+    ]);
+  }
+
+  async getCapture(id: string, ts?: number): Promise<string | null> {
+    const { sql, params } = getCaptureSql(CAPTURES_TABLE, postgres, id, ts);
+    const r = await this.db.query<{ doc: string }>(sql, params.values);
+    return r.rows[0]?.doc ?? null;
+  }
+
+  async pruneCaptures(before: number): Promise<number> {
+    const { sql, params } = pruneCapturesSql(CAPTURES_TABLE, postgres, before);
+    return (await this.db.query(sql, params.values)).rowCount ?? 0;
+  }
+
+  async boundCaptures(maxBytes: number): Promise<number> {
+    const over = overBoundSql(CAPTURES_TABLE, postgres, maxBytes);
+    const r = (await this.db.query<{ ts: number }>(over.sql, over.params.values)).rows[0];
+    if (!r) return 0;
+    const del = boundDeleteSql(CAPTURES_TABLE, postgres, Number(r.ts));
+    return (await this.db.query(del.sql, del.params.values)).rowCount ?? 0;
+  }
+
+  async captureStats(): Promise<CaptureStats> {
+    const r = await this.db.query<{ n: number; bytes: number }>(captureStatsSql(CAPTURES_TABLE));
+    return { rows: Number(r.rows[0]?.n ?? 0), bytes: Number(r.rows[0]?.bytes ?? 0) };
   }
 
   /** The database is the storage's to close (the shared state uses it too). */
