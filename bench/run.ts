@@ -1,19 +1,29 @@
 /**
- * `npm run bench`: ccproxy against a client talking to the same fake upstream directly, and against
- * a bare node:http pass-through (the floor). Every process runs on its own; rounds are interleaved
- * and medians reported. The proxy's own CPU time per request (from the child's cpuUsage) is the
- * steadiest number on a small machine. Loopback only, bounded in count and time.
+ * `npm run bench`: ccproxy as users run it (`ccproxy serve`, default settings, log lines to a file)
+ * against a client talking to the same fake upstream directly, and against a bare node:http
+ * pass-through (the floor). The upstream writes every SSE event in a write of its own, as the real
+ * API does. Every part runs in a process of its own; rounds are interleaved; medians are reported
+ * with p99s beside them, and the spread of the rounds where it says something. Ends with issue 13's
+ * table: ccproxy, the floor and the goal. Loopback only, bounded in count and time (~12 minutes on
+ * 2 cores, ~4 with --quick).
  *
- *   npm run bench                 all scenarios (~8 minutes on 2 cores)
- *   npm run bench -- --quick      one short round of each
- *   npm run bench -- --only=stream,openai   (nonstream, stream, openai, paced, observability,
- *                                            observability-pg, capture, sdk, accounts)
+ *   npm run bench                 all scenarios
+ *   npm run bench -- --quick      one short round of each (SDK mode: 3 rounds)
+ *   npm run bench -- --only=burst,openai
+ *        memory (always), nonstream, stream, openai, burst, observability, observability-pg, capture,
+ *        sdk, accounts
+ *   npm run bench -- --baseline=../other-checkout    the same scenarios for a second ccproxy (its
+ *        bin/ccproxy.js, built) beside this one, rounds interleaved: an A/B in one run
+ *   BENCH_VARIANTS='[{"name":"semi4","nodeFlags":["--max-semi-space-size=4"]}]' npm run bench
+ *        more ccproxy variants (node flags, environment, settings), for experiments
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { findPostgresBin, startPostgres, type TestPostgres } from '../test/support/postgres.ts';
-import { type Child, start as startChild } from './child.ts';
+import { type Child, startCcproxy, start as startChild } from './child.ts';
 import { type LoadResult, median, percentile, runLoad } from './load.ts';
 import { DELTAS } from './upstream.ts';
 
@@ -22,14 +32,24 @@ const QUICK = args.includes('--quick');
 const ONLY = args
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
-  .split(',');
+  .split(',')
+  .map((s) => (s === 'paced' ? 'burst' : s));
+const BASELINE = args.find((a) => a.startsWith('--baseline='))?.slice(11);
 const ROUNDS = QUICK ? 1 : 3;
 const SECONDS = QUICK ? 1.5 : 3;
+const BURST = 1000;
+const BURST_PACE_MS = 20;
+const BURST_ROUNDS = QUICK ? 1 : 3;
+/** After a load, before "idle" memory is read: sockets close, timers fire, then a full GC. */
+const SETTLE_MS = 3000;
 const TOKEN = 'sk-ant-oat01-bench-token-000000000000000000';
+const MB = 1048576;
 
-const start = (script: string, env: Record<string, string>) => startChild(script, env, TOKEN);
-
+const wanted = (name: string) => !ONLY || ONLY.includes(name);
 const cpuMs = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1000;
+const p99 = (xs: number[]) => percentile(xs, 99);
+const spread = (xs: number[]) =>
+  xs.length > 1 ? `${round(Math.min(...xs))}–${round(Math.max(...xs))}` : round(xs[0] ?? Number.NaN);
 
 const ANTHROPIC = (stream: boolean) =>
   JSON.stringify({
@@ -47,7 +67,6 @@ const OPENAI = (stream: boolean) =>
       { role: 'user', content: 'Say hello in one short sentence.' },
     ],
   });
-
 const RESPONSES = (stream: boolean) =>
   JSON.stringify({
     model: 'gpt-4o',
@@ -64,6 +83,15 @@ interface Target {
   body: (stream: boolean) => string;
   streamEnd: string;
   frameMarker: string;
+}
+
+/** A ccproxy to measure: this checkout, or a baseline / variant given on the command line. */
+interface Variant {
+  name: string;
+  root?: string;
+  nodeFlags?: string[];
+  env?: Record<string, string>;
+  settings?: Record<string, unknown>;
 }
 
 async function measure(
@@ -104,13 +132,38 @@ const report = (section: string, row: Row) => {
       .join('  ')}`,
   );
 };
-const round = (v: number) =>
-  Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(3)) : 'n/a';
-const wanted = (name: string) => !ONLY || ONLY.includes(name);
+function round(v: number): string {
+  if (!Number.isFinite(v)) return 'n/a';
+  const a = Math.abs(v);
+  return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : a >= 1 ? v.toFixed(2) : v.toFixed(3);
+}
+
+/** Values gathered per target over interleaved rounds. */
+class Tally {
+  private m = new Map<string, Map<string, number[]>>();
+  add(target: string, key: string, v: number | number[]) {
+    const t = this.m.get(target) ?? new Map<string, number[]>();
+    t.set(key, [...(t.get(key) ?? []), ...(Array.isArray(v) ? v : [v])]);
+    this.m.set(target, t);
+  }
+  get(target: string, key: string): number[] {
+    return this.m.get(target)?.get(key) ?? [];
+  }
+  med(target: string, key: string): number {
+    return median(this.get(target, key));
+  }
+}
+
+/** The figures issue 13's table is made of, filled in as the scenarios run. */
+const figures: Record<string, Record<string, number>> = {};
+const note = (target: string, key: string, v: number) => {
+  figures[target] = { ...figures[target], [key]: v };
+};
 
 async function main() {
+  const load = os.loadavg()[0]!;
   console.log(
-    `ccproxy bench — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${new Date().toISOString()}`,
+    `ccproxy bench — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${new Date().toISOString()}, load average ${load.toFixed(1)}${load > 1 ? ' (the machine is busy: figures are noisy)' : ''}`,
   );
   if (wanted('accounts')) {
     // In-process and synchronous: the accounts layer's own CPU per request, before any child starts.
@@ -122,197 +175,292 @@ async function main() {
     if (r.status !== 0) console.log(`  accounts.ts failed (${r.error?.message ?? `exit ${r.status}`})`);
     if (ONLY?.length === 1) return;
   }
-  const upstream = await start('upstream.ts', {});
+  const upstream = await startChild('upstream.ts', {}, TOKEN);
   const env = { BENCH_UPSTREAM: upstream.origin };
-  const passthrough = await start('passthrough.ts', env);
-  const proxy = await start('proxy.mjs', env);
-  const anth = (name: string, child: Child | undefined, origin: string, p: string): Target => ({
+  const passthrough = await startChild('passthrough.mjs', env, TOKEN);
+  const variants: Variant[] = [
+    { name: 'ccproxy' },
+    ...(BASELINE ? [{ name: 'ccproxy base', root: path.resolve(BASELINE) }] : []),
+    ...(JSON.parse(process.env.BENCH_VARIANTS ?? '[]') as Variant[]),
+  ];
+  const startVariant = (v: Variant, settings: Record<string, unknown> = {}) =>
+    startCcproxy({
+      root: v.root,
+      nodeFlags: v.nodeFlags,
+      env: v.env,
+      token: TOKEN,
+      settings: {
+        ...v.settings,
+        ...settings,
+        upstream: { ...(v.settings?.upstream as object), base_url: upstream.origin },
+      },
+    });
+  const proxies = await Promise.all(variants.map((v) => startVariant(v)));
+
+  const anth = (name: string, child: Child, p: string): Target => ({
     name,
     child,
-    origin,
+    origin: child.origin,
     path: p,
     body: ANTHROPIC,
     streamEnd: 'event: message_stop',
     frameMarker: 'event: content_block_delta',
   });
-  const direct = anth('direct', upstream, upstream.origin, '/v1/messages');
-  const floor = anth('pass-through', passthrough, passthrough.origin, '/api/v1/messages');
-  const ccp = anth('ccproxy', proxy, proxy.origin, '/api/v1/messages');
-  const ccpOpenAI: Target = {
-    name: 'ccproxy openai',
-    child: proxy,
-    origin: proxy.origin,
-    path: '/api/v1/chat/completions',
-    body: OPENAI,
-    streamEnd: 'data: [DONE]',
-    frameMarker: '"content":"word',
-  };
-  const ccpResponses: Target = {
-    name: 'ccproxy responses',
-    child: proxy,
-    origin: proxy.origin,
-    path: '/api/v1/responses',
-    body: RESPONSES,
-    streamEnd: 'event: response.completed',
-    frameMarker: '"delta":"word',
-  };
+  const direct = anth('direct', upstream, '/v1/messages');
+  const floor = anth('pass-through', passthrough, '/api/v1/messages');
+  const ccp = variants.map((v, i) => anth(v.name, proxies[i]!, '/api/v1/messages'));
+  const ccpOpenAI = variants.map(
+    (v, i): Target => ({
+      name: `${v.name} openai`,
+      child: proxies[i],
+      origin: proxies[i]!.origin,
+      path: '/api/v1/chat/completions',
+      body: OPENAI,
+      streamEnd: 'data: [DONE]',
+      frameMarker: '"content":"word',
+    }),
+  );
+  const ccpResponses = variants.map(
+    (v, i): Target => ({
+      name: `${v.name} responses`,
+      child: proxies[i],
+      origin: proxies[i]!.origin,
+      path: '/api/v1/responses',
+      body: RESPONSES,
+      streamEnd: 'event: response.completed',
+      frameMarker: '"delta":"word',
+    }),
+  );
+  const servers: Array<{ name: string; child: Child }> = [
+    { name: 'pass-through', child: passthrough },
+    ...variants.map((v, i) => ({ name: v.name, child: proxies[i]! })),
+  ];
 
-  // Warm up every path (JIT, keep-alive pools).
-  for (const t of [direct, floor, ccp, ccpOpenAI, ccpResponses]) {
+  // Memory at start, then after one warm-up of every path (JIT, keep-alive pools, lazy modules), both
+  // idle and after a full GC.
+  console.log('\nMemory at idle');
+  const started = await Promise.all(servers.map((s) => s.child.usage(true)));
+  for (const t of [direct, floor, ...ccp, ...ccpOpenAI, ...ccpResponses]) {
     await measure(t, { stream: false, concurrency: 8, count: 400 });
     await measure(t, { stream: true, concurrency: 8, count: 400 });
+  }
+  await delay(SETTLE_MS);
+  for (const [i, s] of servers.entries()) {
+    const warm = await s.child.usage(true);
+    note(s.name, 'idleRss', warm.rss);
+    report('memory', {
+      target: s.name,
+      'RSS at start MB': started[i]!.rss / MB,
+      'RSS after warm-up MB': warm.rss / MB,
+      'heap after warm-up MB': (warm.heap ?? Number.NaN) / MB,
+    });
   }
 
   if (wanted('nonstream')) {
     console.log('\nNon-streaming requests');
     for (const concurrency of [16, 64]) {
-      const acc = new Map<string, { rps: number[]; cpu: number[] }>();
+      const tally = new Tally();
+      const targets = [direct, floor, ...ccp];
       for (let r = 0; r < ROUNDS; r++) {
-        for (const t of [direct, floor, ccp]) {
+        for (const t of targets) {
           const m = await measure(t, { stream: false, concurrency, durationMs: SECONDS * 1000 });
-          const a = acc.get(t.name) ?? { rps: [], cpu: [] };
-          a.rps.push(m.rps);
-          a.cpu.push(m.cpuPerReq);
-          acc.set(t.name, a);
+          tally.add(t.name, 'rps', m.rps);
+          tally.add(t.name, 'cpu', m.cpuPerReq);
+          tally.add(t.name, 'p50', median(m.latencyMs));
+          tally.add(t.name, 'p99', p99(m.latencyMs));
         }
       }
-      const d = median(acc.get('direct')!.rps);
-      for (const t of [direct, floor, ccp]) {
-        const a = acc.get(t.name)!;
+      const d = tally.med('direct', 'rps');
+      for (const t of targets) {
+        const x = tally.med(t.name, 'rps') / d;
+        if (concurrency === 16) note(t.name, 'nonstreamX', x);
         report(`nonstream c=${concurrency}`, {
           target: t.name,
-          'req/s': median(a.rps),
-          'x direct': median(a.rps) / d,
-          'cpu ms/req': t === direct ? Number.NaN : median(a.cpu),
+          'req/s': tally.med(t.name, 'rps'),
+          'req/s rounds': spread(tally.get(t.name, 'rps')),
+          'x direct': x,
+          'cpu ms/req': t === direct ? Number.NaN : tally.med(t.name, 'cpu'),
+          'latency p50 ms': tally.med(t.name, 'p50'),
+          'p99 ms': tally.med(t.name, 'p99'),
         });
       }
     }
   }
 
   if (wanted('stream') || wanted('openai')) {
-    console.log(`\nStreaming (${DELTAS} text deltas)`);
-    const targets = [direct, floor, ccp, ...(wanted('openai') ? [ccpOpenAI, ccpResponses] : [])];
-    const ttfb = new Map<string, number[]>();
-    const cpu = new Map<string, number[]>();
-    const eps = new Map<string, number[]>();
+    console.log(`\nStreaming (${DELTAS} text deltas, every event a write of its own)`);
+    const targets = [direct, floor, ...ccp, ...(wanted('openai') ? [...ccpOpenAI, ...ccpResponses] : [])];
+    const tally = new Tally();
     let incomplete = 0;
     for (let r = 0; r < ROUNDS; r++) {
       for (const t of targets) {
         const one = await measure(t, { stream: true, concurrency: 1, count: QUICK ? 100 : 300 });
-        ttfb.set(t.name, [...(ttfb.get(t.name) ?? []), median(one.ttfbMs)]);
+        tally.add(t.name, 'ttfb1', one.ttfbMs);
         const busy = await measure(t, { stream: true, concurrency: 100, durationMs: SECONDS * 1000 });
-        cpu.set(t.name, [...(cpu.get(t.name) ?? []), busy.cpuPerReq]);
-        eps.set(t.name, [...(eps.get(t.name) ?? []), busy.frames / busy.seconds]);
-        incomplete += busy.incomplete + one.incomplete + busy.errors;
+        tally.add(t.name, 'cpu', busy.cpuPerReq);
+        tally.add(t.name, 'eps', busy.frames / busy.seconds);
+        tally.add(t.name, 'ttfb100p50', median(busy.ttfbMs));
+        tally.add(t.name, 'ttfb100p99', p99(busy.ttfbMs));
+        incomplete += busy.incomplete + one.incomplete + busy.errors + one.errors;
       }
     }
-    const d = median(ttfb.get('direct')!);
-    const de = median(eps.get('direct')!);
+    const d = median(tally.get('direct', 'ttfb1'));
+    const de = tally.med('direct', 'eps');
     for (const t of targets) {
+      const c1 = tally.get(t.name, 'ttfb1');
+      note(t.name, 'ttfb100p99', tally.med(t.name, 'ttfb100p99'));
       report('stream', {
         target: t.name,
-        'ttfb p50 ms (c=1)': median(ttfb.get(t.name)!),
-        'added ms': median(ttfb.get(t.name)!) - d,
-        'cpu ms/stream': t === direct ? Number.NaN : median(cpu.get(t.name)!),
-        'events/s (c=100)': median(eps.get(t.name)!),
-        'x direct': median(eps.get(t.name)!) / de,
+        'ttfb p50 ms (c=1)': median(c1),
+        'p99 ms (c=1)': p99(c1),
+        'added p50 ms': median(c1) - d,
+        'cpu ms/stream': t === direct ? Number.NaN : tally.med(t.name, 'cpu'),
+        'events/s (c=100)': tally.med(t.name, 'eps'),
+        'x direct': tally.med(t.name, 'eps') / de,
+        'ttfb p50 ms (c=100)': tally.med(t.name, 'ttfb100p50'),
+        'p99 ms (c=100)': tally.med(t.name, 'ttfb100p99'),
+        'p99 rounds': spread(tally.get(t.name, 'ttfb100p99')),
       });
     }
     if (wanted('openai')) {
-      for (const t of [ccpOpenAI, ccpResponses]) {
-        report('translated vs anthropic', {
-          target: t.name,
-          'cpu ratio': median(cpu.get(t.name)!) / median(cpu.get('ccproxy')!),
-        });
+      for (const [i, v] of variants.entries()) {
+        for (const t of [ccpOpenAI[i]!, ccpResponses[i]!]) {
+          report('translated vs anthropic', {
+            target: t.name,
+            'cpu ratio': tally.med(t.name, 'cpu') / tally.med(v.name, 'cpu'),
+          });
+        }
       }
     }
     report('stream integrity', { 'incomplete or failed': incomplete });
   }
 
-  if (wanted('paced')) {
-    console.log('\n1,000 concurrent streams paced at 20 ms per delta');
-    const before = await proxy.usage(true);
-    let peak = 0;
-    const sampler = setInterval(async () => {
-      peak = Math.max(peak, (await proxy.usage()).rss);
-    }, 100);
-    const r: LoadResult = await runLoad({
-      origin: proxy.origin,
-      path: '/api/v1/messages',
-      body: ANTHROPIC(true),
-      headers: { 'x-bench-pace-ms': '20' },
-      concurrency: 1000,
-      count: 1000,
-      streamEnd: 'event: message_stop',
-      frameMarker: 'event: content_block_delta',
-      expectFrames: DELTAS,
-    });
-    clearInterval(sampler);
-    await new Promise((res) => setTimeout(res, 3000));
-    const idle = await proxy.usage(true);
-    report('paced', {
-      completed: r.requests - r.errors,
-      intact: r.requests - r.errors - r.incomplete,
-      'RSS before MB': before.rss / 1048576,
-      'peak RSS MB': peak / 1048576,
-      'idle RSS MB': idle.rss / 1048576,
-      'idle heap MB': (idle.heap ?? Number.NaN) / 1048576,
-      'p50 s': median(r.latencyMs) / 1000,
-      'p99 s': percentile(r.latencyMs, 99) / 1000,
-    });
+  if (wanted('burst')) {
+    console.log(`\nBurst: ${BURST} streams opened at once, a delta every ${BURST_PACE_MS} ms`);
+    const targets = [direct, floor, ...ccp];
+    const tally = new Tally();
+    const before = new Map<string, number>();
+    for (const s of servers) before.set(s.name, (await s.child.usage(true)).rss);
+    for (let r = 0; r < BURST_ROUNDS; r++) {
+      for (const t of targets) {
+        await delay(500); // the previous burst's sockets close
+        const hwm = t.child!.resetPeak();
+        let sampled = 0;
+        const sampler = setInterval(async () => {
+          sampled = Math.max(sampled, await t.child!.rss());
+        }, 50);
+        const b: LoadResult = await runLoad({
+          origin: t.origin,
+          path: t.path,
+          body: t.body(true),
+          headers: { 'x-bench-pace-ms': String(BURST_PACE_MS) },
+          concurrency: BURST,
+          count: BURST,
+          streamEnd: t.streamEnd,
+          frameMarker: t.frameMarker,
+          expectFrames: DELTAS,
+        });
+        clearInterval(sampler);
+        const peak = hwm ? (t.child!.peak() ?? sampled) : sampled;
+        tally.add(t.name, 'peak', peak);
+        tally.add(t.name, 'ttfb50', median(b.ttfbMs));
+        tally.add(t.name, 'ttfb99', p99(b.ttfbMs));
+        tally.add(t.name, 'total99', p99(b.latencyMs));
+        tally.add(t.name, 'intact', b.requests - b.errors - b.incomplete);
+      }
+    }
+    await delay(SETTLE_MS);
+    const d99 = tally.med('direct', 'ttfb99');
+    for (const t of targets) {
+      const idle = t === direct ? undefined : await t.child!.usage(true);
+      if (idle) {
+        note(t.name, 'peakRss', Math.max(...tally.get(t.name, 'peak')));
+        note(t.name, 'afterRss', idle.rss);
+        note(t.name, 'burstAdded99', tally.med(t.name, 'ttfb99') - d99);
+      }
+      report('burst', {
+        target: t.name,
+        intact: `${Math.min(...tally.get(t.name, 'intact'))}/${BURST}`,
+        'ttfb p50 ms': tally.med(t.name, 'ttfb50'),
+        'ttfb p99 ms': tally.med(t.name, 'ttfb99'),
+        'p99 rounds': spread(tally.get(t.name, 'ttfb99')),
+        'added p99 ms': t === direct ? Number.NaN : tally.med(t.name, 'ttfb99') - d99,
+        'whole stream p99 ms': tally.med(t.name, 'total99'),
+        'RSS before MB': t === direct ? Number.NaN : before.get(t.name)! / MB,
+        'peak RSS MB': t === direct ? Number.NaN : Math.max(...tally.get(t.name, 'peak')) / MB,
+        'idle after MB': idle ? idle.rss / MB : Number.NaN,
+        'heap after MB': idle ? (idle.heap ?? Number.NaN) / MB : Number.NaN,
+      });
+    }
   }
 
+  await Promise.all([passthrough.stop(), ...proxies.map((p) => p.stop())]);
+
   if (wanted('observability') || wanted('observability-pg')) {
-    // Off, the DuckDB file, and (observability-pg) a throwaway PostgreSQL on loopback: same rows.
-    console.log('\nObservability on vs off');
-    const dir = (await import('node:fs')).mkdtempSync(path.join(os.tmpdir(), 'ccproxy-bench-'));
-    const obs = await start('proxy.mjs', {
-      ...env,
-      BENCH_SETTINGS: JSON.stringify({
-        observability: { enabled: true, duckdb_path: path.join(dir, 'bench.duckdb') },
-      }),
-    });
-    const targets = [ccp, anth('ccproxy +obs', obs, obs.origin, '/api/v1/messages')];
+    // Off, all on with the DuckDB file, and (observability-pg) all on with a throwaway PostgreSQL.
+    console.log('\nObservability on vs off (metrics, access log, dashboard)');
+    const targets: Target[] = [];
+    /** Each target's "off" twin, which its cost is measured against. */
+    const offOf = new Map<string, string>();
+    const children: Child[] = [];
+    for (const v of variants) {
+      const off = await startVariant(v);
+      const on = await startVariant(v, {
+        observability: {
+          enabled: true,
+          duckdb_path: path.join(
+            fs.mkdtempSync(path.join(os.tmpdir(), 'ccproxy-bench-obs-')),
+            'bench.duckdb',
+          ),
+        },
+      });
+      children.push(off, on);
+      targets.push(
+        anth(`${v.name} off`, off, '/api/v1/messages'),
+        anth(`${v.name} +obs`, on, '/api/v1/messages'),
+      );
+      offOf.set(`${v.name} off`, `${v.name} off`).set(`${v.name} +obs`, `${v.name} off`);
+    }
     let pg: TestPostgres | undefined;
-    let obsPg: Child | undefined;
     if (wanted('observability-pg')) {
       if (findPostgresBin()) {
         pg = await startPostgres();
-        obsPg = await start('proxy.mjs', {
-          ...env,
-          BENCH_SETTINGS: JSON.stringify({
-            observability: { enabled: true },
-            storage: { url: await pg.createDatabase('bench') },
-          }),
+        const on = await startVariant(variants[0]!, {
+          observability: { enabled: true },
+          storage: { url: await pg.createDatabase('bench') },
         });
-        targets.push(anth('ccproxy +obs postgres', obsPg, obsPg.origin, '/api/v1/messages'));
+        children.push(on);
+        targets.push(anth(`${variants[0]!.name} +obs postgres`, on, '/api/v1/messages'));
+        offOf.set(`${variants[0]!.name} +obs postgres`, `${variants[0]!.name} off`);
       } else console.log('  (PostgreSQL is not installed: apt-get install postgresql; skipping its row)');
     }
-    for (const t of targets.slice(1)) await measure(t, { stream: false, concurrency: 8, count: 400 });
-    const rps = new Map<string, number[]>();
-    const ttfb = new Map<string, number[]>();
-    const cpu = new Map<string, number[]>();
+    for (const t of targets) await measure(t, { stream: false, concurrency: 8, count: 400 });
+    const tally = new Tally();
     for (let r = 0; r < ROUNDS; r++) {
       for (const t of targets) {
         const m = await measure(t, { stream: false, concurrency: 16, durationMs: SECONDS * 1000 });
-        rps.set(t.name, [...(rps.get(t.name) ?? []), m.rps]);
-        cpu.set(t.name, [...(cpu.get(t.name) ?? []), m.cpuPerReq]);
+        tally.add(t.name, 'rps', m.rps);
+        tally.add(t.name, 'cpu', m.cpuPerReq);
+        tally.add(t.name, 'p99', p99(m.latencyMs));
         const s = await measure(t, { stream: true, concurrency: 1, count: QUICK ? 100 : 300 });
-        ttfb.set(t.name, [...(ttfb.get(t.name) ?? []), median(s.ttfbMs)]);
+        tally.add(t.name, 'ttfb', s.ttfbMs);
       }
     }
-    const base = median(rps.get('ccproxy')!);
     for (const t of targets) {
+      const x = tally.med(t.name, 'rps') / tally.med(offOf.get(t.name)!, 'rps');
+      if (t.name.endsWith('+obs')) note(t.name.replace(/ \+obs$/, ''), 'obsCost', 1 - x);
       report('observability', {
         target: t.name,
-        'req/s (c=16)': median(rps.get(t.name)!),
-        'x off': median(rps.get(t.name)!) / base,
-        'cpu ms/req': median(cpu.get(t.name)!),
-        'stream ttfb p50 ms': median(ttfb.get(t.name)!),
+        'req/s (c=16)': tally.med(t.name, 'rps'),
+        'req/s rounds': spread(tally.get(t.name, 'rps')),
+        'x off': x,
+        'cpu ms/req': tally.med(t.name, 'cpu'),
+        'latency p99 ms': tally.med(t.name, 'p99'),
+        'stream ttfb p50 ms': median(tally.get(t.name, 'ttfb')),
+        'p99 ms': p99(tally.get(t.name, 'ttfb')),
       });
     }
-    await obs.stop();
-    await obsPg?.stop();
+    await Promise.all(children.map((c) => c.stop()));
     await pg?.close();
   }
 
@@ -320,21 +468,17 @@ async function main() {
     // Request capture off, errors and all, each with the access log on (what capture needs), so the
     // difference is capture's own: time to first byte of a stream, CPU per request and per stream.
     console.log('\nRequest capture: off vs errors vs all (access log on in each)');
-    const fs = await import('node:fs');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccproxy-bench-capture-'));
     const withCapture = async (mode: string, extra: Record<string, unknown> = {}, file = mode) => {
-      const child = await start('proxy.mjs', {
-        ...env,
-        BENCH_SETTINGS: JSON.stringify({
-          observability: {
-            access_log: true,
-            capture: mode,
-            duckdb_path: path.join(dir, `${file}.duckdb`),
-            ...extra,
-          },
-        }),
+      const child = await startVariant(variants[0]!, {
+        observability: {
+          access_log: true,
+          capture: mode,
+          duckdb_path: path.join(dir, `${file}.duckdb`),
+          ...extra,
+        },
       });
-      return anth(`capture ${mode}`, child, child.origin, '/api/v1/messages');
+      return anth(`capture ${mode}`, child, '/api/v1/messages');
     };
     const targets = [await withCapture('off'), await withCapture('errors'), await withCapture('all')];
     for (const t of targets) {
@@ -496,7 +640,7 @@ async function main() {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
-  await Promise.all([upstream.stop(), passthrough.stop(), proxy.stop()]);
+  await upstream.stop();
 
   if (wanted('sdk')) {
     // SDK mode's time to first token starts Claude Code processes: its own script, after the rest,
@@ -505,15 +649,12 @@ async function main() {
     const r = spawnSync(
       process.execPath,
       ['--import', 'tsx', path.join(import.meta.dirname, 'sdk-ttft.ts'), ...(QUICK ? ['--quick'] : [])],
-      {
-        stdio: 'inherit',
-        timeout: 10 * 60_000,
-      },
+      { stdio: 'inherit', timeout: 10 * 60_000 },
     );
     if (r.status !== 0) console.log(`  sdk-ttft.ts failed (${r.error?.message ?? `exit ${r.status}`})`);
   }
 
-  console.log('\nMarkdown:\n');
+  console.log('\nMarkdown:');
   let section = '';
   for (const { section: s, row } of rows) {
     if (s !== section) {
@@ -530,6 +671,89 @@ async function main() {
         .join(' | ')} |`,
     );
   }
+  issueTable(variants.map((v) => v.name));
+}
+
+/** Issue 13's table: ccproxy (and any baseline or variant) beside the floor, against the goals. */
+function issueTable(names: string[]) {
+  const f = (name: string, key: string) => figures[name]?.[key] ?? Number.NaN;
+  const fl = (key: string) => f('pass-through', key);
+  const mb = (v: number) => (Number.isFinite(v) ? `${(v / MB).toFixed(0)} MB` : 'n/a');
+  const s = (v: number) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${(v / 1000).toFixed(2)} s` : 'n/a');
+  const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)} ms` : 'n/a');
+  const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : 'n/a');
+  const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(0)}%` : 'n/a');
+  const verdict = (ok: boolean | undefined) => (ok === undefined ? '—' : ok ? 'met' : 'not met');
+  const lines: Array<[string, (n: string) => string, string, string, (n: string) => boolean | undefined]> = [
+    [
+      'RSS at idle after start-up and warm-up',
+      (n) => mb(f(n, 'idleRss')),
+      mb(fl('idleRss')),
+      '≤ 80 MB',
+      (n) => ok(f(n, 'idleRss') <= 80 * MB, f(n, 'idleRss')),
+    ],
+    [
+      `peak RSS, ${BURST} concurrent slow streams`,
+      (n) => mb(f(n, 'peakRss')),
+      mb(fl('peakRss')),
+      '≤ 150 MB',
+      (n) => ok(f(n, 'peakRss') <= 150 * MB, f(n, 'peakRss')),
+    ],
+    [
+      'idle RSS after the load',
+      (n) => mb(f(n, 'afterRss')),
+      mb(fl('afterRss')),
+      '≤ 100 MB',
+      (n) => ok(f(n, 'afterRss') <= 100 * MB, f(n, 'afterRss')),
+    ],
+    [
+      `${BURST} streams started at once: added TTFB p99`,
+      (n) => s(f(n, 'burstAdded99')),
+      s(fl('burstAdded99')),
+      '≤ 1.5× the floor’s',
+      (n) =>
+        ok(
+          f(n, 'burstAdded99') <= 1.5 * Math.max(fl('burstAdded99'), 0),
+          f(n, 'burstAdded99') + fl('burstAdded99'),
+        ),
+    ],
+    [
+      'OpenAI streams, 100 concurrent: TTFB p99',
+      (n) => ms(f(`${n} openai`, 'ttfb100p99')),
+      ms(fl('ttfb100p99')),
+      '≤ 2× the floor’s',
+      (n) =>
+        ok(
+          f(`${n} openai`, 'ttfb100p99') <= 2 * fl('ttfb100p99'),
+          f(`${n} openai`, 'ttfb100p99') + fl('ttfb100p99'),
+        ),
+    ],
+    [
+      'non-streamed, 16 concurrent: throughput vs direct',
+      (n) => x(f(n, 'nonstreamX')),
+      x(fl('nonstreamX')),
+      '≥ 0.27×',
+      (n) => ok(f(n, 'nonstreamX') >= 0.27, f(n, 'nonstreamX')),
+    ],
+    [
+      'everything in observability on: throughput cost',
+      (n) => pct(f(n, 'obsCost')),
+      '—',
+      '≤ 10%',
+      (n) => ok(f(n, 'obsCost') <= 0.1, f(n, 'obsCost')),
+    ],
+  ];
+  console.log(
+    `\n**Issue 13's table**\n\n| figure | ${names.join(' | ')} | floor | goal | ${names.map((n) => `${n}: goal`).join(' | ')} |\n|---|${names.map(() => '---:').join('|')}|---:|---|${names.map(() => '---').join('|')}|`,
+  );
+  for (const [label, value, floorValue, goal, met] of lines)
+    console.log(
+      `| ${label} | ${names.map(value).join(' | ')} | ${floorValue} | ${goal} | ${names.map((n) => verdict(met(n))).join(' | ')} |`,
+    );
+}
+
+function ok(pass: boolean, measured: number): boolean | undefined {
+  return Number.isFinite(measured) ? pass : undefined;
 }
 
 await main();

@@ -9,7 +9,4 @@ const fake = await startFakeUpstream({ acceptAnyToken: true });
 setInterval(() => {
   fake.received.length = 0;
 }, 2000).unref();
-process.send?.({ ready: true, port: fake.port });
-process.on('message', (m: { cmd?: string }) => {
-  if (m?.cmd === 'usage') process.send?.({ cpu: process.cpuUsage(), rss: process.memoryUsage().rss });
-});
+process.send?.({ port: fake.port });

@@ -21,7 +21,7 @@ import { assembledText, bodyFor, type ClientFormat, PATHS, streamComplete } from
 import { sseEvents } from '../test/helpers/sse.ts';
 import { DEFAULT_TEXT } from '../test/support/fake-upstream.ts';
 import { seededRandom } from '../test/support/sse.ts';
-import { type Child, start, type Usage } from './child.ts';
+import { type Child, start, startCcproxy, type Usage } from './child.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => {
@@ -234,24 +234,21 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccproxy-soak-'));
   const token = 'sk-ant-oat01-soak-token-00000000000000000000';
   const upstream = await start('soak-upstream.ts', {}, token);
-  const proxy = await start(
-    'proxy.mjs',
-    {
-      BENCH_UPSTREAM: upstream.origin,
-      BENCH_SETTINGS: JSON.stringify({
-        // Faults are the point here: their warnings would drown the report.
-        server: { log_level: 'error' },
-        upstream: {
-          timeouts: { first_byte_s: 2, idle_s: 2 },
-          retry: { base_delay_ms: 20, max_wait_s: 5 },
-          max_concurrency: Math.max(8, Math.floor(CONCURRENCY * 0.75)),
-          queue_timeout_s: 20,
-        },
-        observability: { enabled: true, duckdb_path: path.join(dir, 'soak.duckdb') },
-      }),
-    },
+  const proxy = await startCcproxy({
     token,
-  );
+    settings: {
+      // Faults are the point here: their warnings would drown the log.
+      server: { log_level: 'error' },
+      upstream: {
+        base_url: upstream.origin,
+        timeouts: { first_byte_s: 2, idle_s: 2 },
+        retry: { base_delay_ms: 20, max_wait_s: 5 },
+        max_concurrency: Math.max(8, Math.floor(CONCURRENCY * 0.75)),
+        queue_timeout_s: 20,
+      },
+      observability: { enabled: true, duckdb_path: path.join(dir, 'soak.duckdb') },
+    },
+  });
   const pool = new Pool(proxy.origin, { connections: CONCURRENCY, keepAliveTimeout: 30_000 });
   console.log(
     `ccproxy soak — ${MINUTES} min, ${CONCURRENCY} clients, seed ${SEED}, warm-up ${WARMUP_MS / 1000}s, checkpoints every ${CHECKPOINT_MS / 1000}s — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,

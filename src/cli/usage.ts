@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { Settings } from '../config/schema.ts';
-import { DuckDbStore } from '../observability/access-log/duckdb/store.ts';
 import type { Aggregate, Analytics, AnalyticsQuery } from '../observability/access-log/store.ts';
 import { addProxyOptions, connect, ProxyClient, type ProxyOptions } from './proxy-client.ts';
 import { table } from './table.ts';
@@ -82,6 +81,9 @@ async function fromPostgres(settings: Settings): Promise<Source> {
 }
 
 async function fromFile(file: string): Promise<Source> {
+  // Loaded here, not at the top: DuckDB costs ~35 MB of RSS in every process that imports it, and
+  // this file is part of the CLI that `ccproxy serve` loads too.
+  const { DuckDbStore } = await import('../observability/access-log/duckdb/store.ts');
   const store = await DuckDbStore.open(file, { readOnly: true });
   return { analytics: (q) => store.aggregate(q), label: file, close: () => store.close() };
 }

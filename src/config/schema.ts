@@ -184,8 +184,10 @@ export const settingsSchema = z.object({
             .number()
             .int()
             .positive()
-            .default(256)
-            .describe('Most keep-alive connections to the upstream.'),
+            .default(2048)
+            .describe(
+              'Most connections to the upstream at once. A stream holds one for as long as it lasts, so requests beyond this wait for a stream to end (upstream.max_concurrency is the limit that answers 429 instead).',
+            ),
           keep_alive_s: seconds(30, 'How long an idle upstream connection is kept open.'),
         })
         .prefault({})

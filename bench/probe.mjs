@@ -1,0 +1,33 @@
+/**
+ * Preloaded (`node --import`) into every benchmark child: answers `usage` requests over the IPC
+ * channel with the process's CPU time, RSS, heap and open handles, after a full garbage collection
+ * when asked (the child runs with `--expose-gc`). Nothing of the bench lives in ccproxy itself: the
+ * proxy runs as `ccproxy serve` does, with this beside it.
+ */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+process.on('message', async (m) => {
+  if (m?.cmd !== 'usage') return;
+  if (m.gc && globalThis.gc) {
+    // Twice, with a turn between: weak callbacks and finalizers of the first free more for the second.
+    globalThis.gc();
+    await settle();
+    globalThis.gc();
+    await settle();
+    // V8 hands freed pages back on a background thread after a collection: read RSS once it has.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const mem = process.memoryUsage();
+  process.send?.({
+    usage: true,
+    cpu: process.cpuUsage(),
+    rss: mem.rss,
+    heap: mem.heapUsed,
+    heapTotal: mem.heapTotal,
+    external: mem.external,
+    arrayBuffers: mem.arrayBuffers,
+    handles: process.getActiveResourcesInfo().length,
+  });
+});
+// The IPC channel must not keep a child alive on its own.
+process.channel?.unref();
