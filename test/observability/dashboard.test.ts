@@ -4,12 +4,11 @@
  * live table, the charts draw, and the token prompt works behind a guard that answers 401.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fastify, { type FastifyInstance } from 'fastify';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { AccountView } from '../../src/accounts/index.ts';
 import {
   createObservability,
@@ -17,14 +16,10 @@ import {
   type Observability,
 } from '../../src/observability/index.ts';
 import { Lifecycle } from '../../src/observability/lifecycle.ts';
+import { ARTIFACTS, buildDashboard, chromiumSkip, launchChromium } from '../support/chromium.ts';
 import { emitRequest, record, settingsWith, silent, tempDir, waitFor } from './helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
-const skip = fs.existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: install it with apt-get install -y chromium`;
+const skip = chromiumSkip;
 
 interface Server {
   url: string;
@@ -114,30 +109,8 @@ describe('dashboard in headless Chromium', { skip }, () => {
 
   before(async () => {
     dir = tempDir({ after: (fn) => cleanups.push(fn) });
-    bundle = path.join(dir, 'bundle');
-    const build = spawnSync(
-      process.execPath,
-      [path.join(ROOT, 'scripts', 'build-dashboard.mjs'), '--outdir', bundle],
-      {
-        encoding: 'utf8',
-      },
-    );
-    assert.equal(build.status, 0, build.stderr);
-    context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1400, height: 1100 },
-    });
+    bundle = buildDashboard(path.join(dir, 'bundle'));
+    context = await launchChromium(path.join(dir, 'profile'));
   });
 
   after(async () => {

@@ -6,26 +6,22 @@
  * Chromium's own HAR reader (playwright's routeFromHAR) replays.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { curlCommand } from '../../src/observability/capture/replay.ts';
 import type { Capture } from '../../src/observability/capture/types.ts';
 import { tempDir } from '../observability/helpers.ts';
+import { ARTIFACTS, buildDashboard, chromiumSkip, launchChromium } from '../support/chromium.ts';
 import { reply } from '../support/fake-upstream.ts';
 import { assertHar } from './har-shape.ts';
 import { type CaptureRig, PROXY_TOKEN, startCaptureRig } from './helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
-const skip = fs.existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: install it with apt-get install -y chromium`;
+const skip = chromiumSkip;
 const run = promisify(execFile);
 
 describe('the capture in the dashboard', { skip }, () => {
@@ -36,34 +32,13 @@ describe('the capture in the dashboard', { skip }, () => {
 
   before(async () => {
     dir = tempDir({ after: (fn) => cleanups.push(fn) });
-    const bundle = path.join(dir, 'bundle');
-    const build = spawnSync(
-      process.execPath,
-      [path.join(ROOT, 'scripts', 'build-dashboard.mjs'), '--outdir', bundle],
-      {
-        encoding: 'utf8',
-      },
-    );
-    assert.equal(build.status, 0, build.stderr);
     // The bundle of these sources, not dist/'s.
+    const bundle = buildDashboard(path.join(dir, 'bundle'));
     rig = await startCaptureRig(
       { observability: { capture: 'all', dashboard: true } },
       { dashboardDir: bundle },
     );
-    context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-        '--disable-sync',
-      ],
-      viewport: { width: 1500, height: 1100 },
-      acceptDownloads: true,
-    });
+    context = await launchChromium(path.join(dir, 'profile'), { width: 1500, downloads: true });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: rig.proxy.url });
 
     const openai = new OpenAI({ baseURL: `${rig.proxy.url}/api/v1`, apiKey: PROXY_TOKEN, maxRetries: 0 });
