@@ -80,6 +80,9 @@ async function serve(flags: CommonFlags): Promise<void> {
   let url: string;
   try {
     proxy = await buildApp({ settings, log, env });
+    // The accounts' tokens and keys as the settings give them (a token that is not Anthropic-shaped
+    // would escape the scrub by shape); refreshed tokens are Anthropic-shaped and caught that way.
+    secrets.push(...proxy.accounts.secrets());
     url = await proxy.listen();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
