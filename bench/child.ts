@@ -21,6 +21,9 @@ export interface Usage {
   arrayBuffers?: number;
   /** `process.getActiveResourcesInfo().length`. */
   handles?: number;
+  /** The event loop's delay since the previous reading (monitorEventLoopDelay), p99 and max. */
+  loopDelayP99Ms?: number;
+  loopDelayMaxMs?: number;
 }
 
 export interface Child {
@@ -82,8 +85,13 @@ function wrap(proc: ChildProcess, port: number): Child {
     stop: () =>
       new Promise((res) => {
         if (proc.exitCode !== null || proc.signalCode !== null) return res();
-        proc.once('exit', () => res());
-        proc.kill('SIGKILL');
+        // SIGTERM first, as a service manager would (a child run with --cpu-prof writes its profile).
+        const hard = setTimeout(() => proc.kill('SIGKILL'), 5000);
+        proc.once('exit', () => {
+          clearTimeout(hard);
+          res();
+        });
+        proc.kill('SIGTERM');
       }),
   };
 }

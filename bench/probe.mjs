@@ -4,7 +4,13 @@
  * when asked (the child runs with `--expose-gc`). Nothing of the bench lives in ccproxy itself: the
  * proxy runs as `ccproxy serve` does, with this beside it.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
 const settle = () => new Promise((resolve) => setImmediate(resolve));
+// How long a ready callback waited for the event loop: what every request in flight feels when
+// something holds the loop (a sync flush, a GC pause). Reset at each reading.
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
 
 process.on('message', async (m) => {
   if (m?.cmd !== 'usage') return;
@@ -27,7 +33,10 @@ process.on('message', async (m) => {
     external: mem.external,
     arrayBuffers: mem.arrayBuffers,
     handles: process.getActiveResourcesInfo().length,
+    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    loopDelayMaxMs: loopDelay.max / 1e6,
   });
+  loopDelay.reset();
 });
 // The IPC channel must not keep a child alive on its own.
 process.channel?.unref();

@@ -119,7 +119,13 @@ async function measure(
   });
   const after = t.child ? await t.child.usage() : undefined;
   const cpuPerReq = before && after && r.requests ? cpuMs(before.cpu, after.cpu) / r.requests : Number.NaN;
-  return { ...r, cpuPerReq };
+  // The probe resets its event-loop delay histogram at each reading: `after` covers this load alone.
+  return {
+    ...r,
+    cpuPerReq,
+    loopDelayP99Ms: after?.loopDelayP99Ms ?? Number.NaN,
+    loopDelayMaxMs: after?.loopDelayMaxMs ?? Number.NaN,
+  };
 }
 
 type Row = Record<string, string | number>;
@@ -442,6 +448,8 @@ async function main() {
         tally.add(t.name, 'rps', m.rps);
         tally.add(t.name, 'cpu', m.cpuPerReq);
         tally.add(t.name, 'p99', p99(m.latencyMs));
+        tally.add(t.name, 'loop', m.loopDelayP99Ms);
+        tally.add(t.name, 'loopMax', m.loopDelayMaxMs);
         const s = await measure(t, { stream: true, concurrency: 1, count: QUICK ? 100 : 300 });
         tally.add(t.name, 'ttfb', s.ttfbMs);
       }
@@ -456,6 +464,8 @@ async function main() {
         'x off': x,
         'cpu ms/req': tally.med(t.name, 'cpu'),
         'latency p99 ms': tally.med(t.name, 'p99'),
+        'loop delay p99 ms': tally.med(t.name, 'loop'),
+        'loop delay max ms': tally.med(t.name, 'loopMax'),
         'stream ttfb p50 ms': median(tally.get(t.name, 'ttfb')),
         'p99 ms': p99(tally.get(t.name, 'ttfb')),
       });

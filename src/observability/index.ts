@@ -89,10 +89,11 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
     const storage = (deps.storage ?? ownStorage)!;
     try {
       // The database's module (and prom-client below) load only when switched on: DuckDB and
-      // prom-client together weigh ~40 MB.
+      // prom-client together weigh ~40 MB. DuckDB runs on a thread of its own: its appender commits
+      // on the calling thread, which would hold every request in flight.
       store = storage.postgres
         ? new (await import('./access-log/postgres/store.ts')).PgAccessLogStore(storage.postgres)
-        : await (await import('./access-log/duckdb/store.ts')).DuckDbStore.open(o.duckdb_path);
+        : await (await import('./access-log/duckdb/thread-store.ts')).DuckDbThreadStore.open(o.duckdb_path);
     } catch (err) {
       storeError = (err as Error).message;
       log.error(

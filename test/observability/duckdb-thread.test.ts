@@ -1,0 +1,100 @@
+/**
+ * The DuckDB access log on its own thread (what `ccproxy serve` runs): every store call crosses to
+ * the thread and back with the same answers as the in-process store, open errors come back as
+ * errors, a thread that dies fails only the calls it held and the next call starts a new one, and
+ * close() writes everything it was handed before the thread ends.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { Worker } from 'node:worker_threads';
+import { DuckDbStore } from '../../src/observability/access-log/duckdb/store.ts';
+import { DuckDbThreadStore } from '../../src/observability/access-log/duckdb/thread-store.ts';
+import { toRow } from '../../src/observability/access-log/row.ts';
+import { createPricing } from '../../src/observability/pricing.ts';
+import { record, tempDir } from './helpers.ts';
+
+const pricing = createPricing();
+const rows = (n: number, prefix: string) =>
+  Array.from({ length: n }, (_, i) =>
+    toRow(
+      record({ id: `${prefix}-${i}`, startedAt: Date.parse('2026-12-01T10:00:00Z') + i * 1000 }),
+      pricing,
+    ),
+  );
+
+/** The same questions to the thread and to the file opened in-process afterwards. */
+test('every call crosses to the thread and back with the in-process answers', async (t) => {
+  const file = path.join(tempDir(t), 'nested', 'log.duckdb');
+  const store = await DuckDbThreadStore.open(file);
+  const written = rows(120, 'r');
+  await store.insertBatch(written.slice(0, 70));
+  await store.insertBatch(written.slice(70));
+  await store.insertCaptures([
+    { id: 'r-3', ts: written[3]!.ts, size_bytes: 9, truncated: false, doc: '{"a":"b"}' },
+  ]);
+
+  const page = await store.query({ order: 'asc', limit: 50 });
+  assert.equal(page.rows.length, 50);
+  assert.equal(page.rows[0]!.id, 'r-0');
+  assert.ok(page.next_cursor);
+  const next = await store.query({ order: 'asc', limit: 100, cursor: page.next_cursor! });
+  assert.equal(next.rows.length, 70);
+  const analytics = await store.aggregate({ bucketS: 60 });
+  assert.equal(analytics.totals.requests, 120);
+  assert.equal((await store.status()).rows, 120);
+  assert.equal(await store.captures.getCapture('r-3'), '{"a":"b"}');
+  assert.deepEqual(await store.captures.captureStats(), { rows: 1, bytes: 9 });
+  assert.equal(await store.prune(written[10]!.ts), 10);
+  const beforeClose = await store.query({ order: 'desc', limit: 1000 });
+  const agg = await store.aggregate({ bucketS: 60 });
+  await store.close();
+  await assert.rejects(store.status(), /closed/);
+
+  const same = await DuckDbStore.open(file, { readOnly: true });
+  t.after(() => same.close());
+  assert.deepEqual(await same.query({ order: 'desc', limit: 1000 }), beforeClose);
+  assert.deepEqual(await same.aggregate({ bucketS: 60 }), agg);
+  if (process.platform !== 'win32') assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+});
+
+test('a file that cannot be opened is an error of open(), and a later open works', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'log.duckdb');
+  fs.mkdirSync(file);
+  await assert.rejects(DuckDbThreadStore.open(file), (err: Error) => {
+    assert.match(err.message, /log\.duckdb/);
+    return true;
+  });
+  fs.rmdirSync(file);
+  const store = await DuckDbThreadStore.open(file);
+  await store.close();
+});
+
+test('a thread that dies fails the calls it held; the next call starts a new one on the same file', async (t) => {
+  const store = await DuckDbThreadStore.open(path.join(tempDir(t), 'log.duckdb'));
+  t.after(() => store.close());
+  await store.insertBatch(rows(5, 'before'));
+  // What a crash of the thread looks like from here: the worker ends under a call (20,000 rows keep
+  // the thread busy for far longer than the next statement takes to stop it).
+  const worker = (store as unknown as { worker: Worker }).worker;
+  const batch = rows(20_000, 'held');
+  const held = store.insertBatch(batch);
+  await worker.terminate();
+  await assert.rejects(held, /DuckDB thread stopped/);
+  await store.insertBatch(rows(3, 'after'));
+  const ids = (await store.query({ order: 'asc', limit: 10_000 })).rows.map((r) => r.id);
+  assert.ok(ids.includes('before-4') && ids.includes('after-2'), ids.join(' '));
+});
+
+test('close() writes every batch handed over before it, even ones still queued', async (t) => {
+  const file = path.join(tempDir(t), 'log.duckdb');
+  const store = await DuckDbThreadStore.open(file);
+  const inserts = [0, 1, 2, 3].map((b) => store.insertBatch(rows(500, `b${b}`)));
+  await store.close();
+  await Promise.all(inserts);
+  const again = await DuckDbStore.open(file, { readOnly: true });
+  t.after(() => again.close());
+  assert.equal((await again.status()).rows, 2000);
+});
