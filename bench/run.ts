@@ -10,8 +10,8 @@
  *   npm run bench                 all scenarios
  *   npm run bench -- --quick      one short round of each (SDK mode: 3 rounds)
  *   npm run bench -- --only=burst,openai
- *        memory (always), nonstream, stream, openai, burst, observability, observability-pg, capture,
- *        sdk, accounts
+ *        memory (always), idle, nonstream, stream, openai, burst, observability, observability-pg,
+ *        capture, sdk, accounts
  *   npm run bench -- --baseline=../other-checkout    the same scenarios for a second ccproxy (its
  *        bin/ccproxy.js, built) beside this one, rounds interleaved: an A/B in one run
  *   BENCH_VARIANTS='[{"name":"semi4","nodeFlags":["--max-semi-space-size=4"]}]' npm run bench
@@ -260,6 +260,27 @@ async function main() {
       'RSS after warm-up MB': warm.rss / MB,
       'heap after warm-up MB': (warm.heap ?? Number.NaN) / MB,
     });
+  }
+
+  if (wanted('idle')) {
+    // What `top` shows while a proxy sits idle after traffic: RSS read from /proc with no forced
+    // collection (every other memory figure here is read after one, for all targets alike). ccproxy
+    // runs one itself after server.idle_gc_s (30 s) without a request in flight.
+    console.log('\nIdle after traffic (RSS, no forced GC)');
+    for (const t of [floor, ...ccp]) await measure(t, { stream: true, concurrency: 64, count: 2000 });
+    const marks = [0, 20, 40, 60, 80];
+    const readings = new Map<string, number[]>();
+    const t0 = performance.now();
+    for (const mark of marks) {
+      await delay(Math.max(0, t0 + mark * 1000 - performance.now()));
+      for (const s of servers)
+        readings.set(s.name, [...(readings.get(s.name) ?? []), (await s.child.rss()) / MB]);
+    }
+    for (const s of servers)
+      report('idle', {
+        target: s.name,
+        ...Object.fromEntries(marks.map((m, i) => [`RSS MB at ${m} s`, readings.get(s.name)![i]!])),
+      });
   }
 
   if (wanted('nonstream')) {

@@ -10,6 +10,7 @@ import { isLoopback } from '../loopback.ts';
 import { enabledPieces } from '../observability/index.ts';
 import { maskToken } from '../redact.ts';
 import { buildApp, type ProxyApp } from '../server/app.ts';
+import { collectWhenIdle } from '../server/idle-gc.ts';
 import { urlPassword } from '../storage/url.ts';
 import { VERSION } from '../version.ts';
 import { type CommonFlags, loadOrExit } from './settings.ts';
@@ -108,6 +109,9 @@ async function serve(flags: CommonFlags): Promise<void> {
   // Before the banner: whoever waits for it (a test, a supervisor) may signal at once, and a signal
   // that arrives before node has a listener for it kills the process without a clean shutdown.
   handleSignals(proxy, settings, log);
+  // Memory back once traffic stops (src/server/idle-gc.ts).
+  if (settings.server.idle_gc_s > 0)
+    collectWhenIdle({ lifecycle: proxy.lifecycle, idleMs: settings.server.idle_gc_s * 1000 });
   const risks = riskWarnings(settings, (key) => `set by ${describeSource(loaded.sources[key], key)}`);
   process.stdout.write(banner(url, settings, proxy, risks, { ...process.env, ...env }));
 }

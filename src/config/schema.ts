@@ -153,6 +153,10 @@ export const settingsSchema = z.object({
         15,
         'On SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted.',
       ),
+      idle_gc_s: seconds(
+        30,
+        'After this long with no request in flight, one full garbage collection hands memory back to the system (an idle process allocates nothing, so none comes on its own). 0 = never.',
+      ),
     })
     .prefault({})
     .describe('The HTTP server.'),
