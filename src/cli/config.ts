@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { type Loaded, userConfigPath } from '../config/load.ts';
-import { renderEffective, renderTomlTemplate } from '../config/render.ts';
 import { loadOrExit } from './settings.ts';
 
 /** What `config show` prints under the table: the files read, the folder's trust, what was left out. */
@@ -29,7 +28,7 @@ export function registerConfig(program: Command): void {
     .command('show')
     .description('Print every setting, its effective value and where it came from (secrets masked)')
     .option('--json', 'print JSON instead of a table')
-    .action((opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean }) => {
       const loaded = loadOrExit(program.opts());
       if (opts.json) {
         const doc = {
@@ -42,6 +41,7 @@ export function registerConfig(program: Command): void {
         process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
         return;
       }
+      const { renderEffective } = await import('../config/render.ts');
       process.stdout.write(`${renderEffective(loaded.settings, loaded.sources)}\n`);
       process.stdout.write(`${describeFiles(loaded)}\n`);
     });
@@ -51,13 +51,14 @@ export function registerConfig(program: Command): void {
     .description('Write a commented TOML file with every setting at its default')
     .option('--path <file>', 'where to write it (default: ~/.config/ccproxy/config.toml)')
     .option('--force', 'overwrite an existing file')
-    .action((opts: { path?: string; force?: boolean }) => {
+    .action(async (opts: { path?: string; force?: boolean }) => {
       const file = path.resolve(opts.path ?? userConfigPath(os.homedir()));
       if (fs.existsSync(file) && !opts.force) {
         process.stderr.write(`ccproxy: ${file} already exists; use --force to overwrite it.\n`);
         process.exit(1);
       }
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      const { renderTomlTemplate } = await import('../config/render.ts');
       fs.writeFileSync(file, renderTomlTemplate(), { mode: 0o600 });
       process.stdout.write(`Wrote ${file}\n`);
     });

@@ -10,11 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadSettings } from '../config/load.ts';
-import { probeProxy } from './launch/ensure-proxy.ts';
 import { ProxyClient, serverUrl } from './proxy-client.ts';
-import { ccproxyEntry } from './self.ts';
-import { platformManager, type ServiceManager } from './service/manager.ts';
-import { type ServiceSpec, serviceOptions } from './service/unit.ts';
+import type { ServiceManager } from './service/manager.ts';
+import type { ServiceSpec } from './service/unit.ts';
 import { explicitConfig, loadOrExit } from './settings.ts';
 
 const ENV_TEMPLATE = `# Environment of the ccproxy service (\`ccproxy service install\`). ccproxy reads this file from its
@@ -44,7 +42,9 @@ export function serviceEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const complain = (line: string) => process.stderr.write(`ccproxy: ${line}\n`);
 
-function managerOrExit(): ServiceManager {
+/** The service manager's module loads only here: `ccproxy serve` registers these commands and runs none. */
+async function managerOrExit(): Promise<ServiceManager> {
+  const { platformManager } = await import('./service/manager.ts');
   const manager = platformManager();
   if (!manager) {
     complain(
@@ -65,8 +65,9 @@ export function registerService(program: Command): void {
     .description('Write the service file and start it (again: update it; restarts only when it changed)')
     .option('-p, --port <port>', 'port the service listens on (server.port; default from the settings)')
     .option('--no-start', 'only write the file')
-    .action((opts: { port?: string; start: boolean }) => {
-      const manager = managerOrExit();
+    .action(async (opts: { port?: string; start: boolean }) => {
+      const manager = await managerOrExit();
+      const { ccproxyEntry } = await import('./self.ts');
       const loaded = loadOrExit({ ...program.opts(), port: opts.port });
       const dir = workDir();
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -121,8 +122,8 @@ export function registerService(program: Command): void {
   service
     .command('uninstall')
     .description('Stop the service and remove its file (settings and .env stay)')
-    .action(() => {
-      const manager = managerOrExit();
+    .action(async () => {
+      const manager = await managerOrExit();
       if (!fs.existsSync(manager.file)) {
         say(`Not installed: ${manager.file} does not exist.`);
         return;
@@ -139,7 +140,7 @@ export function registerService(program: Command): void {
     .command('status')
     .description('Is the service installed and running, with which pid, and where does it answer?')
     .action(async () => {
-      const manager = managerOrExit();
+      const manager = await managerOrExit();
       const installed = fs.existsSync(manager.file);
       const command = installed ? (manager.commandOf(fs.readFileSync(manager.file, 'utf8')) ?? []) : [];
       const state = manager.state();
@@ -157,6 +158,7 @@ export function registerService(program: Command): void {
           : `unknown: ${state.state}`,
       );
       // Where it listens: the settings as the service reads them (its --config and --port, its .env).
+      const { serviceOptions } = await import('./service/unit.ts');
       const { configFile, port } = serviceOptions(command);
       let client: ProxyClient | undefined;
       try {
@@ -172,6 +174,7 @@ export function registerService(program: Command): void {
       }
       if (client) {
         const url = client.base;
+        const { probeProxy } = await import('./launch/ensure-proxy.ts');
         const p = await probeProxy(client);
         row(
           'proxy',
@@ -192,7 +195,7 @@ export function registerService(program: Command): void {
     .option('-n, --lines <n>', 'how many of the last lines', '100')
     .option('-f, --follow', 'keep showing new lines')
     .action(async (opts: { lines: string; follow?: boolean }) => {
-      const manager = managerOrExit();
+      const manager = await managerOrExit();
       const lines = Number.parseInt(opts.lines, 10);
       if (!Number.isInteger(lines) || lines < 0) {
         complain(`--lines must be a whole number, not "${opts.lines}".`);

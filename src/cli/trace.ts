@@ -6,20 +6,20 @@
  *                                                                 send the client's request again, print the answer
  *   trace export ID --har FILE                                    the capture as an HTTP Archive
  * The id is the `x-request-id` every answer carries.
+ * What only one subcommand needs (rendering, replay, diff, HAR) loads when it runs: `ccproxy serve`
+ * loads this file to register the commands, and needs none of it.
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { bodyJson } from '../observability/capture/changes.ts';
-import { type Change, describeChange, jsonDiff } from '../observability/capture/diff.ts';
-import { toHar } from '../observability/capture/har.ts';
-import { ReplayRefused, replayRequest } from '../observability/capture/replay.ts';
-import { parseEvent } from '../observability/capture/store-doc.ts';
+import type { bodyJson } from '../observability/capture/changes.ts';
+import type { Change } from '../observability/capture/diff.ts';
+import type { replayRequest } from '../observability/capture/replay.ts';
+import type { parseEvent } from '../observability/capture/store-doc.ts';
 import type { Capture, CapturedPart, RequestDetail } from '../observability/capture/types.ts';
 import type { QueryPage } from '../observability/logs-api/routes.ts';
 import { VERSION } from '../version.ts';
 import { addProxyOptions, connect, type ProxyClient, type ProxyOptions } from './proxy-client.ts';
 import { table } from './table.ts';
-import { renderDetail } from './trace/render.ts';
 
 /** A failure to tell the user in one line (exit code 1). */
 export class TraceError extends Error {}
@@ -104,6 +104,7 @@ export async function traceList(client: ProxyClient, o: ListOptions): Promise<st
 }
 
 export async function traceShow(client: ProxyClient, id: string, color: boolean): Promise<string> {
+  const { renderDetail } = await import('./trace/render.ts');
   return renderDetail(await detailOf(client, id), { color });
 }
 
@@ -125,8 +126,14 @@ const VOLATILE = new Set([
   'response_id',
 ]);
 
+/** What `--diff` reads captures with (loaded only for it). */
+interface Readers {
+  parseEvent: typeof parseEvent;
+  bodyJson: typeof bodyJson;
+}
+
 /** An answer as something to compare: its JSON, or its events (pings aside) with JSON data. */
-function comparable(body: string, sse: boolean): unknown {
+function comparable(body: string, sse: boolean, { parseEvent }: Readers): unknown {
   if (!sse) {
     try {
       return JSON.parse(body);
@@ -147,10 +154,10 @@ function comparable(body: string, sse: boolean): unknown {
     });
 }
 
-function capturedComparable(part: CapturedPart | null): unknown {
+function capturedComparable(part: CapturedPart | null, readers: Readers): unknown {
   if (!part?.body) return undefined;
-  if (part.events) return comparable(part.body.text, true);
-  return bodyJson(part.body) ?? part.body.text;
+  if (part.events) return comparable(part.body.text, true, readers);
+  return readers.bodyJson(part.body) ?? part.body.text;
 }
 
 export async function traceReplay(
@@ -163,6 +170,7 @@ export async function traceReplay(
   if (o.mode !== undefined && o.mode !== 'api' && o.mode !== 'sdk')
     throw new TraceError(`--mode must be api or sdk; got ${o.mode}.`);
   const d = await captureOf(client, id);
+  const { ReplayRefused, replayRequest } = await import('../observability/capture/replay.ts');
   let req: ReturnType<typeof replayRequest>;
   try {
     req = replayRequest(d.capture, { mode: o.mode as 'api' | 'sdk' | undefined, stream: o.stream });
@@ -193,8 +201,13 @@ export async function traceReplay(
   text += rest;
   out.write(text.endsWith('\n') ? rest : `${rest}\n`);
   if (o.diff) {
+    const readers: Readers = {
+      parseEvent: (await import('../observability/capture/store-doc.ts')).parseEvent,
+      bodyJson: (await import('../observability/capture/changes.ts')).bodyJson,
+    };
+    const { describeChange, jsonDiff } = await import('../observability/capture/diff.ts');
     const sse = (res.headers.get('content-type') ?? '').startsWith('text/event-stream');
-    const before = capturedComparable(d.capture.response);
+    const before = capturedComparable(d.capture.response, readers);
     const wasStream = Boolean(d.capture.response?.events);
     if (before === undefined) err.write('No captured answer to compare with.\n');
     else if (wasStream !== sse)
@@ -203,7 +216,7 @@ export async function traceReplay(
         `The captured answer was ${wasStream ? 'a stream' : 'whole'} and this one is ${sse ? 'a stream' : 'whole'}: replay with ${wasStream ? '--stream' : '--no-stream'} to compare them.\n`,
       );
     else {
-      const changes: Change[] = jsonDiff(before, comparable(text, sse), { ignore: VOLATILE });
+      const changes: Change[] = jsonDiff(before, comparable(text, sse, readers), { ignore: VOLATILE });
       err.write(
         changes.length === 0
           ? 'Same as the captured answer (ids and times aside).\n'
@@ -216,6 +229,7 @@ export async function traceReplay(
 
 export async function traceExport(client: ProxyClient, id: string, file: string): Promise<string> {
   const d = await captureOf(client, id);
+  const { toHar } = await import('../observability/capture/har.ts');
   const har = `${JSON.stringify(toHar(d, client.base, VERSION), null, 2)}\n`;
   if (file === '-') return har;
   // Prompts and answers are private: the file is the user's only (an existing one too).

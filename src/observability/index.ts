@@ -12,12 +12,8 @@ import type { Settings } from '../config/schema.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { toRow } from './access-log/row.ts';
 import type { AccessLogStore } from './access-log/store.ts';
-import { AccessLogWriter } from './access-log/writer.ts';
-import { CaptureWriter } from './capture/writer.ts';
 import { registerDashboard } from './dashboard-routes.ts';
 import type { Lifecycle } from './lifecycle.ts';
-import { registerLogsApi } from './logs-api/routes.ts';
-import { StreamHub } from './logs-api/stream.ts';
 import type { RateLimitReading, RefreshResult } from './metrics.ts';
 import { createPricing } from './pricing.ts';
 
@@ -102,8 +98,9 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
       );
     }
   } else store = deps.store;
+  // Like the store, the writers and the logs API load only when the access log is on.
   const writer = store
-    ? new AccessLogWriter(store, {
+    ? new (await import('./access-log/writer.ts')).AccessLogWriter(store, {
         batchSize: o.batch_size,
         flushIntervalMs: o.flush_interval_ms,
         retentionDays: o.retention_days,
@@ -115,7 +112,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
   const captureStore = on.capture ? store?.captures : undefined;
   const captures =
     captureStore && o.capture !== 'off'
-      ? new CaptureWriter(captureStore, {
+      ? new (await import('./capture/writer.ts')).CaptureWriter(captureStore, {
           mode: o.capture,
           // 0: as long as the access log keeps its rows.
           days: o.capture_days || o.retention_days,
@@ -127,7 +124,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
           now: deps.now,
         })
       : undefined;
-  const hub = on.accessLog ? new StreamHub() : undefined;
+  const hub = on.accessLog ? new (await import('./logs-api/stream.ts')).StreamHub() : undefined;
   const metrics = on.metrics
     ? new (await import('./metrics.ts')).Metrics({
         version: deps.version,
@@ -172,6 +169,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
         if (store && writer && hub) {
           // Live streams never end by themselves: end them when the server shuts down, so it can.
           app.addHook('preClose', async () => hub.close());
+          const { registerLogsApi } = await import('./logs-api/routes.ts');
           registerLogsApi(app, {
             store,
             writer,

@@ -32,6 +32,9 @@ export interface AuthContext {
   settingsFile?: string;
 }
 
+/** How long `auth login` waits for the browser (or the pasted code) unless `--timeout` says. */
+export const DEFAULT_TIMEOUT_S = 300;
+
 /** The credential files the settings name, as absolute paths. */
 export const paths = (ctx: AuthContext): CredentialPaths => credentialPaths(ctx.settings);
 

@@ -1,17 +1,15 @@
 /**
  * `ccproxy auth login|info|validate|refresh|logout`: the subscription's credentials from the command
  * line, one file per command. Each command is a function of (context, options) returning its exit
- * code, so tests run them in-process with a scripted terminal; `registerAuth` wires them to commander.
+ * code, so tests run them in-process with a scripted terminal; `registerAuth` wires them to commander,
+ * loading a command's module only when it runs (`ccproxy serve` needs none of them).
  */
 import type { Command } from 'commander';
 import { createLogger } from '../../logging.ts';
 import { loadOrExit } from '../settings.ts';
-import { type AuthContext, terminalIO } from './context.ts';
-import { info } from './info.ts';
-import { DEFAULT_TIMEOUT_S, type LoginOptions, login } from './login.ts';
-import { type LogoutOptions, logout } from './logout.ts';
-import { refresh } from './refresh.ts';
-import { validate } from './validate.ts';
+import { type AuthContext, DEFAULT_TIMEOUT_S, terminalIO } from './context.ts';
+import type { LoginOptions } from './login.ts';
+import type { LogoutOptions } from './logout.ts';
 
 const EXIT_HELP = `
 Exit codes: 0 done, 1 failed, 2 usage, 3 timed out, 4 state mismatch, 5 consent denied,
@@ -50,29 +48,29 @@ export function registerAuth(program: Command): void {
     .option('--timeout <seconds>', `give up after this long (default ${DEFAULT_TIMEOUT_S})`)
     .option('--server <url>', 'finish the login through a running ccproxy at this URL (it saves the login)')
     .addHelpText('after', EXIT_HELP)
-    .action((opts: LoginOptions) => run((ctx) => login(ctx, opts))());
+    .action((opts: LoginOptions) => run(async (ctx) => (await import('./login.ts')).login(ctx, opts))());
 
   auth
     .command('info')
     .description('Show where the credentials come from, the account, plan, scopes and expiry (tokens masked)')
     .option('--json', 'print JSON')
-    .action((opts: { json?: boolean }) => run((ctx) => info(ctx, opts))());
+    .action((opts: { json?: boolean }) => run(async (ctx) => (await import('./info.ts')).info(ctx, opts))());
 
   auth
     .command('validate')
     .description('Refresh if needed and confirm the upstream accepts the token (exit code 0 = valid)')
     .addHelpText('after', EXIT_HELP)
-    .action(() => run(validate)());
+    .action(() => run(async (ctx) => (await import('./validate.ts')).validate(ctx))());
 
   auth
     .command('refresh')
     .description('Refresh the access token now and write the new pair back where it came from')
-    .action(() => run(refresh)());
+    .action(() => run(async (ctx) => (await import('./refresh.ts')).refresh(ctx))());
 
   auth
     .command('logout')
     .description("Remove ccproxy's own stored credentials (asks first)")
     .option('-y, --yes', 'do not ask')
     .option('--claude-cli', "also remove the Claude CLI's login (logs Claude Code out)")
-    .action((opts: LogoutOptions) => run((ctx) => logout(ctx, opts))());
+    .action((opts: LogoutOptions) => run(async (ctx) => (await import('./logout.ts')).logout(ctx, opts))());
 }

@@ -10,7 +10,7 @@ import { AuthError } from '../../auth/errors.ts';
 import { type LoginResult, saveLogin } from '../../auth/login.ts';
 import { maskToken } from '../../redact.ts';
 import { type AccountTarget, accountTarget, addAccountToSettings } from './account-login.ts';
-import { type AuthContext, expiry, fail, paths } from './context.ts';
+import { type AuthContext, DEFAULT_TIMEOUT_S, expiry, fail, paths } from './context.ts';
 import { loginManually, loginThroughServer, loginWithCallback } from './login-flows.ts';
 
 export interface LoginOptions {
@@ -25,8 +25,6 @@ export interface LoginOptions {
   /** `--account NAME`: the login of one of several accounts (account-login.ts). */
   account?: string;
 }
-
-export const DEFAULT_TIMEOUT_S = 300;
 
 function timeoutSeconds(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_TIMEOUT_S;
