@@ -1,7 +1,7 @@
 /**
  * Memory back when traffic stops. V8 returns memory to the system after a full collection, but an
  * idle server allocates nothing, so no collection comes: after a burst, ccproxy's RSS stayed where
- * the burst left it for as long as it sat idle (123 MB for a minute and more, 90 MB after one full
+ * the burst left it for as long as it sat idle (126 MB for 80 s and more, 88–93 MB after one full
  * collection; docs/performance.md). So once no request has been in flight for `idleMs`, one full
  * collection runs — once per idle spell, never while a request is in flight.
  */
@@ -17,10 +17,17 @@ export interface IdleCollectOptions {
   gc?: () => void;
 }
 
-/** V8's `gc()`, without starting node with --expose-gc: the flag is read when a context is made. */
+/**
+ * V8's `gc()`, without starting node with --expose-gc: the flag is read when a context is made, so it
+ * is on for the making of one context only.
+ */
 export function v8Gc(): () => void {
   v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
+  try {
+    return vm.runInNewContext('gc') as () => void;
+  } finally {
+    v8.setFlagsFromString('--no-expose-gc');
+  }
 }
 
 /**
