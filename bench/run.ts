@@ -266,8 +266,19 @@ async function main() {
     // What `top` shows while a proxy sits idle after traffic: RSS read from /proc with no forced
     // collection (every other memory figure here is read after one, for all targets alike). ccproxy
     // runs one itself after server.idle_gc_s (30 s) without a request in flight.
-    console.log('\nIdle after traffic (RSS, no forced GC)');
-    for (const t of [floor, ...ccp]) await measure(t, { stream: true, concurrency: 64, count: 2000 });
+    console.log(`\nIdle after a burst of ${BURST} paced streams (RSS, no forced GC)`);
+    for (const t of [floor, ...ccp])
+      await runLoad({
+        origin: t.origin,
+        path: t.path,
+        body: t.body(true),
+        headers: { 'x-bench-pace-ms': String(BURST_PACE_MS) },
+        concurrency: BURST,
+        count: BURST,
+        streamEnd: t.streamEnd,
+        frameMarker: t.frameMarker,
+        expectFrames: DELTAS,
+      });
     const marks = [0, 20, 40, 60, 80];
     const readings = new Map<string, number[]>();
     const t0 = performance.now();
