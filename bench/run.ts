@@ -128,6 +128,21 @@ async function measure(
   };
 }
 
+/** BURST streams opened at once, a delta every BURST_PACE_MS: the burst and idle scenarios' load. */
+function burst(t: Target): Promise<LoadResult> {
+  return runLoad({
+    origin: t.origin,
+    path: t.path,
+    body: t.body(true),
+    headers: { 'x-bench-pace-ms': String(BURST_PACE_MS) },
+    concurrency: BURST,
+    count: BURST,
+    streamEnd: t.streamEnd,
+    frameMarker: t.frameMarker,
+    expectFrames: DELTAS,
+  });
+}
+
 type Row = Record<string, string | number>;
 const rows: Array<{ section: string; row: Row }> = [];
 const report = (section: string, row: Row) => {
@@ -267,18 +282,7 @@ async function main() {
     // collection (every other memory figure here is read after one, for all targets alike). ccproxy
     // runs one itself after server.idle_gc_s (30 s) without a request in flight.
     console.log(`\nIdle after a burst of ${BURST} paced streams (RSS, no forced GC)`);
-    for (const t of [floor, ...ccp])
-      await runLoad({
-        origin: t.origin,
-        path: t.path,
-        body: t.body(true),
-        headers: { 'x-bench-pace-ms': String(BURST_PACE_MS) },
-        concurrency: BURST,
-        count: BURST,
-        streamEnd: t.streamEnd,
-        frameMarker: t.frameMarker,
-        expectFrames: DELTAS,
-      });
+    for (const t of [floor, ...ccp]) await burst(t);
     const marks = [0, 20, 40, 60, 80];
     const readings = new Map<string, number[]>();
     const t0 = performance.now();
@@ -387,17 +391,7 @@ async function main() {
         const sampler = setInterval(async () => {
           sampled = Math.max(sampled, await t.child!.rss());
         }, 50);
-        const b: LoadResult = await runLoad({
-          origin: t.origin,
-          path: t.path,
-          body: t.body(true),
-          headers: { 'x-bench-pace-ms': String(BURST_PACE_MS) },
-          concurrency: BURST,
-          count: BURST,
-          streamEnd: t.streamEnd,
-          frameMarker: t.frameMarker,
-          expectFrames: DELTAS,
-        });
+        const b: LoadResult = await burst(t);
         clearInterval(sampler);
         const peak = hwm ? (t.child!.peak() ?? sampled) : sampled;
         tally.add(t.name, 'peak', peak);
