@@ -7,8 +7,8 @@
  * server's own page `<token_url origin>/oauth/code/callback`, which shows `code#state` to paste.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { request } from 'undici';
 import type { Settings } from '../config/schema.ts';
+import { call as httpCall } from '../http-client.ts';
 import type { OAuthCredentials } from './credentials.ts';
 import { AuthError } from './errors.ts';
 
@@ -65,25 +65,21 @@ async function call(
   url: string,
   init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; signal?: AbortSignal },
 ): Promise<{ status: number; body: Obj | undefined; text: string }> {
-  let res: Awaited<ReturnType<typeof request>>;
+  let res: Awaited<ReturnType<typeof httpCall>>;
   try {
-    res = await request(url, {
-      ...init,
-      headersTimeout: HTTP_TIMEOUT_MS,
-      bodyTimeout: HTTP_TIMEOUT_MS,
-    });
+    res = await httpCall(url, init, HTTP_TIMEOUT_MS);
   } catch (err) {
     if (init.signal?.aborted) throw init.signal.reason;
     throw new AuthError('unreachable', `Cannot reach ${url}: ${(err as Error).message}.`, { cause: err });
   }
-  const text = await res.body.text();
+  const text = res.text;
   let body: Obj | undefined;
   try {
     body = obj(JSON.parse(text));
   } catch {
     body = undefined;
   }
-  return { status: res.statusCode, body, text };
+  return { status: res.status, body, text };
 }
 
 /** What an OAuth error answer says, for a message: `invalid_grant: Invalid authorization code`. */

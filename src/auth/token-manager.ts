@@ -4,9 +4,9 @@
  * where they came from, and stops retrying once the refresh token is dead (`invalid_grant`).
  */
 import type { Logger } from 'pino';
-import { request } from 'undici';
 import type { Settings } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
+import { call as httpCall } from '../http-client.ts';
 import {
   type CredentialSource,
   type FoundCredentials,
@@ -248,9 +248,9 @@ export class TokenManager {
     if (!from.refreshToken)
       throw new ProxyError('authentication', `No refresh token available. ${LOGIN_HINT}`);
     const started = this.now();
-    let res: Awaited<ReturnType<typeof request>>;
+    let res: Awaited<ReturnType<typeof httpCall>>;
     try {
-      res = await request(settings.auth.token_url, {
+      res = await httpCall(settings.auth.token_url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify({
@@ -258,8 +258,6 @@ export class TokenManager {
           refresh_token: from.refreshToken,
           client_id: settings.auth.client_id,
         }),
-        headersTimeout: 30_000,
-        bodyTimeout: 30_000,
       });
     } catch (err) {
       return this.refreshFailed(
@@ -267,15 +265,15 @@ export class TokenManager {
         `cannot reach ${settings.auth.token_url}: ${(err as Error).message}`,
       );
     }
-    const text = await res.body.text();
+    const text = res.text;
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(text);
     } catch {
       // handled below
     }
-    if (res.statusCode === 400 || res.statusCode === 401) {
-      if (body.error === 'invalid_grant' || res.statusCode === 401) {
+    if (res.status === 400 || res.status === 401) {
+      if (body.error === 'invalid_grant' || res.status === 401) {
         try {
           markRefreshTokenDead(deadTokensFile(settings.auth.credentials_file), from.refreshToken);
         } catch (err) {
@@ -293,8 +291,8 @@ export class TokenManager {
         );
       }
     }
-    if (res.statusCode !== 200 || typeof body.access_token !== 'string') {
-      return this.refreshFailed('failure', `token endpoint answered ${res.statusCode}`);
+    if (res.status !== 200 || typeof body.access_token !== 'string') {
+      return this.refreshFailed('failure', `token endpoint answered ${res.status}`);
     }
     return {
       ...from,

@@ -1,6 +1,5 @@
 /** The `ccproxy` command: one file per subcommand, assembled here. */
 import { Command } from 'commander';
-import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 import { VERSION } from '../version.ts';
 import { registerAccounts } from './accounts.ts';
 import { registerAuth } from './auth/index.ts';
@@ -86,19 +85,14 @@ function acceptSettingsFlagsEverywhere(program: Command): void {
 
 export async function main(argv: string[]): Promise<void> {
   // OAuth login, refresh and profile calls honour HTTPS_PROXY / HTTP_PROXY / NO_PROXY as the
-  // upstream calls do (those also take upstream.proxy_url).
+  // upstream calls do (src/http-client.ts); a malformed one is named before anything starts.
   const e = process.env;
-  if (e.HTTPS_PROXY || e.https_proxy || e.HTTP_PROXY || e.http_proxy) {
-    const loopback = 'localhost,127.0.0.1,[::1]'; // a local callback or test double: never proxied
-    const noProxy = [e.NO_PROXY ?? e.no_proxy, loopback].filter(Boolean).join(',');
-    try {
-      setGlobalDispatcher(new EnvHttpProxyAgent({ noProxy }));
-    } catch (err) {
-      process.stderr.write(
-        `ccproxy: HTTPS_PROXY / HTTP_PROXY is not a usable proxy URL (${(err as Error).message}).\n`,
-      );
-      process.exit(2);
-    }
+  const proxy = e.HTTPS_PROXY || e.https_proxy || e.HTTP_PROXY || e.http_proxy;
+  if (proxy && !URL.canParse(proxy)) {
+    process.stderr.write(
+      `ccproxy: HTTPS_PROXY / HTTP_PROXY is not a usable proxy URL (${JSON.stringify(proxy)}).\n`,
+    );
+    process.exit(2);
   }
   await buildProgram().parseAsync(argv);
 }

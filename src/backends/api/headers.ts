@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 export const OAUTH_BETA = 'oauth-2025-04-20';
 export const CLAUDE_CODE_BETA = 'claude-code-20250219';
 
-/** Never forwarded: credentials, hop-by-hop (RFC 9110 §7.6.1), and what undici sets itself. */
+/** Never forwarded: credentials, hop-by-hop (RFC 9110 §7.6.1), and what node's HTTP client sets itself. */
 const DROP = new Set([
   'x-api-key',
   'authorization',

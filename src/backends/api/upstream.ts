@@ -1,18 +1,18 @@
 /**
- * The HTTP client for the Anthropic API: one undici keep-alive pool, the subscription's token on
+ * The HTTP client for the Anthropic API: one keep-alive agent (node's client, src/http-client.ts), the subscription's token on
  * every call, a 401 answered by one token refresh, retries before anything reached the client,
  * and every failure turned into a ProxyError that names the upstream.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { Agent, IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { type Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
 import { refreshableCredential, type UpstreamCredential } from '../../accounts/credential.ts';
 import type { TokenManager } from '../../auth/token-manager.ts';
 import type { Settings } from '../../config/schema.ts';
 import { kindForAnthropicType, ProxyError } from '../../errors.ts';
 import { snippet } from '../../formats/anthropic/sse.ts';
 import type { ApiErrorBody } from '../../formats/anthropic/types.ts';
+import { createAgent, HttpTimeout, noProxyMatches, send, type Timeouts } from '../../http-client.ts';
 import { isLoopback } from '../../loopback.ts';
 import type { UpstreamTap } from '../../observability/capture/recorder.ts';
 import { type IdentityHeaders, upstreamHeaders } from './headers.ts';
@@ -57,15 +57,20 @@ export interface CallOptions {
   capture?: UpstreamTap;
 }
 
-/** The proxy for upstream calls, if any; a malformed one stops start-up naming where it came from. */
+/**
+ * The proxy for upstream calls, if any (NO_PROXY honoured); a malformed one stops start-up naming
+ * where it came from.
+ */
 export function upstreamProxy(
   settings: Settings,
   env: Record<string, string | undefined>,
 ): string | undefined {
   const proxy =
     settings.upstream.proxy_url || env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy;
+  const target = new URL(settings.upstream.base_url);
   // A loopback upstream (a local gateway, a test double) is never reached through a proxy.
-  if (!proxy || isLoopback(new URL(settings.upstream.base_url).hostname)) return undefined;
+  if (!proxy || isLoopback(target.hostname) || noProxyMatches(target, env.NO_PROXY ?? env.no_proxy))
+    return undefined;
   try {
     new URL(proxy);
   } catch {
@@ -82,7 +87,9 @@ const MAX_ERROR_BODY = 64 * 1024;
 
 export class Upstream {
   readonly baseUrl: string;
-  private readonly pool: Dispatcher;
+  private readonly agent: Promise<Agent>;
+  private readonly target: URL;
+  private readonly timeouts: Timeouts;
   private readonly origin: string;
   private readonly basePath: string;
   private readonly identity: IdentityHeaders;
@@ -100,26 +107,21 @@ export class Upstream {
     this.origin = url.origin;
     this.baseUrl = settings.upstream.base_url.replace(/\/+$/, '');
     this.basePath = url.pathname.replace(/\/+$/, '');
+    this.target = url;
     const t = settings.upstream.timeouts;
-    const poolOptions = {
-      connections: settings.upstream.pool.connections,
-      keepAliveTimeout: settings.upstream.pool.keep_alive_s * 1000,
-      keepAliveMaxTimeout: Math.max(settings.upstream.pool.keep_alive_s * 1000, 1000),
-      connect: { timeout: t.connect_s * 1000 },
-      headersTimeout: t.first_byte_s * 1000,
-      bodyTimeout: t.idle_s * 1000,
+    this.timeouts = {
+      connectMs: t.connect_s * 1000,
+      firstByteMs: t.first_byte_s * 1000,
+      idleMs: t.idle_s * 1000,
     };
     // Behind a corporate proxy: upstream.proxy_url, else the usual environment variables (NO_PROXY
-    // honoured). Without one, a plain keep-alive pool to the one origin.
-    const proxy = upstreamProxy(settings, env);
-    this.pool = proxy
-      ? new EnvHttpProxyAgent({
-          ...poolOptions,
-          httpProxy: proxy,
-          httpsProxy: proxy,
-          noProxy: env.NO_PROXY ?? env.no_proxy,
-        })
-      : new Pool(url.origin, poolOptions);
+    // honoured). Without one, a plain keep-alive agent.
+    this.agent = createAgent(url, {
+      connections: settings.upstream.pool.connections,
+      keepAliveMs: settings.upstream.pool.keep_alive_s * 1000,
+      proxy: upstreamProxy(settings, env),
+    });
+    this.agent.catch(() => {}); // reported by the first call
     this.identity = {
       userAgent: settings.claude.user_agent,
       xApp: settings.claude.x_app,
@@ -148,15 +150,14 @@ export class Upstream {
       opts.capture?.upstreamSent({ method: opts.method, url: this.origin + path, headers, body: opts.body });
       let res: UpstreamResponse;
       try {
-        res = (await this.pool.request({
-          origin: this.origin,
+        res = await send(this.target, path, {
           method: opts.method,
-          path,
           headers,
           body: opts.body,
           signal: opts.signal,
-        })) as unknown as UpstreamResponse;
-        res.status = (res as unknown as { statusCode: number }).statusCode;
+          agent: await this.agent,
+          timeouts: this.timeouts,
+        });
       } catch (err) {
         if (opts.signal.aborted) throw err;
         const pe = this.connectionError(err);
@@ -252,18 +253,19 @@ export class Upstream {
     const e = err as { code?: string; message?: string; cause?: { code?: string } };
     const code = e.code ?? e.cause?.code;
     const t = this.settings.upstream.timeouts;
-    switch (code) {
-      case 'UND_ERR_CONNECT_TIMEOUT':
+    const phase = err instanceof HttpTimeout ? err.phase : undefined;
+    switch (phase) {
+      case 'connect':
         return new ProxyError(
           'timeout',
           `Timed out connecting to the upstream ${this.baseUrl} after ${t.connect_s}s (upstream.timeouts.connect_s).`,
         );
-      case 'UND_ERR_HEADERS_TIMEOUT':
+      case 'first_byte':
         return new ProxyError(
           'timeout',
           `The upstream ${this.baseUrl} sent no response within ${t.first_byte_s}s (upstream.timeouts.first_byte_s).`,
         );
-      case 'UND_ERR_BODY_TIMEOUT':
+      case 'idle':
         return new ProxyError(
           'timeout',
           `The upstream ${this.baseUrl} stalled: nothing received for ${t.idle_s}s (upstream.timeouts.idle_s).`,
@@ -281,16 +283,17 @@ export class Upstream {
     }
   }
 
+  /** Close the idle connections; those in use close when their response ends. */
   async close(): Promise<void> {
-    await this.pool.close();
+    const agent = await this.agent.catch(() => undefined);
+    agent?.destroy();
   }
 }
 
 /** The retry reason for a failure before any response, or undefined when it is not worth retrying. */
 function retryableConnectionError(err: unknown, pe: ProxyError): RetryReason | undefined {
   if (err instanceof ProxyError) return undefined;
-  const e = err as { code?: string; cause?: { code?: string } };
-  if ((e.code ?? e.cause?.code) === 'UND_ERR_CONNECT_TIMEOUT') return 'timeout';
+  if (err instanceof HttpTimeout && err.phase === 'connect') return 'timeout';
   return pe.kind === 'upstream' ? 'connection' : undefined;
 }
 
@@ -318,7 +321,7 @@ function describeNetworkError(code: string | undefined, message: string | undefi
     case 'EAI_AGAIN':
       return 'host name not found';
     case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
+    case 'EPIPE':
       return 'the connection was closed unexpectedly';
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':

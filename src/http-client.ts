@@ -1,0 +1,203 @@
+/**
+ * Outbound HTTP on node's own client: keep-alive agents, a timeout per phase (connect, first byte,
+ * idle), and HTTP(S) proxies through a CONNECT tunnel. Node's client is already loaded for the
+ * server and parses in C++; undici, which this replaced, cost ~17 MB of RSS and more CPU per
+ * request (docs/performance.md).
+ */
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import { isLoopback } from './loopback.ts';
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** Unread; a stream that also iterates. Destroy it to stop reading (the connection closes). */
+  body: IncomingMessage;
+}
+
+export type TimeoutPhase = 'connect' | 'first_byte' | 'idle';
+
+/** A phase took longer than allowed; `code` is `ETIMEDOUT` for callers that sort by code. */
+export class HttpTimeout extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(
+    readonly phase: TimeoutPhase,
+    readonly ms: number,
+  ) {
+    super(`${phase.replace('_', ' ')} timeout after ${ms} ms`);
+    this.name = 'HttpTimeout';
+  }
+}
+
+export interface Timeouts {
+  /** Opening the connection (TCP and TLS); not applied through a proxy, whose tunnel is the agent's. */
+  connectMs: number;
+  /** From sending until the response headers arrive. */
+  firstByteMs: number;
+  /** Longest silence between two chunks of the response body (0 = none). */
+  idleMs: number;
+}
+
+export interface SendOptions {
+  method: string;
+  headers: OutgoingHttpHeaders;
+  body?: string;
+  signal?: AbortSignal;
+  agent?: http.Agent;
+  timeouts: Timeouts;
+}
+
+/**
+ * Send a request for `path` (and query) to `origin`; resolves once the response headers arrive, with the body unread. Errors before
+ * then reject (a timeout as HttpTimeout, an abort with the signal's error); after, they reach the body.
+ */
+export function send(origin: URL, path: string, o: SendOptions): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const secure = origin.protocol === 'https:';
+    const headers =
+      o.body === undefined ? o.headers : { ...o.headers, 'content-length': Buffer.byteLength(o.body) };
+    let req: http.ClientRequest;
+    try {
+      req = (secure ? https : http).request({
+        protocol: origin.protocol,
+        hostname: origin.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: origin.port,
+        path,
+        method: o.method,
+        headers,
+        agent: o.agent,
+        signal: o.signal,
+      });
+    } catch (err) {
+      reject(err); // an invalid header value, an unknown protocol
+      return;
+    }
+    const { connectMs, firstByteMs, idleMs } = o.timeouts;
+    const firstByte = setTimeout(() => req.destroy(new HttpTimeout('first_byte', firstByteMs)), firstByteMs);
+    req.on('error', (err) => {
+      clearTimeout(firstByte);
+      reject(err); // a no-op once resolved: the body reports what follows
+    });
+    req.once('socket', (socket) => {
+      // A socket kept alive is already open; a new one gets connectMs to open (TLS included).
+      if (!socket.connecting) return;
+      const timer = setTimeout(() => req.destroy(new HttpTimeout('connect', connectMs)), connectMs);
+      socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
+    });
+    req.once('response', (res) => {
+      clearTimeout(firstByte);
+      if (idleMs > 0) req.setTimeout(idleMs, () => res.destroy(new HttpTimeout('idle', idleMs)));
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+    });
+    req.end(o.body);
+  });
+}
+
+/** The whole body as text, at most `limit` bytes (more is an error: these are small answers). */
+export async function readText(body: IncomingMessage, limit = 1024 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new Error(`the answer is larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export interface AgentOptions {
+  /** Most connections open at once to the origin. */
+  connections: number;
+  /** How long an idle connection is kept open. */
+  keepAliveMs: number;
+  /** An HTTP(S) proxy URL to tunnel through. */
+  proxy?: string;
+}
+
+/**
+ * A keep-alive agent for one origin, direct or through a proxy. At most 256 idle connections are
+ * kept (node's default): after a burst of 1,000 streams, the rest close at once.
+ */
+export async function createAgent(target: URL, o: AgentOptions): Promise<http.Agent> {
+  const options: http.AgentOptions = {
+    keepAlive: true,
+    maxSockets: o.connections,
+    timeout: o.keepAliveMs,
+    scheduling: 'lifo',
+  };
+  if (o.proxy) {
+    // Loaded only behind a proxy.
+    const { HttpsProxyAgent } = await import('https-proxy-agent');
+    return new HttpsProxyAgent(o.proxy, options);
+  }
+  return target.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+}
+
+/**
+ * Does NO_PROXY exempt this host? Comma- or space-separated entries: `*` (everything), a host name
+ * (itself and its subdomains; a leading `.` or `*.` is the same), an IP address, any with `:port`.
+ */
+export function noProxyMatches(url: URL, noProxy: string | undefined): boolean {
+  if (!noProxy) return false;
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  for (const raw of noProxy.split(/[,\s]+/)) {
+    let entry = raw.trim().toLowerCase();
+    if (!entry) continue;
+    if (entry === '*') return true;
+    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry);
+    if (!m) continue;
+    if (m[2] && m[2] !== port) continue;
+    entry = m[1]!.replace(/^\[(.*)\]$/, '$1').replace(/^\*?\./, '');
+    if (host === entry || host.endsWith(`.${entry}`)) return true;
+  }
+  return false;
+}
+
+/** The proxy the environment names for this URL (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), if any. */
+export function envProxyFor(url: URL, env: Record<string, string | undefined>): string | undefined {
+  const proxy =
+    url.protocol === 'https:'
+      ? env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy
+      : env.HTTP_PROXY || env.http_proxy || env.HTTPS_PROXY || env.https_proxy;
+  if (!proxy || isLoopback(url.hostname) || noProxyMatches(url, env.NO_PROXY ?? env.no_proxy))
+    return undefined;
+  return proxy;
+}
+
+/** One agent per proxy for occasional calls (OAuth, the profile): made on first use, kept. */
+const occasionalAgents = new Map<string, Promise<http.Agent>>();
+
+/**
+ * A small call to another host (the OAuth endpoints), read whole: the environment's proxy honoured,
+ * or `proxy` when given; `timeoutMs` for each phase, as the upstream calls have.
+ */
+export async function call(
+  url: string,
+  init: { method: string; headers: OutgoingHttpHeaders; body?: string; signal?: AbortSignal; proxy?: string },
+  timeoutMs = 30_000,
+): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+  const target = new URL(url);
+  const proxy = isLoopback(target.hostname) ? undefined : init.proxy || envProxyFor(target, process.env);
+  let agent: Promise<http.Agent> | undefined;
+  if (proxy) {
+    agent = occasionalAgents.get(proxy);
+    if (!agent) {
+      agent = createAgent(target, { connections: 16, keepAliveMs: 5_000, proxy });
+      occasionalAgents.set(proxy, agent);
+    }
+  }
+  const res = await send(target, target.pathname + target.search, {
+    method: init.method,
+    headers: init.headers,
+    body: init.body,
+    signal: init.signal,
+    agent: agent && (await agent),
+    timeouts: { connectMs: timeoutMs, firstByteMs: timeoutMs, idleMs: timeoutMs },
+  });
+  return { status: res.status, headers: res.headers, text: await readText(res.body) };
+}
