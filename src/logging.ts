@@ -49,9 +49,25 @@ function prettyStream(dest: NodeJS.WritableStream): NodeJS.WritableStream {
   return pretty({
     destination: dest,
     colorize: (dest as { isTTY?: boolean }).isTTY === true && !process.env.NO_COLOR,
-    translateTime: 'SYS:HH:MM:ss',
+    // Local HH:MM:ss, worked out once a second: pino-pretty's own translateTime formats every
+    // line through dateformat (~1% of a small request's CPU).
+    translateTime: false,
+    customPrettifiers: { time: (t) => `[${clockTime(Number(t))}]` },
     ignore: 'pid,hostname',
     singleLine: true,
     sync: true,
   }) as unknown as NodeJS.WritableStream;
+}
+
+let clock = { second: -1, text: '' };
+
+/** `HH:MM:ss` in local time for an epoch in ms; the same second's text is reused. */
+export function clockTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== clock.second) {
+    const d = new Date(second * 1000);
+    const two = (n: number) => String(n).padStart(2, '0');
+    clock = { second, text: `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}` };
+  }
+  return clock.text;
 }
