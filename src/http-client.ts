@@ -30,9 +30,9 @@ export class HttpTimeout extends Error {
 }
 
 export interface Timeouts {
-  /** Opening the connection (TCP and TLS); not applied through a proxy, whose tunnel is the agent's. */
+  /** Opening the connection (TCP and TLS; 0 = none); not applied through a proxy, whose tunnel is the agent's. */
   connectMs: number;
-  /** From sending until the response headers arrive. */
+  /** From sending until the response headers arrive (0 = none). */
   firstByteMs: number;
   /** Longest silence between two chunks of the response body (0 = none). */
   idleMs: number;
@@ -81,14 +81,18 @@ export function send(origin: URL, path: string, o: SendOptions): Promise<HttpRes
       req.once('close', () => signal.removeEventListener('abort', onAbort));
     }
     const { connectMs, firstByteMs, idleMs } = o.timeouts;
-    const firstByte = setTimeout(() => req.destroy(new HttpTimeout('first_byte', firstByteMs)), firstByteMs);
+    // 0 is no limit, as for every timeout in the settings.
+    const firstByte =
+      firstByteMs > 0
+        ? setTimeout(() => req.destroy(new HttpTimeout('first_byte', firstByteMs)), firstByteMs)
+        : undefined;
     req.on('error', (err) => {
       clearTimeout(firstByte);
       reject(err); // a no-op once resolved: the body reports what follows
     });
     req.once('socket', (socket) => {
       // A socket kept alive is already open; a new one gets connectMs to open (TLS included).
-      if (!socket.connecting) return;
+      if (!socket.connecting || connectMs <= 0) return;
       const timer = setTimeout(() => req.destroy(new HttpTimeout('connect', connectMs)), connectMs);
       socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(timer));
       socket.once('close', () => clearTimeout(timer));

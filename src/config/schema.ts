@@ -169,9 +169,15 @@ export const settingsSchema = z.object({
       anthropic_version: text('2023-06-01', 'anthropic-version sent when the client sends none.'),
       timeouts: z
         .object({
-          connect_s: seconds(10, 'Time allowed to open a connection to the upstream.'),
-          first_byte_s: seconds(600, 'Time allowed until the upstream sends response headers.'),
-          idle_s: seconds(300, 'Longest silence allowed between two chunks of an upstream response.'),
+          connect_s: seconds(10, 'Time allowed to open a connection to the upstream (0 = no limit).'),
+          first_byte_s: seconds(
+            600,
+            'Time allowed until the upstream sends response headers (0 = no limit).',
+          ),
+          idle_s: seconds(
+            300,
+            'Longest silence allowed between two chunks of an upstream response (0 = no limit).',
+          ),
           total_s: seconds(3600, 'Longest a whole upstream request may take (0 = no limit).'),
         })
         .prefault({})

@@ -106,6 +106,12 @@ describe('send', () => {
     );
   });
 
+  it('a timeout of 0 is no limit', async () => {
+    const none = { connectMs: 0, firstByteMs: 0, idleMs: 0 };
+    const res = await send(origin, '/echo', { method: 'POST', headers: {}, body: 'x', timeouts: none });
+    assert.equal(await readText(res.body), 'echo x');
+  });
+
   it('a body that stalls: the body fails with HttpTimeout idle', async () => {
     const res = await send(origin, '/stall', {
       method: 'GET',

@@ -1,7 +1,7 @@
 /**
- * The HTTP client for the Anthropic API: one keep-alive agent (node's client, src/http-client.ts), the subscription's token on
- * every call, a 401 answered by one token refresh, retries before anything reached the client,
- * and every failure turned into a ProxyError that names the upstream.
+ * The HTTP client for the Anthropic API: one keep-alive agent (node's client, src/http-client.ts),
+ * the subscription's token on every call, a 401 answered by one token refresh, retries before
+ * anything reached the client, and every failure turned into a ProxyError that names the upstream.
  */
 import type { Agent, IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
