@@ -48,8 +48,9 @@ export interface SendOptions {
 }
 
 /**
- * Send a request for `path` (and query) to `origin`; resolves once the response headers arrive, with the body unread. Errors before
- * then reject (a timeout as HttpTimeout, an abort with the signal's error); after, they reach the body.
+ * Send a request for `path` (and query) to `origin`; resolves once the response headers arrive,
+ * with the body unread. Errors before then reject (a timeout as HttpTimeout, an abort as an
+ * AbortError); after, they reach the body.
  */
 export function send(origin: URL, path: string, o: SendOptions): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
@@ -60,7 +61,7 @@ export function send(origin: URL, path: string, o: SendOptions): Promise<HttpRes
     try {
       req = (secure ? https : http).request({
         protocol: origin.protocol,
-        hostname: origin.hostname.replace(/^\[(.*)\]$/, '$1'),
+        hostname: bare(origin.hostname),
         port: origin.port,
         path,
         method: o.method,
@@ -105,6 +106,9 @@ export function send(origin: URL, path: string, o: SendOptions): Promise<HttpRes
     req.end(o.body);
   });
 }
+
+/** A URL's hostname without the brackets of an IPv6 address, as node's client wants it. */
+const bare = (hostname: string) => (hostname.startsWith('[') ? hostname.slice(1, -1) : hostname);
 
 function abortError(signal: AbortSignal): Error {
   return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
@@ -162,7 +166,7 @@ export async function createAgent(target: URL, o: AgentOptions): Promise<http.Ag
  */
 export function noProxyMatches(url: URL, noProxy: string | undefined): boolean {
   if (!noProxy) return false;
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const host = bare(url.hostname).toLowerCase();
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   for (const raw of noProxy.split(/[,\s]+/)) {
     let entry = raw.trim().toLowerCase();

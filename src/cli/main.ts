@@ -89,8 +89,9 @@ export async function main(argv: string[]): Promise<void> {
   const e = process.env;
   const proxy = e.HTTPS_PROXY || e.https_proxy || e.HTTP_PROXY || e.http_proxy;
   if (proxy && !URL.canParse(proxy)) {
+    // The value is not echoed: a proxy URL may carry a password.
     process.stderr.write(
-      `ccproxy: HTTPS_PROXY / HTTP_PROXY is not a usable proxy URL (${JSON.stringify(proxy)}).\n`,
+      'ccproxy: HTTPS_PROXY / HTTP_PROXY is not a usable proxy URL; expected e.g. http://proxy.example:3128.\n',
     );
     process.exit(2);
   }

@@ -102,6 +102,11 @@ describe('upstream through an HTTP proxy', () => {
     assert.doesNotThrow(() => new Upstream(loopback, tokens, env));
     const remote = settingsSchema.parse({ upstream: { base_url: remoteBase() } });
     assert.throws(() => new Upstream(remote, tokens, env), /HTTPS_PROXY\/HTTP_PROXY is not a URL/);
+    // A malformed proxy URL may still hold a password: the message does not repeat it.
+    assert.throws(
+      () => new Upstream(remote, tokens, { HTTPS_PROXY: 'http://me:hunter2@proxy:port' }),
+      (err: Error) => /is not a URL/.test(err.message) && !err.message.includes('hunter2'),
+    );
     // upstream.proxy_url itself is checked with the other settings (test/config).
     assert.throws(() => settingsSchema.parse({ upstream: { proxy_url: 'not a url' } }), /expected a URL/);
   });

@@ -76,7 +76,8 @@ export function upstreamProxy(
   } catch {
     const from = settings.upstream.proxy_url ? 'upstream.proxy_url' : 'HTTPS_PROXY/HTTP_PROXY';
     throw new Error(
-      `${from} is not a URL (${JSON.stringify(proxy)}); expected e.g. http://proxy.example:3128`,
+      // The value is not echoed: a proxy URL may carry a password.
+      `${from} is not a URL; expected e.g. http://proxy.example:3128`,
     );
   }
   return proxy;
