@@ -14,18 +14,108 @@ export interface TapResult {
   errorType?: string;
 }
 
-/** For `text/event-stream` bodies: parses only the events that carry usage. */
+const LF = 0x0a;
+const CR = 0x0d;
+const END_OF_EVENT = Buffer.from('\n');
+/** Events that carry no usage: their first line is looked at, the rest never decoded. Most of a stream is these. */
+const SKIPPED = ['content_block_delta', 'content_block_start', 'content_block_stop', 'ping'].map((t) =>
+  Buffer.from(`event: ${t}\n`),
+);
+/** Past this, an event still unfinished is not worth holding; the tap gives up (the client is unaffected). */
+const MAX_EVENT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * For `text/event-stream` bodies: parses only the events that carry usage. It sits on the
+ * pass-through path of every stream, so it works on bytes: events are cut at blank lines and one
+ * whose first line names a delta (or a ping, a block start or stop) is passed over undecoded; only
+ * message_start, message_delta, error and anything unexpected go through the SSE parser. Byte
+ * loops in JS, not Buffer's `indexOf(buffer)`/`compare`: their native calls cost more than the
+ * few bytes they look at. A stream framed with CR (SSE allows it, the API does not send it) goes
+ * through the parser whole.
+ */
 export class SseUsageTap {
   private readonly reader = new SseReader();
   readonly result: TapResult = {};
+  /** The bytes of the event not yet ended by a blank line. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private mode: 'bytes' | 'parser' | 'off' = 'bytes';
 
   push(chunk: Uint8Array): void {
-    for (const ev of this.reader.push(chunk)) this.take(ev.event, ev.data);
+    if (this.mode === 'off') return;
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    if (this.mode === 'bytes' && buf.includes(CR)) {
+      this.mode = 'parser';
+      this.parse(...this.takePending());
+    }
+    if (this.mode === 'parser') {
+      this.parse(buf);
+      return;
+    }
+    let start = 0;
+    if (this.pendingBytes > 0) {
+      const end = blankLine(buf, 0, this.lastPendingByte() === LF);
+      if (end === -1) {
+        this.hold(buf);
+        return;
+      }
+      const held = this.takePending();
+      if (end > 0) held.push(buf.subarray(0, end));
+      const whole = Buffer.concat(held);
+      this.event(whole, 0, whole.length);
+      start = end + 1;
+    }
+    for (let end = blankLine(buf, start, false); end !== -1; end = blankLine(buf, start, false)) {
+      this.event(buf, start, end);
+      start = end + 1;
+    }
+    if (start < buf.length) this.hold(buf.subarray(start));
   }
 
   end(): TapResult {
+    if (this.mode === 'off') return this.result;
+    // A last event not followed by a blank line still counts (the parser's end() closes it).
+    if (this.pendingBytes > 0) {
+      const whole = Buffer.concat(this.takePending());
+      this.event(whole, 0, whole.length);
+    }
     for (const ev of this.reader.end()) this.take(ev.event, ev.data);
     return this.result;
+  }
+
+  /** One event: `buf[start, end)`, its lines each ending in LF, without the blank line. */
+  private event(buf: Buffer, start: number, end: number): void {
+    if (end - start <= 1) return; // an extra blank line
+    for (const prefix of SKIPPED) if (startsWith(buf, start, end, prefix)) return;
+    this.parse(buf.subarray(start, end), END_OF_EVENT);
+  }
+
+  private parse(...bufs: Buffer[]): void {
+    for (const b of bufs) {
+      for (const ev of this.reader.push(b)) this.take(ev.event, ev.data);
+    }
+  }
+
+  private hold(bytes: Buffer): void {
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes > MAX_EVENT_BYTES) {
+      this.mode = 'off';
+      this.pending = [];
+      return;
+    }
+    this.pending.push(bytes);
+  }
+
+  private takePending(): Buffer[] {
+    const held = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    return held;
+  }
+
+  private lastPendingByte(): number | undefined {
+    const last = this.pending[this.pending.length - 1];
+    return last?.[last.length - 1];
   }
 
   private take(event: string | undefined, data: string): void {
@@ -50,6 +140,24 @@ export class SseUsageTap {
       r.errorType = ev.error?.type ?? 'api_error';
     }
   }
+}
+
+/**
+ * Where the blank line ending an event starts looking from `from` is: the index of its LF, or -1.
+ * `afterLf`: the byte before `from` (held from an earlier chunk) was an LF.
+ */
+function blankLine(buf: Buffer, from: number, afterLf: boolean): number {
+  if (afterLf && buf[from] === LF) return from;
+  for (let i = buf.indexOf(LF, from); i !== -1; i = buf.indexOf(LF, i + 1)) {
+    if (buf[i + 1] === LF) return i + 1;
+  }
+  return -1;
+}
+
+function startsWith(buf: Buffer, start: number, end: number, prefix: Buffer): boolean {
+  if (end - start < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (buf[start + i] !== prefix[i]) return false;
+  return true;
 }
 
 /** For JSON bodies: collects the bytes and parses once at the end. */
