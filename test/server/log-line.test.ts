@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { clockTime, createLogger } from '../../src/logging.ts';
+import { clockTime, createLogger, prettyLine } from '../../src/logging.ts';
 
 describe('the pretty log line', () => {
   it('starts with the local time and keeps the fields on the line', () => {
@@ -20,6 +20,34 @@ describe('the pretty log line', () => {
     log.info({ status: 200, note: 'with s3cret-value inside' }, 'POST /api/v1/messages');
     assert.match(text, /^\[\d\d:\d\d:\d\d\] INFO: POST \/api\/v1\/messages \{.*"status":200.*\}\n$/);
     assert.doesNotMatch(text, /s3cret-value/);
+  });
+
+  it('an error keeps its message on the line and its stack on the lines after', () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (c) => {
+      text += c;
+    });
+    const log = createLogger({ level: 'info', format: 'pretty', destination: out });
+    log.error({ err: new Error('boom') }, 'unexpected error');
+    const [first, second, third] = text.split('\n');
+    assert.match(
+      first,
+      /^\[\d\d:\d\d:\d\d\] ERROR: unexpected error \{"err":\{"type":"Error","message":"boom"\}\}$/,
+    );
+    assert.equal(second, '    err: Error: boom');
+    assert.match(third, /^ {6}at /);
+  });
+
+  it('a message never breaks the line, colours only for a terminal, anything not JSON passes through', () => {
+    const at = new Date(2026, 11, 6, 9, 5, 7).getTime();
+    const line = (o: object) => JSON.stringify({ level: 40, time: at, ...o });
+    assert.equal(prettyLine(line({ msg: 'a\nb' })), '[09:05:07] WARN: a\\nb\n');
+    assert.equal(
+      prettyLine(line({ msg: 'hi', n: 1 }), true),
+      '[09:05:07] \x1b[33mWARN\x1b[0m: \x1b[36mhi\x1b[0m \x1b[90m{"n":1}\x1b[0m\n',
+    );
+    assert.equal(prettyLine('not json'), 'not json\n');
   });
 
   it('clockTime formats local HH:MM:ss and follows the clock from one second to the next', () => {
