@@ -62,4 +62,9 @@ MSG
   fi
 fi
 
-exec node "$ccproxy" "$@"
+# A smaller young generation bounds the peak of a burst (src/cli/self.ts: BACKGROUND_NODE_FLAGS),
+# unless NODE_OPTIONS sizes it already.
+case " ${NODE_OPTIONS:-} " in
+  *--max-semi-space-size*) exec node "$ccproxy" "$@" ;;
+  *) exec node --max-semi-space-size=4 "$ccproxy" "$@" ;;
+esac

@@ -33,7 +33,8 @@ function workDir(env: NodeJS.ProcessEnv = process.env): string {
 /** What the service's environment needs from this one: a PATH for SDK mode's tools, moved XDG dirs. */
 export function serviceEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of ['PATH', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME']) {
+  // NODE_OPTIONS: node's own flags (e.g. --max-semi-space-size, docs/install.md) work only from the start.
+  for (const name of ['PATH', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'NODE_OPTIONS']) {
     if (env[name]) out[name] = env[name] as string;
   }
   return out;
@@ -67,7 +68,7 @@ export function registerService(program: Command): void {
     .option('--no-start', 'only write the file')
     .action(async (opts: { port?: string; start: boolean }) => {
       const manager = await managerOrExit();
-      const { ccproxyEntry } = await import('./self.ts');
+      const { backgroundNodeFlags, ccproxyEntry } = await import('./self.ts');
       const loaded = loadOrExit({ ...program.opts(), port: opts.port });
       const dir = workDir();
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -75,6 +76,8 @@ export function registerService(program: Command): void {
       if (!fs.existsSync(envFile)) fs.writeFileSync(envFile, ENV_TEMPLATE, { mode: 0o600 });
       const spec: ServiceSpec = {
         node: process.execPath,
+        // Not this process's flags: NODE_OPTIONS, when set, travels in the unit's environment.
+        nodeFlags: backgroundNodeFlags([], process.env),
         entry: ccproxyEntry(),
         // Pinned only when --config names a file; otherwise the service layers the files as `serve` does.
         configFile: explicitConfig(program),

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { BACKGROUND_NODE_FLAGS, backgroundNodeFlags } from '../../src/cli/self.ts';
 import {
   commandOfPlist,
   commandOfUnit,
@@ -65,6 +66,29 @@ describe('the service files', () => {
     assert.deepEqual(serviceOptions(commandOfUnit(unit)!), { configFile: undefined, port: undefined });
   });
 
+  it("node's flags come before the script, and are read back as part of the command", () => {
+    const flags = backgroundNodeFlags([], {});
+    const unit = systemdUnit({ ...SPEC, nodeFlags: flags, configFile: undefined, port: undefined });
+    assert.match(
+      unit,
+      /^ExecStart="\/opt\/node 20\/bin\/node" "--max-semi-space-size=4" "[^"]+ccproxy\.js" "serve"$/m,
+    );
+    assert.deepEqual(commandOfPlist(launchdPlist({ ...SPEC, nodeFlags: flags }))?.slice(0, 3), [
+      SPEC.node,
+      '--max-semi-space-size=4',
+      SPEC.entry,
+    ]);
+  });
+
+  it('the background flags give way to a young generation sized already, and the container says the same', () => {
+    assert.deepEqual(backgroundNodeFlags([], {}), [...BACKGROUND_NODE_FLAGS]);
+    assert.deepEqual(backgroundNodeFlags(['--max-semi-space-size=16'], {}), []);
+    assert.deepEqual(backgroundNodeFlags([], { NODE_OPTIONS: '--max-semi-space-size=8 --trace-gc' }), []);
+    const entrypoint = fs.readFileSync(new URL('../../docker/entrypoint.sh', import.meta.url), 'utf8');
+    for (const flag of BACKGROUND_NODE_FLAGS)
+      assert.ok(entrypoint.includes(`exec node ${flag} "$ccproxy"`), flag);
+  });
+
   it('launchd: the same command line, kept alive after a failure, its output in a log file', () => {
     const plist = launchdPlist(SPEC);
     assert.match(plist, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<!DOCTYPE plist/);
@@ -97,12 +121,19 @@ describe('the service files', () => {
     assert.deepEqual(serviceOptions(commandOfPlist(plist)!), { configFile: SPEC.configFile, port: '8123' });
   });
 
-  it('the service gets PATH and moved XDG directories from the installing shell, nothing else', () => {
+  it('the service gets PATH, moved XDG directories and node flags from the installing shell, nothing else', () => {
     assert.deepEqual(
-      serviceEnv({ PATH: '/bin', XDG_CONFIG_HOME: '/c', SECURITY__AUTH_TOKEN: 'secret', HOME: '/h' }),
+      serviceEnv({
+        PATH: '/bin',
+        XDG_CONFIG_HOME: '/c',
+        SECURITY__AUTH_TOKEN: 'secret',
+        HOME: '/h',
+        NODE_OPTIONS: '--max-semi-space-size=4',
+      }),
       {
         PATH: '/bin',
         XDG_CONFIG_HOME: '/c',
+        NODE_OPTIONS: '--max-semi-space-size=4',
       },
     );
   });
@@ -157,9 +188,10 @@ describe('ccproxy service on Linux (systemctl and journalctl stand-ins)', {
     const unit = fs.readFileSync(unitFile, 'utf8');
     const command = commandOfUnit(unit)!;
     assert.equal(command[0], process.execPath);
-    assert.match(command[1], /[/\\]bin[/\\]ccproxy\.js$/);
-    assert.ok(path.isAbsolute(command[1]) && fs.existsSync(command[1]));
-    assert.deepEqual(command.slice(2), ['serve']);
+    assert.equal(command[1], '--max-semi-space-size=4');
+    assert.match(command[2], /[/\\]bin[/\\]ccproxy\.js$/);
+    assert.ok(path.isAbsolute(command[2]) && fs.existsSync(command[2]));
+    assert.deepEqual(command.slice(3), ['serve']);
     assert.match(
       unit,
       new RegExp(
@@ -220,7 +252,7 @@ describe('ccproxy service on Linux (systemctl and journalctl stand-ins)', {
     const moved = await cli('install', '--port', '9001');
     assert.equal(moved.code, 0, moved.stderr);
     assert.match(moved.stdout, /^Updated /);
-    assert.deepEqual(commandOfUnit(fs.readFileSync(unitFile, 'utf8'))!.slice(2), ['serve', '--port', '9001']);
+    assert.deepEqual(commandOfUnit(fs.readFileSync(unitFile, 'utf8'))!.slice(3), ['serve', '--port', '9001']);
     assert.ok(called().includes('systemctl --user restart ccproxy.service'));
   });
 
@@ -233,7 +265,7 @@ describe('ccproxy service on Linux (systemctl and journalctl stand-ins)', {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^ccproxy service \(systemd user unit\)$/m);
     assert.match(r.stdout, /state\s+active \(running\), pid 4242$/m);
-    assert.match(r.stdout, /command\s+\S+ \S+ccproxy\.js serve --port 9001$/m);
+    assert.match(r.stdout, /command\s+\S+ --max-semi-space-size=4 \S+ccproxy\.js serve --port 9001$/m);
     assert.match(r.stdout, /proxy\s+http:\/\/127\.0\.0\.1:9001: /);
   });
 

@@ -8,6 +8,8 @@ import { VERSION } from '../../version.ts';
 export interface ServiceSpec {
   /** Absolute path of node. */
   node: string;
+  /** node's own flags, before the script (self.ts: BACKGROUND_NODE_FLAGS). */
+  nodeFlags?: readonly string[];
   /** Absolute path of ccproxy's bin/ccproxy.js. */
   entry: string;
   /** The settings file given to `--config`; none = the default search from the working directory. */
@@ -25,9 +27,10 @@ export interface ServiceSpec {
 export const SYSTEMD_UNIT = 'ccproxy.service';
 export const LAUNCHD_LABEL = 'ccproxy';
 
-/** ccproxy's arguments in the service, after node. */
+/** node's flags and ccproxy's arguments in the service, after node. */
 export function serviceArgs(spec: ServiceSpec): string[] {
   return [
+    ...(spec.nodeFlags ?? []),
     spec.entry,
     ...(spec.configFile ? ['--config', spec.configFile] : []),
     'serve',
