@@ -107,6 +107,11 @@ describe('ccproxy claude / codex: the agents through a proxy the launcher starts
       new RegExp(`started in the background \\(pid ${pid}, log .*proxy-${port}\\.log\\)`),
     );
     assert.ok(fs.existsSync(path.join(env.XDG_STATE_HOME, 'ccproxy', `proxy-${port}.log`)));
+    // A proxy that keeps running gets the background forms' node flag (src/cli/self.ts).
+    if (process.platform === 'linux') {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      assert.ok(cmdline.includes('--max-semi-space-size=4'), cmdline.join(' '));
+    }
     // It went through the proxy: the upstream saw the subscription's token, not the proxy's.
     const sent = fake.messages().at(-1)!;
     assert.equal(sent.headers.authorization, `Bearer ${TEST_ACCESS_TOKEN}`);
