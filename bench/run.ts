@@ -14,7 +14,9 @@
  *        capture, sdk, accounts
  *   npm run bench -- --baseline=../other-checkout    the same scenarios for a second ccproxy (its
  *        bin/ccproxy.js, built) beside this one, rounds interleaved: an A/B in one run
- *   BENCH_VARIANTS='[{"name":"semi4","nodeFlags":["--max-semi-space-size=4"]}]' npm run bench
+ *   npm run bench -- --background  also ccproxy as the service, the container and the launchers run
+ *        it (node's BACKGROUND_NODE_FLAGS, src/cli/self.ts)
+ *   BENCH_VARIANTS='[{"name":"semi8","nodeFlags":["--max-semi-space-size=8"]}]' npm run bench
  *        more ccproxy variants (node flags, environment, settings), for experiments
  */
 import { spawnSync } from 'node:child_process';
@@ -22,6 +24,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { BACKGROUND_NODE_FLAGS } from '../src/cli/self.ts';
 import { findPostgresBin, startPostgres, type TestPostgres } from '../test/support/postgres.ts';
 import { type Child, startCcproxy, start as startChild } from './child.ts';
 import { type LoadResult, median, percentile, runLoad } from './load.ts';
@@ -35,6 +38,7 @@ const ONLY = args
   .split(',')
   .map((s) => (s === 'paced' ? 'burst' : s));
 const BASELINE = args.find((a) => a.startsWith('--baseline='))?.slice(11);
+const BACKGROUND = args.includes('--background');
 const ROUNDS = QUICK ? 1 : 3;
 const SECONDS = QUICK ? 1.5 : 3;
 const BURST = 1000;
@@ -202,6 +206,7 @@ async function main() {
   const variants: Variant[] = [
     { name: 'ccproxy' },
     ...(BASELINE ? [{ name: 'ccproxy base', root: path.resolve(BASELINE) }] : []),
+    ...(BACKGROUND ? [{ name: 'ccproxy background', nodeFlags: [...BACKGROUND_NODE_FLAGS] }] : []),
     ...(JSON.parse(process.env.BENCH_VARIANTS ?? '[]') as Variant[]),
   ];
   const startVariant = (v: Variant, settings: Record<string, unknown> = {}) =>
