@@ -19,7 +19,7 @@ export function ccproxyEntry(): string {
 /**
  * Node's flags for a ccproxy that keeps running in the background (the service, the container, a
  * launcher's proxy): a young generation of at most 2 × 4 MB instead of 2 × 16 MB, which bounds the
- * peak of a burst (1,000 streams at once: ~200 → 133–150 MB) for ~7% more CPU per stream
+ * peak of a burst (1,000 streams at once: ~200 → 122–150 MB) for usually 5–8% more CPU per stream
  * (docs/performance.md). A V8 flag counts only on node's command line, hence here and not in serve.
  * The container's entrypoint says the same (docker/entrypoint.sh).
  */
