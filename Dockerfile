@@ -25,6 +25,7 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 
 # 3. The image: node, ccproxy and its dependencies; everything it writes in the /data volume.
 FROM ${NODE_IMAGE}
+# MALLOC_*: memory freed after a load goes back to the system (src/cli/self.ts: BACKGROUND_ENV).
 ENV NODE_ENV=production \
     HOME=/data \
     XDG_CONFIG_HOME=/data/config \
@@ -32,7 +33,9 @@ ENV NODE_ENV=production \
     XDG_STATE_HOME=/data/state \
     SERVER__HOST=0.0.0.0 \
     SERVER__PORT=8000 \
-    SERVER__LOG_FORMAT=json
+    SERVER__LOG_FORMAT=json \
+    MALLOC_TRIM_THRESHOLD_=131072 \
+    MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist

@@ -15,7 +15,7 @@
  *   npm run bench -- --baseline=../other-checkout    the same scenarios for a second ccproxy (its
  *        bin/ccproxy.js, built) beside this one, rounds interleaved: an A/B in one run
  *   npm run bench -- --background  also ccproxy as the service, the container and the launchers run
- *        it (node's BACKGROUND_NODE_FLAGS, src/cli/self.ts)
+ *        it (BACKGROUND_NODE_FLAGS and BACKGROUND_ENV, src/cli/self.ts)
  *   BENCH_VARIANTS='[{"name":"semi8","nodeFlags":["--max-semi-space-size=8"]}]' npm run bench
  *        more ccproxy variants (node flags, environment, settings), for experiments
  */
@@ -24,7 +24,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { BACKGROUND_NODE_FLAGS } from '../src/cli/self.ts';
+import { BACKGROUND_ENV, BACKGROUND_NODE_FLAGS } from '../src/cli/self.ts';
 import { findPostgresBin, startPostgres, type TestPostgres } from '../test/support/postgres.ts';
 import { type Child, startCcproxy, start as startChild } from './child.ts';
 import { type LoadResult, median, percentile, runLoad } from './load.ts';
@@ -206,7 +206,9 @@ async function main() {
   const variants: Variant[] = [
     { name: 'ccproxy' },
     ...(BASELINE ? [{ name: 'ccproxy base', root: path.resolve(BASELINE) }] : []),
-    ...(BACKGROUND ? [{ name: 'ccproxy background', nodeFlags: [...BACKGROUND_NODE_FLAGS] }] : []),
+    ...(BACKGROUND
+      ? [{ name: 'ccproxy background', nodeFlags: [...BACKGROUND_NODE_FLAGS], env: { ...BACKGROUND_ENV } }]
+      : []),
     ...(JSON.parse(process.env.BENCH_VARIANTS ?? '[]') as Variant[]),
   ];
   const startVariant = (v: Variant, settings: Record<string, unknown> = {}) =>

@@ -32,6 +32,22 @@ export function backgroundNodeFlags(execArgv: readonly string[], env: NodeJS.Pro
 }
 
 /**
+ * glibc's malloc for the same forms: fixed thresholds (glibc raises both, up to 32 MB, once a big
+ * buffer is freed, and then keeps what is freed), so memory freed after a load goes back to the
+ * system: 3–9 MB less at rest (docs/performance.md). Read by glibc at start only; other C
+ * libraries ignore them. The Dockerfile sets the same.
+ */
+export const BACKGROUND_ENV = {
+  MALLOC_TRIM_THRESHOLD_: '131072',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+} as const;
+
+/** BACKGROUND_ENV, less what the user's environment sets already. */
+export function backgroundEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(BACKGROUND_ENV).filter(([k]) => env[k] === undefined));
+}
+
+/**
  * The command line that started this process (node, its flags, the script): run with other
  * arguments, it is this same ccproxy, whether installed, linked or run from source by tsx. It
  * starts a background proxy, so the background flags are added.

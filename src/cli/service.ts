@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadSettings } from '../config/load.ts';
 import { ProxyClient, serverUrl } from './proxy-client.ts';
+import { BACKGROUND_ENV, backgroundEnv } from './self.ts';
 import type { ServiceManager } from './service/manager.ts';
 import type { ServiceSpec } from './service/unit.ts';
 import { explicitConfig, loadOrExit } from './settings.ts';
@@ -30,14 +31,18 @@ function workDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'ccproxy');
 }
 
-/** What the service's environment needs from this one: a PATH for SDK mode's tools, moved XDG dirs. */
+/**
+ * What the service's environment needs from this one: a PATH for SDK mode's tools, moved XDG dirs,
+ * node's flags and glibc's malloc settings (read only at start: docs/install.md "Memory"); the
+ * background forms' malloc settings where this environment sets none.
+ */
 export function serviceEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
-  // NODE_OPTIONS: node's own flags (e.g. --max-semi-space-size, docs/install.md) work only from the start.
-  for (const name of ['PATH', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'NODE_OPTIONS']) {
+  const carried = ['PATH', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'NODE_OPTIONS'];
+  for (const name of [...carried, ...Object.keys(BACKGROUND_ENV)]) {
     if (env[name]) out[name] = env[name] as string;
   }
-  return out;
+  return { ...out, ...backgroundEnv(env) };
 }
 
 const say = (line = '') => process.stdout.write(`${line}\n`);

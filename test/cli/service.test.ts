@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BACKGROUND_NODE_FLAGS, backgroundNodeFlags } from '../../src/cli/self.ts';
+import { BACKGROUND_ENV, BACKGROUND_NODE_FLAGS, backgroundNodeFlags } from '../../src/cli/self.ts';
 import {
   commandOfPlist,
   commandOfUnit,
@@ -121,7 +121,7 @@ describe('the service files', () => {
     assert.deepEqual(serviceOptions(commandOfPlist(plist)!), { configFile: SPEC.configFile, port: '8123' });
   });
 
-  it('the service gets PATH, moved XDG directories and node flags from the installing shell, nothing else', () => {
+  it('the service gets PATH, moved XDG directories, node flags and malloc settings from the installing shell, nothing else', () => {
     assert.deepEqual(
       serviceEnv({
         PATH: '/bin',
@@ -129,13 +129,17 @@ describe('the service files', () => {
         SECURITY__AUTH_TOKEN: 'secret',
         HOME: '/h',
         NODE_OPTIONS: '--max-semi-space-size=4',
+        MALLOC_TRIM_THRESHOLD_: '1048576',
       }),
       {
         PATH: '/bin',
         XDG_CONFIG_HOME: '/c',
         NODE_OPTIONS: '--max-semi-space-size=4',
+        MALLOC_TRIM_THRESHOLD_: '1048576',
+        MALLOC_MMAP_THRESHOLD_: BACKGROUND_ENV.MALLOC_MMAP_THRESHOLD_,
       },
     );
+    assert.deepEqual(serviceEnv({ PATH: '/bin' }), { PATH: '/bin', ...BACKGROUND_ENV });
   });
 });
 

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { BACKGROUND_ENV } from '../../src/cli/self.ts';
 import { freePort } from '../helpers/net.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -81,6 +82,8 @@ describe('Dockerfile', () => {
       'XDG_CONFIG_HOME=/data/config',
       'XDG_DATA_HOME=/data/share',
       'SERVER__HOST=0.0.0.0',
+      // The background forms' malloc settings (src/cli/self.ts).
+      ...Object.entries(BACKGROUND_ENV).map(([k, v]) => `${k}=${v}`),
     ])
       assert.ok(env.includes(v), v);
     assert.doesNotMatch(text, /^ADD /m, 'COPY only, no remote ADD');

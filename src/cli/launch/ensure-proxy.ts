@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../../config/schema.ts';
 import { ProxyClient } from '../proxy-client.ts';
-import { selfCommand, stateDir } from '../self.ts';
+import { backgroundEnv, selfCommand, stateDir } from '../self.ts';
 
 /** What answers at a base URL. */
 export type Probe =
@@ -140,7 +140,12 @@ export async function ensureProxy(opts: EnsureProxyOptions): Promise<RunningProx
     '--log-format',
     'json',
   ];
-  const child = spawn(self.file, args, { detached: true, stdio: ['ignore', fd, fd], windowsHide: true });
+  const child = spawn(self.file, args, {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    windowsHide: true,
+    env: { ...process.env, ...backgroundEnv(process.env) },
+  });
   fs.closeSync(fd);
   let exited: number | string | undefined;
   child.on('exit', (code, signal) => {
