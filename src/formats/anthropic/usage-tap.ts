@@ -143,8 +143,8 @@ export class SseUsageTap {
 }
 
 /**
- * Where the blank line ending an event starts looking from `from` is: the index of its LF, or -1.
- * `afterLf`: the byte before `from` (held from an earlier chunk) was an LF.
+ * The index of the LF that completes the blank line ending an event, looking from `from`; -1 if the
+ * event goes on. `afterLf`: the byte before `from` (held from an earlier chunk) was an LF.
  */
 function blankLine(buf: Buffer, from: number, afterLf: boolean): number {
   if (afterLf && buf[from] === LF) return from;
