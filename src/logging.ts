@@ -64,6 +64,8 @@ const LEVELS: Record<number, [label: string, ansi: string]> = {
 };
 const paint = (on: boolean, code: string, text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
 const CONTROL = /[\u0000-\u001f\u007f]/g;
+/** The same less the newline: a stack keeps its lines. */
+const CONTROL_BUT_LF = /[\u0000-\u0009\u000b-\u001f\u007f]/g;
 
 /** One pino JSON line as the pretty text (ending in a newline). */
 export function prettyLine(json: string, color = false): string {
@@ -83,7 +85,9 @@ export function prettyLine(json: string, color = false): string {
     const e = fields[key] as { stack?: unknown } | undefined;
     if (e && typeof e === 'object' && typeof e.stack === 'string') {
       const { stack: s, ...rest } = e;
-      stack += `\n    ${key}: ${(s as string).replace(/\n/g, '\n  ')}`;
+      // Escaped like the message: an error's text may come from elsewhere (an upstream) and hold
+      // terminal escape codes.
+      stack += `\n    ${key}: ${(s as string).replace(CONTROL_BUT_LF, escapeControl).replace(/\n/g, '\n  ')}`;
       fields[key] = rest;
     }
   }

@@ -48,6 +48,11 @@ describe('the pretty log line', () => {
       '[09:05:07] \x1b[33mWARN\x1b[0m: \x1b[36mhi\x1b[0m \x1b[90m{"n":1}\x1b[0m\n',
     );
     assert.equal(prettyLine('not json'), 'not json\n');
+    const stack = prettyLine(
+      line({ msg: 'x', err: { message: 'm', stack: 'Error: \x1b[2Jgone\n    at f' } }),
+    );
+    assert.equal(stack.split('\n')[1], '    err: Error: \\u001b[2Jgone');
+    assert.equal(stack.split('\n')[2], '      at f');
   });
 
   it('clockTime formats local HH:MM:ss and follows the clock from one second to the next', () => {
