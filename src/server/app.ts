@@ -83,6 +83,12 @@ const FRONTEND_OF: { readonly [F in Format]: Frontend } = {
 /** Every client format the proxy speaks, in FORMATS' order; each is served under every mode prefix. */
 export const FRONTENDS: readonly Frontend[] = FORMATS.map((f) => FRONTEND_OF[f]);
 
+/** Fastify's schema compilers for routes that declare no schema: never called, and ajv never loads. */
+const noSchemas = (): never => {
+  throw new Error('ccproxy routes declare no JSON schema; add a compiler before adding one');
+};
+const NO_SCHEMA_COMPILERS = { buildValidator: () => noSchemas, buildSerializer: () => noSchemas };
+
 /** A client's own request id is kept when it is short and plain; otherwise we make one. */
 function requestIdOf(value: unknown): string {
   if (typeof value === 'string' && value.length > 0 && value.length <= 128 && /^[\w.:-]+$/.test(value))
@@ -163,6 +169,9 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     routerOptions: { ignoreTrailingSlash: true },
     // HEAD on an API (or on the live log stream, whose headers wait for a first event) has no use here.
     exposeHeadRoutes: false,
+    // No route declares a JSON schema (the translators check bodies), so Fastify's ajv and
+    // fast-json-stringify compilers would load for nothing (~2 MB at start).
+    schemaController: { compilersFactory: NO_SCHEMA_COMPILERS },
   });
   capConnections(
     app.server,
