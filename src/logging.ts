@@ -13,22 +13,12 @@ export interface LoggerOptions {
   secrets?: () => readonly string[];
   /** Where lines go; stderr by default, so stdout stays for command output. */
   destination?: NodeJS.WritableStream;
-  /**
-   * stderr written off the event loop (the server; see stderrLines). Commands at a terminal keep
-   * node's synchronous stderr, so a warning never lands after the prompt that follows it.
-   */
-  offLoop?: boolean;
 }
-
-/** Lines waiting for stderr beyond this are dropped rather than held (a reader stalled for good). */
-const STDERR_MAX_PENDING = 16 * 1024 * 1024;
 
 export function createLogger(opts: LoggerOptions): Logger {
   const secrets = opts.secrets ?? (() => []);
-  const target = (opts.destination ?? process.stderr) as { isTTY?: boolean };
-  const color = target.isTTY === true && !process.env.NO_COLOR;
-  const dest = opts.destination ?? (opts.offLoop ? stderrLines() : process.stderr);
-  const stream = opts.format === 'pretty' ? prettyStream(dest, color) : (dest as pino.DestinationStream);
+  const dest = opts.destination ?? process.stderr;
+  const stream = opts.format === 'pretty' ? prettyStream(dest) : (dest as pino.DestinationStream);
   return pino(
     {
       level: opts.level,
@@ -55,23 +45,13 @@ export function createLogger(opts: LoggerOptions): Logger {
 
 /**
  * Readable logs: `[HH:MM:ss] LEVEL: message {fields}`, one line per entry; an error's stack, when
- * one was logged, follows on indented lines. In-process (no transport thread). Written here rather
- * than by pino-pretty, whose generic path (a safe JSON parse, every key through a prettifier, a
- * stream library) cost 15 µs a line against 9 (docs/performance.md).
+ * one was logged, follows on indented lines. In-process, so lines keep their order with other
+ * output. Written here rather than by pino-pretty, whose generic path (a safe JSON parse, every key
+ * through a prettifier, a stream library) cost 15 µs a line against 9 (docs/performance.md).
  */
-function prettyStream(dest: { write(line: string): unknown }, color: boolean): pino.DestinationStream {
+function prettyStream(dest: NodeJS.WritableStream): pino.DestinationStream {
+  const color = (dest as { isTTY?: boolean }).isTTY === true && !process.env.NO_COLOR;
   return { write: (line: string) => dest.write(prettyLine(line, color)) };
-}
-
-/**
- * stderr, written off the event loop. Node writes stderr on the request path, one system call per
- * line (synchronously for a file or a terminal): 10–14 µs of the main thread per line, ~4% of a busy
- * proxy's request (docs/performance.md). Here a write runs on libuv's pool and lines logged meanwhile
- * go out together in the next one; a full pipe is retried, and past 16 MB waiting, lines are dropped
- * rather than held. What is left is written when the process exits (pino registers that).
- */
-function stderrLines(): pino.DestinationStream {
-  return pino.destination({ dest: 2, sync: false, maxLength: STDERR_MAX_PENDING });
 }
 
 const LEVELS: Record<number, [label: string, ansi: string]> = {

@@ -70,7 +70,6 @@ async function serve(flags: CommonFlags): Promise<void> {
     level: settings.server.log_level,
     format: settings.server.log_format,
     secrets: () => secrets,
-    offLoop: true,
   });
   if (!isLoopback(settings.server.host) && !settings.security.auth_token) {
     log.warn(

@@ -2,7 +2,8 @@
  * A log reader that stops reading (a stuck log shipper, a full pipe) must not stop the proxy nor cost
  * lines: with the real `ccproxy serve` spawned and its stderr left unread well past what the pipe
  * holds, every request is still answered, and once the reader comes back every line arrives, in full.
- * (ccproxy writes stderr off the event loop, retrying while the pipe is full: src/logging.ts.)
+ * (Node queues what a full pipe cannot take and writes it once the reader drains it; a logger
+ * writing stderr another way must keep both promises.)
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
