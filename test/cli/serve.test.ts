@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli, spawnCli } from '../security/cli.ts';
+import { cliEnv, runCli, spawnCli } from '../security/cli.ts';
 
 describe('ccproxy serve, from a newcomer’s chair', () => {
   let dir: string;
@@ -19,14 +19,7 @@ describe('ccproxy serve, from a newcomer’s chair', () => {
     dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ccproxy-serve-cli-')));
     repo = path.join(dir, 'repo');
     fs.mkdirSync(repo);
-    env = {
-      PATH: process.env.PATH,
-      HOME: dir,
-      XDG_CONFIG_HOME: path.join(dir, 'xdg'),
-      XDG_DATA_HOME: path.join(dir, 'data'),
-      CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-serve-cli-test',
-      NO_COLOR: '1',
-    };
+    env = cliEnv(dir, { CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-serve-cli-test' });
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 

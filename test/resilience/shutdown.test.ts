@@ -14,7 +14,7 @@ import { Agent, request } from 'undici';
 import { DuckDbStore } from '../../src/observability/access-log/duckdb/store.ts';
 import { assembledText, bodyFor, streamComplete } from '../helpers/formats.ts';
 import { sseEvents } from '../helpers/sse.ts';
-import { runCli, spawnCli } from '../security/cli.ts';
+import { cliEnv, runCli, spawnCli } from '../security/cli.ts';
 import { type FakeUpstream, reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
 import { within } from './harness.ts';
 
@@ -33,17 +33,12 @@ describe('resilience: shutdown', () => {
   before(async () => {
     fake = await startFakeUpstream();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccproxy-shutdown-'));
-    env = {
-      PATH: process.env.PATH,
-      HOME: dir,
-      XDG_CONFIG_HOME: path.join(dir, 'xdg'),
-      XDG_DATA_HOME: path.join(dir, 'data'),
-      NO_COLOR: '1',
+    env = cliEnv(dir, {
       CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN,
       UPSTREAM__BASE_URL: fake.url,
       SERVER__LOG_FORMAT: 'json',
       SERVER__LOG_LEVEL: 'warn',
-    };
+    });
   });
   const children = new Set<ChildProcessWithoutNullStreams>();
   after(async () => {

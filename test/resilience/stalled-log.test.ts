@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { bodyFor } from '../helpers/formats.ts';
-import { spawnCli } from '../security/cli.ts';
+import { cliEnv, spawnCli } from '../security/cli.ts';
 import { type FakeUpstream, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
 import { within } from './harness.ts';
 
@@ -34,15 +34,7 @@ describe('resilience: a stalled log reader', () => {
   it('does not stall requests, and loses no line once reading resumes', async () => {
     const child = spawnCli(['serve', '--port', '0'], {
       cwd: dir,
-      env: {
-        PATH: process.env.PATH,
-        HOME: dir,
-        XDG_CONFIG_HOME: path.join(dir, 'xdg'),
-        XDG_DATA_HOME: path.join(dir, 'data'),
-        NO_COLOR: '1',
-        CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN,
-        UPSTREAM__BASE_URL: fake.url,
-      },
+      env: cliEnv(dir, { CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN, UPSTREAM__BASE_URL: fake.url }),
     });
     child.stdin.end();
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));

@@ -19,6 +19,24 @@ export function spawnCli(
   });
 }
 
+/**
+ * An environment of the test's own for the CLI: only PATH from outside, a home under `dir` (nothing
+ * of the user's settings, credentials or data is seen), no colours; `extra` on top.
+ */
+export function cliEnv(
+  dir: string,
+  extra: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    HOME: dir,
+    XDG_CONFIG_HOME: path.join(dir, 'xdg'),
+    XDG_DATA_HOME: path.join(dir, 'data'),
+    NO_COLOR: '1',
+    ...extra,
+  };
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;
