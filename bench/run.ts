@@ -14,6 +14,7 @@
  *        capture, sdk, accounts
  *   npm run bench -- --baseline=../other-checkout    the same scenarios for a second ccproxy (its
  *        bin/ccproxy.js, built) beside this one, rounds interleaved: an A/B in one run
+ *   npm run bench -- --rounds=10   more interleaved rounds (default 3): a small A/B on a busy machine
  *   npm run bench -- --background  also ccproxy as the service, the container and the launchers run
  *        it (BACKGROUND_NODE_FLAGS and BACKGROUND_ENV, src/cli/self.ts)
  *   BENCH_VARIANTS='[{"name":"semi8","nodeFlags":["--max-semi-space-size=8"]}]' npm run bench
@@ -39,7 +40,7 @@ const ONLY = args
   .map((s) => (s === 'paced' ? 'burst' : s));
 const BASELINE = args.find((a) => a.startsWith('--baseline='))?.slice(11);
 const BACKGROUND = args.includes('--background');
-const ROUNDS = QUICK ? 1 : 3;
+const ROUNDS = roundsArg() ?? (QUICK ? 1 : 3);
 const SECONDS = QUICK ? 1.5 : 3;
 const BURST = 1000;
 const BURST_PACE_MS = 20;
@@ -48,6 +49,19 @@ const BURST_ROUNDS = QUICK ? 1 : 3;
 const SETTLE_MS = 3000;
 const TOKEN = 'sk-ant-oat01-bench-token-000000000000000000';
 const MB = 1048576;
+
+/**
+ * `--rounds=N`: interleaved rounds of the request scenarios. On a shared machine a small A/B needs
+ * more than three to tell a change from noise (docs/performance.md, sixth session).
+ */
+function roundsArg(): number | undefined {
+  const raw = args.find((a) => a.startsWith('--rounds='))?.slice(9);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (Number.isInteger(n) && n >= 1 && n <= 100) return n;
+  console.error(`bench: --rounds wants a whole number from 1 to 100, not "${raw}"`);
+  process.exit(2);
+}
 
 const wanted = (name: string) => !ONLY || ONLY.includes(name);
 const cpuMs = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1000;
