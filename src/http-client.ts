@@ -6,6 +6,7 @@
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import type { Abortable } from './abort.ts';
 import { isLoopback } from './loopback.ts';
 
 export interface HttpResponse {
@@ -42,7 +43,7 @@ export interface SendOptions {
   method: string;
   headers: OutgoingHttpHeaders;
   body?: string;
-  signal?: AbortSignal;
+  signal?: Abortable;
   agent?: http.Agent;
   timeouts: Timeouts;
 }
@@ -110,7 +111,7 @@ export function send(origin: URL, path: string, o: SendOptions): Promise<HttpRes
 /** A URL's hostname without the brackets of an IPv6 address, as node's client wants it. */
 const bare = (hostname: string) => (hostname.startsWith('[') ? hostname.slice(1, -1) : hostname);
 
-function abortError(signal: AbortSignal): Error {
+function abortError(signal: Abortable): Error {
   return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
     name: 'AbortError',
     code: 'ABORT_ERR',

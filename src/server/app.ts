@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import type { RequestSignal } from '../abort.ts';
 import { Accounts } from '../accounts/index.ts';
 import { registerAccountRoutes } from '../accounts/routes.ts';
 import { registerOAuthRoutes } from '../auth/oauth-routes.ts';
@@ -273,7 +274,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     health: '/health',
   }));
 
-  const live = new Set<AbortController>();
+  const live = new Set<RequestSignal>();
   registerHealth(app, { backends, tokens, accounts, version: VERSION });
   registerOAuthRoutes(app, { settings, tokens, log });
   registerAccountRoutes(app, accounts, {

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { type Abortable, RequestSignal } from '../abort.ts';
 import type { Mode, RequestContext } from '../backends/backend.ts';
 import { ProxyError } from '../errors.ts';
 import type { Format } from '../formats/frontend.ts';
@@ -31,8 +32,8 @@ export interface OpenContext {
   /** Abort the work after this long (0 = never). */
   timeoutMs: number;
   timeoutMessage?: string;
-  /** Every in-flight request's controller, so shutdown can end them with a proper error. */
-  live?: Set<AbortController>;
+  /** Every in-flight request's signal, so shutdown can end them with a proper error. */
+  live?: Set<RequestSignal>;
   /** Capture this request (observability.capture): bodies kept up to `maxBytes`; the client's own bytes. */
   capture?: { maxBytes: number; body?: Uint8Array };
 }
@@ -64,12 +65,12 @@ export function openContext(o: OpenContext): LiveContext {
       })
     : undefined;
   record.capture = capture;
-  const controller = new AbortController();
-  o.live?.add(controller);
+  const signal = new RequestSignal();
+  o.live?.add(signal);
   let timer: NodeJS.Timeout | undefined;
   if (o.timeoutMs > 0) {
     timer = setTimeout(() => {
-      controller.abort(
+      signal.abort(
         new ProxyError('timeout', o.timeoutMessage ?? `The request took longer than ${o.timeoutMs / 1000}s.`),
       );
     }, o.timeoutMs);
@@ -78,10 +79,10 @@ export function openContext(o: OpenContext): LiveContext {
   const { res, lifecycle } = o;
   res.once('close', () => {
     if (timer) clearTimeout(timer);
-    o.live?.delete(controller);
+    o.live?.delete(signal);
     if (!res.writableFinished) {
       record.clientAborted = true;
-      if (!controller.signal.aborted) controller.abort(new ClientClosed());
+      signal.abort(new ClientClosed());
     }
     // A client that left before the answer began got no status at all: 499 (as nginx logs it),
     // not the 200 a response object starts with.
@@ -97,7 +98,7 @@ export function openContext(o: OpenContext): LiveContext {
     requestId: o.requestId,
     mode: o.mode as Mode,
     format: o.format as Format,
-    signal: controller.signal,
+    signal,
     headers: o.req.headers,
     query,
     passthrough: false,
@@ -113,7 +114,7 @@ export function openContext(o: OpenContext): LiveContext {
 }
 
 /** The error to report for a failure, given what the context's signal says. */
-export function failureOf(err: unknown, signal: AbortSignal): unknown {
+export function failureOf(err: unknown, signal: Abortable): unknown {
   if (signal.aborted && signal.reason instanceof ProxyError) return signal.reason;
   if (signal.aborted && signal.reason instanceof ClientClosed) return signal.reason;
   return err;

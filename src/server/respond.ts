@@ -3,6 +3,7 @@
  * write), a rendered stream, or a rendered message. Backpressure is honoured throughout.
  */
 import type { ServerResponse } from 'node:http';
+import type { Abortable } from '../abort.ts';
 import type { Reply } from '../backends/backend.ts';
 import { anthropicErrorType, kindForAnthropicType, ProxyError } from '../errors.ts';
 import { mergeUsage } from '../formats/anthropic/accumulate.ts';
@@ -213,7 +214,7 @@ function errorOf(ev: Extract<StreamEvent, { type: 'error' }>): ProxyError {
   });
 }
 
-function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+function drained(res: ServerResponse, signal: Abortable): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const done = () => {

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { RequestSignal } from '../abort.ts';
 import type { Backend, Mode } from '../backends/backend.ts';
 import { ProxyError } from '../errors.ts';
 import { validateMessagesRequest } from '../formats/anthropic/frontend.ts';
@@ -25,7 +26,7 @@ export interface RouteDeps {
   renderOpenAIModels: (models: ModelInfo[]) => unknown;
   /** Per-mode time limit for a whole request, in ms (0 = none), and what to say when it is hit. */
   timeout: (mode: Mode) => { ms: number; message: string };
-  live: Set<AbortController>;
+  live: Set<RequestSignal>;
   /** observability.capture is on: each request is captured, bodies kept up to `maxBytes`. */
   capture?: { maxBytes: number };
 }

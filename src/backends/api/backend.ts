@@ -3,6 +3,7 @@
  * clients get the upstream's bytes untouched (a `raw` reply); other formats get parsed events.
  */
 import type { Logger } from 'pino';
+import { toAbortSignal } from '../../abort.ts';
 import type { Account } from '../../accounts/account.ts';
 import {
   type Accounts,
@@ -273,7 +274,7 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
           method: 'GET',
           path: '/v1/models?limit=1000',
           clientHeaders: {},
-          signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000)]),
+          signal: AbortSignal.any([toAbortSignal(ctx.signal), AbortSignal.timeout(10_000)]),
           log: ctx.log,
           credential: lease?.account.credential,
         });

@@ -5,6 +5,8 @@
  * waiter, cleared however the wait ends.
  */
 
+import type { Abortable } from '../../abort.ts';
+
 /** Gives the slot back. Safe to call more than once. */
 export type Release = () => void;
 
@@ -52,7 +54,7 @@ export class Limiter {
    * A slot: at once when one is free, else after waiting in line (for `timeoutMs`, by default the
    * queue timeout). Rejects with `QueueTimeout`, or with the signal's reason when it fires first.
    */
-  acquire(signal?: AbortSignal, timeoutMs = this.queueTimeoutMs): Promise<Release> {
+  acquire(signal?: Abortable, timeoutMs = this.queueTimeoutMs): Promise<Release> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.max === 0 || this.active < this.max) {
       this.active++;

@@ -2,6 +2,7 @@
  * When to try an upstream request again, and how long to wait first. Pure, so the policy can be
  * tested without a clock. Retries only ever happen before the client has been sent anything.
  */
+import type { Abortable } from '../../abort.ts';
 
 export interface RetryPolicy {
   maxAttempts: number;
@@ -71,7 +72,7 @@ export function nextDelayMs(
 }
 
 /** Sleep that an abort cuts short (rejecting with the signal's reason). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: Abortable): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(() => {

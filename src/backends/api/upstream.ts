@@ -6,6 +6,7 @@
 import type { Agent, IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import type { Abortable } from '../../abort.ts';
 import { refreshableCredential, type UpstreamCredential } from '../../accounts/credential.ts';
 import type { TokenManager } from '../../auth/token-manager.ts';
 import type { Settings } from '../../config/schema.ts';
@@ -38,7 +39,7 @@ export interface CallOptions {
   path: string;
   body?: string;
   clientHeaders: IncomingHttpHeaders;
-  signal: AbortSignal;
+  signal: Abortable;
   log: Logger;
   /** Called before each retry, with why (for the log) and a bounded reason (for metrics). */
   onRetry?: (why: string, reason: RetryReason) => void;

@@ -9,6 +9,7 @@
  * `claude.queue_timeout_s`, then gets a 429. Spares never wait, and leave one slot free for requests.
  */
 import os from 'node:os';
+import type { Abortable } from '../../abort.ts';
 import type { Settings } from '../../config/schema.ts';
 import { ProxyError } from '../../errors.ts';
 import { Limiter, QueueTimeout, type Release } from '../api/limiter.ts';
@@ -86,7 +87,7 @@ export class AgentSlots {
    * A slot for a request's new process: at once, after an idle process was stopped, or after
    * waiting in line. A 429 (`rate_limited`, with retry-after) when none came free in time.
    */
-  async acquire(signal?: AbortSignal): Promise<Slot> {
+  async acquire(signal?: Abortable): Promise<Slot> {
     let wait = this.cfg.queueTimeoutMs;
     // An idle process stopped for this request frees its slot as soon as it has exited: worth
     // waiting for even when the queue is set not to wait for busy ones.

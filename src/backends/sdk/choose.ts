@@ -13,6 +13,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Abortable } from '../../abort.ts';
 import type { MessagesRequest, TextBlock } from '../../formats/anthropic/types.ts';
 import type { RequestContext } from '../backend.ts';
 import type { AfterTurn } from './after-turn.ts';
@@ -138,7 +139,7 @@ export class AgentChooser {
     plan: PromptPlan,
     cfg: RunConfig,
     tools: ClientToolSet | undefined,
-    signal: AbortSignal,
+    signal: Abortable,
   ): Promise<Chosen> {
     const { pool, lifecycle } = this.d;
     const release = await pool.sessions.lock(key);
@@ -185,7 +186,7 @@ export class AgentChooser {
     original: PromptPlan,
     cfg: RunConfig,
     tools: ClientToolSet | undefined,
-    signal: AbortSignal,
+    signal: Abortable,
   ): Promise<Chosen> {
     const scope = `${claimKey(cfg)}:${hostSignature(cfg)}`;
     const conversation = {
@@ -239,7 +240,7 @@ export class AgentChooser {
     plan: PromptPlan,
     cfg: RunConfig,
     tools: ClientToolSet | undefined,
-    signal: AbortSignal,
+    signal: Abortable,
   ): Promise<Chosen> {
     const { pool, settings, starter, lifecycle } = this.d;
     if (plan.history.length > 0) {
@@ -296,7 +297,7 @@ export class AgentChooser {
    * Run `start` holding a process slot (claude.max_concurrent_agents): waits for one, or throws the
    * 429. The slot belongs to the process `start` spawned; it is given back when none was.
    */
-  private async withSlot<T>(signal: AbortSignal, start: (slot: Slot) => Promise<T>): Promise<T> {
+  private async withSlot<T>(signal: Abortable, start: (slot: Slot) => Promise<T>): Promise<T> {
     const slot = await this.d.slots.acquire(signal);
     try {
       return await start(slot);

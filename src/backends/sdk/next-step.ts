@@ -4,6 +4,7 @@
  * Timers and listeners are gone when it returns; a message not waited for is not lost (agent.ts).
  */
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
+import type { Abortable } from '../../abort.ts';
 import type { Agent } from './agent.ts';
 
 export type Step =
@@ -16,7 +17,7 @@ export type Step =
 /** `deadline` in epoch ms (infinite: none); `pingMs` 0: no pings. */
 export async function nextStep(
   agent: Agent,
-  signal: AbortSignal,
+  signal: Abortable,
   deadline: number,
   pingMs: number,
 ): Promise<Step> {

@@ -7,6 +7,7 @@
  * At the end the request's record is filled and the agent handed to after-turn.ts.
  */
 import { randomBytes } from 'node:crypto';
+import type { Abortable } from '../../abort.ts';
 import type { Settings } from '../../config/schema.ts';
 import { ProxyError } from '../../errors.ts';
 import { MessageAccumulator } from '../../formats/anthropic/accumulate.ts';
@@ -202,7 +203,7 @@ async function* prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): A
 }
 
 /** Why the request's signal fired: the server's own error (a time limit, a shutdown) or a hang-up. */
-function abortReason(signal: AbortSignal): ProxyError {
+function abortReason(signal: Abortable): ProxyError {
   if (signal.reason instanceof ProxyError) return signal.reason;
   return new ProxyError('invalid_request', 'The client closed the request.', { status: 499 });
 }
