@@ -17,8 +17,10 @@ export interface LoggerOptions {
 
 export function createLogger(opts: LoggerOptions): Logger {
   const secrets = opts.secrets ?? (() => []);
-  const dest = opts.destination ?? process.stderr;
-  const stream = opts.format === 'pretty' ? prettyStream(dest) : (dest as pino.DestinationStream);
+  const out = opts.destination ?? process.stderr;
+  const color = (out as { isTTY?: boolean }).isTTY === true && !process.env.NO_COLOR;
+  const sink = opts.destination ?? stderr();
+  const stream = opts.format === 'pretty' ? prettyStream(sink, color) : sink;
   return pino(
     {
       level: opts.level,
@@ -44,13 +46,48 @@ export function createLogger(opts: LoggerOptions): Logger {
 }
 
 /**
+ * Lines to a file descriptor, gathered for one turn of the event loop and written together: under
+ * load several requests end in the same turn, and a write costs a system call (~10 µs, most of a log
+ * line's cost) whatever its length. Still written on the event loop (a thread-pool write per line
+ * measured worse: docs/performance.md); what is pending is written at exit.
+ */
+/** Every logger's lines to stderr share one sink, so they keep their order. */
+let stderrSink: pino.DestinationStream | undefined;
+function stderr(): pino.DestinationStream {
+  if (!stderrSink) stderrSink = gathered(process.stderr);
+  return stderrSink;
+}
+
+function gathered(dest: NodeJS.WritableStream): pino.DestinationStream & { flushSync(): void } {
+  let pending = '';
+  let scheduled = false;
+  const flushSync = () => {
+    scheduled = false;
+    if (!pending) return;
+    const out = pending;
+    pending = '';
+    dest.write(out);
+  };
+  process.once('exit', flushSync);
+  return {
+    write(line: string) {
+      pending += line;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flushSync);
+      }
+    },
+    flushSync,
+  };
+}
+
+/**
  * Readable logs: `[HH:MM:ss] LEVEL: message {fields}`, one line per entry; an error's stack, when
  * one was logged, follows on indented lines. In-process, so lines keep their order with other
  * output. Written here rather than by pino-pretty, whose generic path (a safe JSON parse, every key
  * through a prettifier, a stream library) cost 15 µs a line against 9 (docs/performance.md).
  */
-function prettyStream(dest: NodeJS.WritableStream): pino.DestinationStream {
-  const color = (dest as { isTTY?: boolean }).isTTY === true && !process.env.NO_COLOR;
+function prettyStream(dest: pino.DestinationStream, color: boolean): pino.DestinationStream {
   return { write: (line: string) => dest.write(prettyLine(line, color)) };
 }
 

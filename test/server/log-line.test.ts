@@ -1,5 +1,6 @@
 /** The pretty log line: local `[HH:MM:ss] LEVEL: message {fields}`, one line, secrets scrubbed. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { clockTime, createLogger, prettyLine } from '../../src/logging.ts';
@@ -61,5 +62,37 @@ describe('the pretty log line', () => {
     assert.equal(clockTime(at + 500), '09:05:07');
     assert.equal(clockTime(at + 800), '09:05:08');
     assert.equal(clockTime(at - 60_000), '09:04:07');
+  });
+
+  it('lines to stderr are gathered per turn and all written, in order, even on process.exit', () => {
+    // One turn's lines leave in one write; what is pending when the process exits is written then.
+    const script = `
+      import { createLogger } from './src/logging.ts';
+      for (const format of ['json', 'pretty']) {
+        const log = createLogger({ level: 'info', format });
+        for (let i = 0; i < 3; i++) log.info({ i }, format + ' line ' + i);
+      }
+      setImmediate(() => {
+        createLogger({ level: 'info', format: 'json' }).info('after a turn');
+        process.exit(3);
+      });`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    assert.equal(r.status, 3, r.stderr);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.deepEqual(
+      lines.map((l) => /(json|pretty) line \d|after a turn/.exec(l)?.[0]),
+      [
+        'json line 0',
+        'json line 1',
+        'json line 2',
+        'pretty line 0',
+        'pretty line 1',
+        'pretty line 2',
+        'after a turn',
+      ],
+    );
   });
 });
