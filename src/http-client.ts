@@ -56,8 +56,6 @@ export interface SendOptions {
 export function send(origin: URL, path: string, o: SendOptions): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const secure = origin.protocol === 'https:';
-    const headers =
-      o.body === undefined ? o.headers : { ...o.headers, 'content-length': Buffer.byteLength(o.body) };
     let req: http.ClientRequest;
     try {
       req = (secure ? https : http).request({
@@ -66,9 +64,11 @@ export function send(origin: URL, path: string, o: SendOptions): Promise<HttpRes
         port: origin.port,
         path,
         method: o.method,
-        headers,
+        headers: o.headers,
         agent: o.agent,
       });
+      // Set on the request rather than on a copy of the headers: node sets each header this way anyway.
+      if (o.body !== undefined) req.setHeader('content-length', Buffer.byteLength(o.body));
     } catch (err) {
       reject(err); // an invalid header value, an unknown protocol
       return;

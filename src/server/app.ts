@@ -201,16 +201,21 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     settings,
     publicPrefixes: enabledPieces(settings.observability).dashboard ? PUBLIC_DASHBOARD_PATHS : [],
   });
-  app.addHook('onRequest', async (req, reply) => {
+  // A callback hook, not an async one: no promise per request.
+  app.addHook('onRequest', (req, reply, done) => {
     connections.track(req.raw, reply.raw);
     reply.raw.setHeader('x-request-id', req.id);
     const cors = guard.corsHeaders(req.headers);
     if (cors) for (const [k, v] of Object.entries(cors)) reply.raw.setHeader(k, v);
-    guard.check(req.method, req.url.split('?', 1)[0], req.headers);
-    if (req.method === 'OPTIONS') {
-      reply.code(204).send();
-      return reply;
+    try {
+      guard.check(req.method, req.url.split('?', 1)[0], req.headers);
+    } catch (err) {
+      done(err as Error);
+      return;
     }
+    if (req.method === 'OPTIONS')
+      reply.code(204).send(); // answered here: no done()
+    else done();
   });
 
   app.setErrorHandler((err, req, reply) => {

@@ -93,13 +93,15 @@ export function pipeRaw(
         const pe = why instanceof ProxyError ? why : (reply.mapError?.(why) ?? toProxyError(why));
         ctx.record.errorKind = pe.kind;
         ctx.log.warn({ err: pe.message }, 'upstream stream failed mid-response');
-        // An Anthropic client learns about it from a proper error event.
+        // An Anthropic client learns about it from a proper error event; a JSON answer cut short
+        // must not look whole (or leave the client waiting for the rest of its Content-Length):
+        // its connection closes.
         if (sse) {
           const frame = `\n\nevent: error\ndata: ${JSON.stringify({ type: 'error', error: { type: anthropicErrorType(pe.kind), message: pe.message } })}\n\n`;
           res.write(frame);
           capture?.responseData(frame);
-        }
-        res.end();
+          res.end();
+        } else res.destroy();
       }
       finish();
     });

@@ -7,7 +7,17 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import type { RequestRecord } from '../../src/observability/lifecycle.ts';
 import { startProxy, type TestProxy } from '../helpers/proxy.ts';
-import { type FakeUpstream, reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
+import {
+  type FakeUpstream,
+  loadFixture,
+  reply,
+  startFakeUpstream,
+  TEST_ACCESS_TOKEN,
+  withDelivery,
+} from '../support/fake-upstream.ts';
+
+/** A whole Message as the API answers one (the recorded fixture). */
+const WHOLE = loadFixture('anthropic-text').json as Record<string, unknown>;
 
 const IDENTITY = "You are Claude Code, Anthropic's official CLI for Claude.";
 
@@ -261,6 +271,38 @@ describe('API mode with the Anthropic SDK', () => {
     assert.ok(res.headers.get('request-id'), "the upstream's request-id is passed on");
     const missing = await fetch(`${proxy.url}/nope`);
     assert.match(missing.headers.get('x-request-id') ?? '', /^req_/);
+  });
+
+  it("a JSON answer keeps the upstream's Content-Length; one cut short fails, never looks whole", async () => {
+    const ask = () =>
+      client.messages.create({
+        model: 'claude-sonnet-5-5',
+        max_tokens: 8,
+        messages: [{ role: 'user', content: 'x' }],
+      });
+    const message = { ...WHOLE, content: [{ type: 'text', text: 'Whole.' }] };
+    const body = JSON.stringify(message);
+    const sized = () => reply.json(200, message, { 'content-length': String(Buffer.byteLength(body)) });
+    fake.enqueue(sized());
+    const { data, response } = await ask().withResponse();
+    assert.equal((data.content[0] as { text: string }).text, 'Whole.');
+    assert.equal(response.headers.get('content-length'), String(Buffer.byteLength(body)));
+    assert.equal(response.headers.get('transfer-encoding'), null);
+
+    // Cut after 40 bytes, framed by length and by chunks: the client sees a failure either way.
+    for (const cut of [sized(), reply.text('Cut short by the upstream.')]) {
+      records.length = 0;
+      fake.enqueue(withDelivery(cut, { dropAfterBytes: 40 }));
+      // The SDK's fetch reports a body cut short as `TypeError: terminated`.
+      await assert.rejects(
+        ask(),
+        (err) => err instanceof Anthropic.APIConnectionError || /terminated/.test(String(err)),
+      );
+      await waitFor(() => records.some((r) => r.errorKind === 'upstream'));
+    }
+    // And the proxy serves on.
+    fake.enqueue(reply.text('Again.'));
+    assert.equal(((await ask()).content[0] as { text: string }).text, 'Again.');
   });
 });
 

@@ -157,13 +157,14 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
   }
 
   /** The upstream's answer as it is, for a client that speaks Anthropic. */
-  const rawReply = (res: UpstreamResponse): Reply => ({
-    type: 'raw',
-    status: res.status,
-    headers: clientHeaders(res.headers),
-    body: res.body,
-    mapError: midResponse,
-  });
+  const rawReply = (res: UpstreamResponse): Reply => {
+    const headers = clientHeaders(res.headers);
+    // The bytes pass unchanged, so a length the upstream gave holds for the client too (a JSON
+    // answer keeps its Content-Length instead of being re-framed as chunks).
+    const length = header(res.headers, 'content-length');
+    if (length !== undefined && !res.headers['content-encoding']) headers['content-length'] = length;
+    return { type: 'raw', status: res.status, headers, body: res.body, mapError: midResponse };
+  };
 
   /**
    * One request's way up, trying accounts until one answers: the account's credential on the call,
