@@ -6,7 +6,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyContentTypeParser, FastifyInstance } from 'fastify';
 import { ProxyError } from '../errors.ts';
 import { JsonShapeScanner, MAX_JSON_DEPTH, MAX_JSON_ELEMENTS } from './json-shape.ts';
 
@@ -128,7 +128,7 @@ export function rawBodyOf(req: IncomingMessage): Buffer | undefined {
  */
 export function registerJsonBody(app: FastifyInstance, maxBytes: number, keepRaw = false): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (req, payload, done) => {
+  const parse: FastifyContentTypeParser = (req, payload, done) => {
     // No route: the answer is 404 whatever the body, which need not be read (connections.ts).
     if (req.is404) return done(null, undefined);
     const keep = keepRaw ? (bytes: Buffer) => rawBodies.set(req.raw, bytes) : undefined;
@@ -136,5 +136,9 @@ export function registerJsonBody(app: FastifyInstance, maxBytes: number, keepRaw
       (value) => done(null, value),
       (err: Error) => done(err, undefined),
     );
-  });
+  };
+  // Named for JSON as well: Fastify caches the parser it finds for a Content-Type, but not the
+  // catch-all, which it reaches only after parsing the header anew on every request.
+  app.addContentTypeParser('application/json', parse);
+  app.addContentTypeParser('*', parse);
 }
