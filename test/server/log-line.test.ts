@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { clockTime, createLogger, prettyLine } from '../../src/logging.ts';
+import { scrubSecrets } from '../../src/redact.ts';
 
 describe('the pretty log line', () => {
   it('starts with the local time and keeps the fields on the line', () => {
@@ -94,5 +95,15 @@ describe('the pretty log line', () => {
         'after a turn',
       ],
     );
+  });
+
+  it('scrubSecrets: tokens by shape, URL passwords and given secrets; other lines unchanged', () => {
+    const line = 'a sk-ant-oat01-abcdefghijklmnop b https://u:pw@proxy:3128 c my-secret-value d';
+    assert.equal(
+      scrubSecrets(line, ['my-secret-value']),
+      'a sk-ant-oat01-a[REDACTED] b https://u:****@proxy:3128 c [REDACTED] d',
+    );
+    const plain = '{"level":30,"reqId":"req_1","status":200,"msg":"POST /api/v1/messages"}';
+    assert.equal(scrubSecrets(plain, ['my-secret-value']), plain);
   });
 });
