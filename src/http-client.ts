@@ -197,8 +197,9 @@ export function envProxyFor(url: URL, env: Record<string, string | undefined>): 
 const occasionalAgents = new Map<string, Promise<http.Agent>>();
 
 /**
- * A small call to another host (the OAuth endpoints), read whole: the environment's proxy honoured,
- * or `proxy` when given; `timeoutMs` for each phase, as the upstream calls have.
+ * A small call to another host (the OAuth endpoints), read whole, through `proxy` when given, else
+ * the environment's (NO_PROXY honoured by both, as for upstream calls); `timeoutMs` for each phase,
+ * as the upstream calls have.
  */
 export async function call(
   url: string,
@@ -206,7 +207,11 @@ export async function call(
   timeoutMs = 30_000,
 ): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
   const target = new URL(url);
-  const proxy = isLoopback(target.hostname) ? undefined : init.proxy || envProxyFor(target, process.env);
+  const env = process.env;
+  const proxy =
+    init.proxy && !isLoopback(target.hostname) && !noProxyMatches(target, env.NO_PROXY ?? env.no_proxy)
+      ? init.proxy
+      : envProxyFor(target, env);
   let agent: Promise<http.Agent> | undefined;
   if (proxy) {
     agent = occasionalAgents.get(proxy);

@@ -64,10 +64,12 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 async function call(
   url: string,
   init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+  settings: Settings,
 ): Promise<{ status: number; body: Obj | undefined; text: string }> {
   let res: Awaited<ReturnType<typeof httpCall>>;
   try {
-    res = await httpCall(url, init, HTTP_TIMEOUT_MS);
+    // Through upstream.proxy_url when one is set, like the API calls (else HTTPS_PROXY…).
+    res = await httpCall(url, { ...init, proxy: settings.upstream.proxy_url || undefined }, HTTP_TIMEOUT_MS);
   } catch (err) {
     if (init.signal?.aborted) throw init.signal.reason;
     throw new AuthError('unreachable', `Cannot reach ${url}: ${(err as Error).message}.`, { cause: err });
@@ -97,19 +99,23 @@ export async function exchangeCode(
   signal?: AbortSignal,
 ): Promise<TokenAnswer> {
   const started = Date.now();
-  const { status, body, text } = await call(settings.auth.token_url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({
-      grant_type: 'authorization_code',
-      code: p.code,
-      redirect_uri: p.redirectUri,
-      client_id: settings.auth.client_id,
-      code_verifier: p.verifier,
-      state: p.state,
-    }),
-    signal,
-  });
+  const { status, body, text } = await call(
+    settings.auth.token_url,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({
+        grant_type: 'authorization_code',
+        code: p.code,
+        redirect_uri: p.redirectUri,
+        client_id: settings.auth.client_id,
+        code_verifier: p.verifier,
+        state: p.state,
+      }),
+      signal,
+    },
+    settings,
+  );
   if (status === 400 && body?.error === 'invalid_grant') {
     throw new AuthError(
       'invalid_grant',
@@ -162,15 +168,19 @@ export async function fetchProfile(
   accessToken: string,
   signal?: AbortSignal,
 ): Promise<Profile> {
-  const { status, body, text } = await call(settings.auth.profile_url, {
-    method: 'GET',
-    headers: {
-      authorization: `Bearer ${accessToken}`,
-      accept: 'application/json',
-      'anthropic-beta': 'oauth-2025-04-20',
+  const { status, body, text } = await call(
+    settings.auth.profile_url,
+    {
+      method: 'GET',
+      headers: {
+        authorization: `Bearer ${accessToken}`,
+        accept: 'application/json',
+        'anthropic-beta': 'oauth-2025-04-20',
+      },
+      signal,
     },
-    signal,
-  });
+    settings,
+  );
   if (status !== 200 || !body) {
     const kind = status === 401 ? 'invalid_grant' : 'failed';
     throw new AuthError(kind, `profile endpoint answered ${oauthReason(status, body, text)}`);

@@ -258,6 +258,8 @@ export class TokenManager {
           refresh_token: from.refreshToken,
           client_id: settings.auth.client_id,
         }),
+        // Through upstream.proxy_url when one is set, like the API calls (else HTTPS_PROXY…).
+        proxy: settings.upstream.proxy_url || undefined,
       });
     } catch (err) {
       return this.refreshFailed(

@@ -184,7 +184,7 @@ export const settingsSchema = z.object({
         .describe('Upstream timeouts.'),
       proxy_url: text(
         '',
-        'HTTP(S) proxy for calls to the upstream; empty = HTTPS_PROXY / HTTP_PROXY from the environment (NO_PROXY honoured).',
+        'HTTP(S) proxy for calls to the upstream and the OAuth endpoints; empty = HTTPS_PROXY / HTTP_PROXY from the environment (NO_PROXY honoured).',
       )
         .refine((v) => v === '' || URL.canParse(v), 'expected a URL such as http://proxy.example:3128')
         .meta(PROTECTED),

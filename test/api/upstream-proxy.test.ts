@@ -6,12 +6,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import pino from 'pino';
+import { fetchProfile } from '../../src/auth/oauth.ts';
 import { TokenManager } from '../../src/auth/token-manager.ts';
 import { Upstream } from '../../src/backends/api/upstream.ts';
 import { settingsSchema } from '../../src/config/schema.ts';
+import { authSettings, oauthDoc, silentLog, tempDir, writeJson } from '../auth/helpers.ts';
 import { type ConnectProxy, startConnectProxy } from '../helpers/connect-proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
-import { type FakeUpstream, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
+import {
+  type FakeUpstream,
+  startFakeUpstream,
+  TEST_ACCESS_TOKEN,
+  TEST_REFRESH_TOKEN,
+} from '../support/fake-upstream.ts';
 
 describe('upstream through an HTTP proxy', () => {
   let fake: FakeUpstream;
@@ -60,6 +67,36 @@ describe('upstream through an HTTP proxy', () => {
       }
     });
   }
+
+  it('the OAuth refresh and profile calls go through upstream.proxy_url too', async () => {
+    const d = tempDir();
+    try {
+      writeJson(
+        d.claudeFile,
+        oauthDoc({
+          accessToken: TEST_ACCESS_TOKEN,
+          refreshToken: TEST_REFRESH_TOKEN,
+          expiresAt: Date.now() - 1000,
+        }),
+      );
+      const remote = `http://auth.example.invalid:${fake.port}`;
+      const settings = authSettings(fake, d, {
+        upstream: { base_url: remoteBase(), proxy_url: proxyServer.url },
+        auth: { token_url: `${remote}/v1/oauth/token`, profile_url: `${remote}/api/oauth/profile` },
+      });
+      const tokens = new TokenManager({ settings, env: {}, log: silentLog() });
+      const before = proxyServer.tunnels.length;
+      const fresh = await tokens.getAccessToken();
+      assert.notEqual(fresh, TEST_ACCESS_TOKEN, 'refreshed');
+      assert.equal(proxyServer.tunnels.at(-1), `auth.example.invalid:${fake.port}`);
+      const profile = await fetchProfile(settings, fresh);
+      // auth.example.invalid cannot resolve: answers came through the tunnel (kept alive for both).
+      assert.ok(profile.email, 'the profile answered');
+      assert.ok(proxyServer.tunnels.length > before);
+    } finally {
+      d.cleanup();
+    }
+  });
 
   it('NO_PROXY bypasses the proxy (the host then cannot be reached: 502)', async () => {
     const before = proxyServer.tunnels.length;
