@@ -1,0 +1,94 @@
+/**
+ * An account's credential never reaches the log, even one no pattern would know: with the real
+ * `ccproxy serve` and two accounts, the first holding a token of no Anthropic shape, an upstream
+ * error that quotes that token back (as some gateways do) is logged on failover with the token
+ * replaced, and the request is answered by the second account.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { within } from '../resilience/harness.ts';
+import { type FakeUpstream, reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
+import { cliEnv, spawnCli } from './cli.ts';
+
+const TEAM_TOKEN = 'team-gateway-token-of-no-known-shape-7f3a9c';
+
+describe('security: account credentials in log lines', () => {
+  let fake: FakeUpstream;
+  let dir: string;
+  before(async () => {
+    fake = await startFakeUpstream({ acceptAnyToken: true });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccproxy-account-scrub-'));
+  });
+  after(async () => {
+    await fake?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an upstream error quoting an account token is logged with the token redacted', async () => {
+    const accounts = [
+      { name: 'team', oauth_token: TEAM_TOKEN, priority: 1 },
+      { name: 'main', oauth_token: TEST_ACCESS_TOKEN },
+    ];
+    const child = spawnCli(['serve', '--port', '0', '--log-level', 'debug'], {
+      cwd: dir,
+      env: cliEnv(dir, { UPSTREAM__BASE_URL: fake.url, ACCOUNTS__LIST: JSON.stringify(accounts) }),
+    });
+    child.stdin.end();
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+    });
+    child.stderr.on('data', (c) => {
+      err += c;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      const url = await within(
+        20_000,
+        'the banner',
+        new Promise<string>((resolve, reject) => {
+          child.stdout.on('data', () => {
+            const m = /listening on (http:\/\/\S+)/.exec(out);
+            if (m) resolve(m[1]!);
+          });
+          void exited.then(() => reject(new Error(`serve exited early: ${out}${err}`)));
+        }),
+      );
+      fake.enqueue(reply.unauthorized(`Invalid bearer token ${TEAM_TOKEN} for this organization`));
+      const res = await fetch(`${url}/api/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify({
+          model: 'claude-sonnet-5-5',
+          max_tokens: 16,
+          messages: [{ role: 'user', content: 'x' }],
+        }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.text();
+      const [first, second] = fake.messages();
+      assert.equal(first!.headers.authorization, `Bearer ${TEAM_TOKEN}`, 'the team account went first');
+      assert.equal(second!.headers.authorization, `Bearer ${TEST_ACCESS_TOKEN}`);
+
+      await within(
+        10_000,
+        'the failover line',
+        (async () => {
+          while (!/trying the next one/.test(err)) await new Promise((r) => setTimeout(r, 20));
+        })(),
+      );
+      const line = err.split('\n').find((l) => /trying the next one/.test(l))!;
+      assert.match(line, /\[REDACTED\]/);
+      assert.ok(!err.includes(TEAM_TOKEN), 'the token appears nowhere in the log');
+      assert.ok(!err.includes(TEST_ACCESS_TOKEN));
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    assert.ok(!err.includes(TEAM_TOKEN), 'not in the shutdown lines either');
+  });
+});
