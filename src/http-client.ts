@@ -31,7 +31,7 @@ export class HttpTimeout extends Error {
 }
 
 export interface Timeouts {
-  /** Opening the connection (TCP and TLS; 0 = none); not applied through a proxy, whose tunnel is the agent's. */
+  /** Opening the connection (TCP and TLS, or through a proxy the whole tunnel; 0 = none). */
   connectMs: number;
   /** From sending until the response headers arrive (0 = none). */
   firstByteMs: number;
@@ -73,26 +73,42 @@ export function send(origin: URL, path: string, o: SendOptions): Promise<HttpRes
       reject(err); // an invalid header value, an unknown protocol
       return;
     }
+    const { connectMs, firstByteMs, idleMs } = o.timeouts;
+    // Ends the request with `err`, and the call with it at once: node defers a destroy until the
+    // request has a socket, and one waiting on a proxy's tunnel may never get one.
+    const stop = (err: Error) => {
+      clearTimeout(firstByte);
+      clearTimeout(tunnel);
+      req.destroy(err);
+      reject(err); // a no-op once resolved: the body reports what follows
+    };
+    // 0 is no limit, as for every timeout in the settings.
+    const firstByte =
+      firstByteMs > 0
+        ? setTimeout(() => stop(new HttpTimeout('first_byte', firstByteMs)), firstByteMs)
+        : undefined;
+    // Through a proxy the agent hands the request its socket once the tunnel (and TLS) is up: until
+    // then is the connect phase. A direct socket's own connect is timed on 'socket' below.
+    const tunnel =
+      o.agent && connectMs > 0 && tunnelAgents.has(o.agent)
+        ? setTimeout(() => stop(new HttpTimeout('connect', connectMs)), connectMs)
+        : undefined;
     // Our own abort listener: node's `signal` option tracks the request with end-of-stream
     // helpers, a measurable share of a small request's CPU.
     const signal = o.signal;
     if (signal) {
-      if (signal.aborted) req.destroy(abortError(signal));
-      const onAbort = () => req.destroy(abortError(signal));
+      if (signal.aborted) stop(abortError(signal));
+      const onAbort = () => stop(abortError(signal));
       signal.addEventListener('abort', onAbort, { once: true });
       req.once('close', () => signal.removeEventListener('abort', onAbort));
     }
-    const { connectMs, firstByteMs, idleMs } = o.timeouts;
-    // 0 is no limit, as for every timeout in the settings.
-    const firstByte =
-      firstByteMs > 0
-        ? setTimeout(() => req.destroy(new HttpTimeout('first_byte', firstByteMs)), firstByteMs)
-        : undefined;
     req.on('error', (err) => {
       clearTimeout(firstByte);
+      clearTimeout(tunnel);
       reject(err); // a no-op once resolved: the body reports what follows
     });
     req.once('socket', (socket) => {
+      clearTimeout(tunnel);
       // A socket kept alive is already open; a new one gets connectMs to open (TLS included).
       if (!socket.connecting || connectMs <= 0) return;
       const timer = setTimeout(() => req.destroy(new HttpTimeout('connect', connectMs)), connectMs);
@@ -107,6 +123,9 @@ export function send(origin: URL, path: string, o: SendOptions): Promise<HttpRes
     req.end(o.body);
   });
 }
+
+/** Agents that reach their origin through a proxy's tunnel (createAgent). */
+const tunnelAgents = new WeakSet<http.Agent>();
 
 /** A URL's hostname without the brackets of an IPv6 address, as node's client wants it. */
 const bare = (hostname: string) => (hostname.startsWith('[') ? hostname.slice(1, -1) : hostname);
@@ -156,7 +175,9 @@ export async function createAgent(target: URL, o: AgentOptions): Promise<http.Ag
   if (o.proxy) {
     // Loaded only behind a proxy.
     const { HttpsProxyAgent } = await import('https-proxy-agent');
-    return new HttpsProxyAgent(o.proxy, options);
+    const agent = new HttpsProxyAgent(o.proxy, options);
+    tunnelAgents.add(agent);
+    return agent;
   }
   return target.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
 }

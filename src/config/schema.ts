@@ -169,7 +169,10 @@ export const settingsSchema = z.object({
       anthropic_version: text('2023-06-01', 'anthropic-version sent when the client sends none.'),
       timeouts: z
         .object({
-          connect_s: seconds(10, 'Time allowed to open a connection to the upstream (0 = no limit).'),
+          connect_s: seconds(
+            10,
+            'Time allowed to open a connection to the upstream, through the proxy when there is one (0 = no limit).',
+          ),
           first_byte_s: seconds(
             600,
             'Time allowed until the upstream sends response headers (0 = no limit).',

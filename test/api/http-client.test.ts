@@ -140,4 +140,39 @@ describe('send', () => {
       /Invalid character/,
     );
   });
+
+  it('waiting on a proxy that never opens the tunnel: the connect timeout and an abort answer at once', async () => {
+    const held = new Set<import('node:net').Socket>();
+    const silent = (await import('node:net')).createServer((c) => held.add(c));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const target = new URL('http://api.example.invalid:9');
+    const agent = await createAgent(target, {
+      connections: 4,
+      keepAliveMs: 1000,
+      proxy: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+    });
+    try {
+      const slow = { connectMs: 200, firstByteMs: 60_000, idleMs: 0 };
+      await assert.rejects(
+        send(target, '/v1/messages', { method: 'POST', headers: {}, body: '{}', agent, timeouts: slow }),
+        (e: unknown) => e instanceof HttpTimeout && e.phase === 'connect',
+      );
+      // No connect limit: an abort (the client hung up) still ends the wait.
+      const none = { connectMs: 0, firstByteMs: 0, idleMs: 0 };
+      const ac = new AbortController();
+      const pending = send(target, '/v1/messages', {
+        method: 'POST',
+        headers: {},
+        agent,
+        timeouts: none,
+        signal: ac.signal,
+      });
+      setTimeout(() => ac.abort(new Error('client left')), 50);
+      await assert.rejects(pending, { name: 'AbortError' });
+    } finally {
+      agent.destroy();
+      for (const c of held) c.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  });
 });

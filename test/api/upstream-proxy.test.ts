@@ -3,6 +3,7 @@
  * CONNECT tunnel), NO_PROXY is honoured, and a malformed proxy URL stops start-up with a clear message.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import pino from 'pino';
@@ -95,6 +96,49 @@ describe('upstream through an HTTP proxy', () => {
       assert.ok(proxyServer.tunnels.length > before);
     } finally {
       d.cleanup();
+    }
+  });
+
+  it('a proxy that never opens the tunnel is bounded by upstream.timeouts.connect_s', async () => {
+    // Takes the connection, never answers the CONNECT.
+    const held = new Set<net.Socket>();
+    const silent = net.createServer((s) => held.add(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const proxy = await startProxy({
+      settings: {
+        upstream: {
+          base_url: remoteBase(),
+          proxy_url: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`,
+          timeouts: { connect_s: 1, first_byte_s: 120 },
+          retry: { max_attempts: 1 },
+        },
+      },
+      env: { CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN },
+      logLevel: 'silent',
+    });
+    try {
+      const started = Date.now();
+      const res = await fetch(`${proxy.url}/api/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'claude-sonnet-5-5',
+          max_tokens: 8,
+          messages: [{ role: 'user', content: 'x' }],
+        }),
+      });
+      const body = (await res.json()) as { error: { message: string } };
+      assert.equal(res.status, 504);
+      assert.match(
+        body.error.message,
+        /connecting to the upstream \S+ through the proxy after 1s \(upstream\.timeouts\.connect_s\)/,
+      );
+      // Not the 120 s of first_byte_s (a bound, not a timing: the test has no tighter one).
+      assert.ok(Date.now() - started < 60_000);
+    } finally {
+      await proxy.close();
+      for (const s of held) s.destroy();
+      await new Promise((r) => silent.close(r));
     }
   });
 

@@ -97,6 +97,8 @@ export class Upstream {
   private readonly identity: IdentityHeaders;
   private readonly retry: RetryPolicy;
   private readonly credential: UpstreamCredential | undefined;
+  /** Calls go through an HTTP(S) proxy (upstream.proxy_url or the environment's). */
+  private readonly proxied: boolean;
 
   /** `tokens`: the credentials calls carry unless they name their own (`CallOptions.credential`). */
   constructor(
@@ -118,10 +120,12 @@ export class Upstream {
     };
     // Behind a corporate proxy: upstream.proxy_url, else the usual environment variables (NO_PROXY
     // honoured). Without one, a plain keep-alive agent.
+    const proxy = upstreamProxy(settings, env);
+    this.proxied = proxy !== undefined;
     this.agent = createAgent(url, {
       connections: settings.upstream.pool.connections,
       keepAliveMs: settings.upstream.pool.keep_alive_s * 1000,
-      proxy: upstreamProxy(settings, env),
+      proxy,
     });
     this.agent.catch(() => {}); // reported by the first call
     this.identity = {
@@ -260,7 +264,7 @@ export class Upstream {
       case 'connect':
         return new ProxyError(
           'timeout',
-          `Timed out connecting to the upstream ${this.baseUrl} after ${t.connect_s}s (upstream.timeouts.connect_s).`,
+          `Timed out connecting to the upstream ${this.baseUrl}${this.proxied ? ' through the proxy' : ''} after ${t.connect_s}s (upstream.timeouts.connect_s).`,
         );
       case 'first_byte':
         return new ProxyError(
