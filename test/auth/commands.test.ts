@@ -266,6 +266,65 @@ describe('ccproxy auth info|validate|refresh|logout', () => {
     });
   });
 
+  describe('--account NAME (a listed credentials_file account)', () => {
+    const withAccounts = () =>
+      authSettings(fake, d, {
+        accounts: {
+          list: [
+            { name: 'work', credentials_file: `${d.dir}/work.json` },
+            { name: 'ci', oauth_token: 'sk-ant-oat01-ci-token-00000000000000' },
+          ],
+        },
+      });
+
+    it("info, refresh and validate read and write that account's file, not the default login", async () => {
+      // The default login is somewhere else and must stay untouched.
+      writeJson(d.store, fresh({ accessToken: 'sk-ant-oat01-default-0000000000000000' }));
+      writeJson(`${d.dir}/work.json`, fresh({ expiresAt: Date.now() - 1000 }));
+      const before = fs.readFileSync(d.store, 'utf8');
+
+      let io = scriptedIO();
+      assert.equal(await info(context(withAccounts(), io), { account: 'work', json: true }), 0, io.stderr);
+      const doc = JSON.parse(io.stdout);
+      assert.equal(doc.account, 'work');
+      assert.match(doc.source, /^account work \(.*work\.json\)$/);
+      assert.match(doc.status, /ccproxy auth refresh --account work/);
+      assert.deepEqual(doc.also_found, []);
+
+      io = scriptedIO();
+      assert.equal(await refresh(context(withAccounts(), io), { account: 'work' }), 0, io.stderr);
+      assert.match(io.stdout, /written back to account work/);
+      const work = JSON.parse(fs.readFileSync(`${d.dir}/work.json`, 'utf8'));
+      assert.equal(work.claudeAiOauth.accessToken, fake.oauth.lastAccessToken);
+      assert.equal(mode(`${d.dir}/work.json`), 0o600);
+
+      io = scriptedIO();
+      assert.equal(await validate(context(withAccounts(), io), { account: 'work' }), 0, io.stderr);
+      assert.match(io.stdout, /Valid: .* accepted the token from account work/);
+      assert.equal(fake.messages().length, 0, 'a model-list probe, not a message');
+      assert.equal(fs.readFileSync(d.store, 'utf8'), before);
+      noSecrets(io.stdout, fake.oauth.lastAccessToken!);
+    });
+
+    it('an unknown name, an oauth_token account and a missing login each say what to do', async () => {
+      let io = scriptedIO();
+      assert.equal(await info(context(withAccounts(), io), { account: 'nope' }), EXIT_CODES.usage);
+      assert.match(io.stderr, /--account "nope": the settings list only "work", "ci"/);
+
+      io = scriptedIO();
+      assert.equal(await validate(context(withAccounts(), io), { account: 'ci' }), EXIT_CODES.usage);
+      assert.match(io.stderr, /holds an oauth_token in the settings/);
+      assert.doesNotMatch(io.stderr, /sk-ant-oat01-ci/);
+
+      io = scriptedIO();
+      assert.equal(await refresh(context(withAccounts(), io), { account: 'work' }), EXIT_CODES.failed);
+      assert.match(
+        io.stderr,
+        /No login in .*work\.json for account "work"\. Run `ccproxy auth login --account work`/,
+      );
+    });
+  });
+
   describe('logout', () => {
     it('--yes removes ccproxy’s store only and says what is used now', async () => {
       writeJson(d.store, fresh());

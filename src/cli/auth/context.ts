@@ -3,8 +3,10 @@
  * the context they run in, how a failure becomes a message and an exit code, and how times and
  * token-manager failures are put to a person.
  */
+import os from 'node:os';
 import readline from 'node:readline';
 import type { Logger } from 'pino';
+import { expandPath, expandVars } from '../../accounts/config.ts';
 import { openBrowser } from '../../auth/browser.ts';
 import { type CredentialPaths, credentialPaths } from '../../auth/credentials.ts';
 import { AuthError, EXIT_CODES } from '../../auth/errors.ts';
@@ -48,12 +50,53 @@ export function fail(ctx: AuthContext, err: unknown): number {
   return EXIT_CODES.failed;
 }
 
-/** A token manager over the credentials in use; none found is a failure that says what to run. */
-export function tokenManager(ctx: AuthContext): TokenManager {
-  const tokens = new TokenManager({ settings: ctx.settings, env: ctx.env, log: ctx.log });
+/**
+ * A token manager over the credentials in use, or with `account` over that account's login (its
+ * `credentials_file`, as the proxy reads it); none found is a failure that says what to run.
+ */
+export function tokenManager(ctx: AuthContext, account?: string): TokenManager {
+  const file = account === undefined ? undefined : accountFile(ctx, account);
+  const tokens = new TokenManager({ settings: ctx.settings, env: ctx.env, log: ctx.log, file });
   if (!tokens.credentials)
-    throw new AuthError('failed', 'No Claude subscription credentials found. Run `ccproxy auth login`.');
+    throw new AuthError(
+      'failed',
+      file
+        ? `No login in ${file.path} for account "${account}". Run \`ccproxy auth login --account ${account}\`.`
+        : 'No Claude subscription credentials found. Run `ccproxy auth login`.',
+    );
   return tokens;
+}
+
+/** `ccproxy auth login`, for the credentials in use or a named account. */
+export const loginCommand = (account?: string) =>
+  account === undefined ? '`ccproxy auth login`' : `\`ccproxy auth login --account ${account}\``;
+
+/** Where a listed account keeps its login; a usage error for any other name or kind of account. */
+function accountFile(ctx: AuthContext, name: string): { path: string; label: string } {
+  const list = ctx.settings.accounts.list;
+  const listed = list.find((a) => a.name === name);
+  if (!listed)
+    throw new AuthError(
+      'usage',
+      `--account "${name}": the settings list ${list.length ? `only ${list.map((a) => `"${a.name}"`).join(', ')}` : 'no accounts'} (accounts.list, docs/accounts.md).`,
+    );
+  if (listed.credentials_file === undefined) {
+    const key = listed.oauth_token !== undefined ? 'oauth_token' : 'api_key';
+    throw new AuthError(
+      'usage',
+      `Account "${name}" holds an ${key} in the settings: there is no login to show or refresh (a running proxy's \`ccproxy accounts\` shows its state).`,
+    );
+  }
+  let file: string;
+  try {
+    file = expandPath(
+      expandVars(listed.credentials_file, ctx.env, `Account "${name}": credentials_file`).value,
+      os.homedir(),
+    );
+  } catch (err) {
+    throw new AuthError('usage', (err as Error).message);
+  }
+  return { path: file, label: `account ${name} (${file})` };
 }
 
 /**

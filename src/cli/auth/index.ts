@@ -54,18 +54,27 @@ export function registerAuth(program: Command): void {
     .command('info')
     .description('Show where the credentials come from, the account, plan, scopes and expiry (tokens masked)')
     .option('--json', 'print JSON')
-    .action((opts: { json?: boolean }) => run(async (ctx) => (await import('./info.ts')).info(ctx, opts))());
+    .option('--account <name>', "a named account's login (its credentials_file; docs/accounts.md)")
+    .action((opts: { json?: boolean; account?: string }) =>
+      run(async (ctx) => (await import('./info.ts')).info(ctx, opts))(),
+    );
 
   auth
     .command('validate')
     .description('Refresh if needed and confirm the upstream accepts the token (exit code 0 = valid)')
+    .option('--account <name>', "a named account's login (its credentials_file; docs/accounts.md)")
     .addHelpText('after', EXIT_HELP)
-    .action(() => run(async (ctx) => (await import('./validate.ts')).validate(ctx))());
+    .action((opts: { account?: string }) =>
+      run(async (ctx) => (await import('./validate.ts')).validate(ctx, opts))(),
+    );
 
   auth
     .command('refresh')
     .description('Refresh the access token now and write the new pair back where it came from')
-    .action(() => run(async (ctx) => (await import('./refresh.ts')).refresh(ctx))());
+    .option('--account <name>', "a named account's login (its credentials_file; docs/accounts.md)")
+    .action((opts: { account?: string }) =>
+      run(async (ctx) => (await import('./refresh.ts')).refresh(ctx, opts))(),
+    );
 
   auth
     .command('logout')

@@ -3,14 +3,26 @@
  * the tokens masked; the profile is asked of the OAuth server only while the access token is good.
  */
 import { allCredentials, ENV_TOKEN } from '../../auth/credentials.ts';
-import { EXIT_CODES } from '../../auth/errors.ts';
+import { AuthError, EXIT_CODES } from '../../auth/errors.ts';
 import { fetchProfile, type Profile } from '../../auth/oauth.ts';
 import { TokenManager } from '../../auth/token-manager.ts';
 import { maskToken } from '../../redact.ts';
-import { type AuthContext, expiry, paths } from './context.ts';
+import { type AuthContext, expiry, fail, loginCommand, paths, tokenManager } from './context.ts';
 
-export async function info(ctx: AuthContext, opts: { json?: boolean }): Promise<number> {
+export async function info(ctx: AuthContext, opts: { json?: boolean; account?: string }): Promise<number> {
   const { settings, io } = ctx;
+  if (opts.account !== undefined) {
+    // A named account's login (its credentials_file): none there is a failure naming what to run.
+    let tokens: TokenManager;
+    try {
+      tokens = tokenManager(ctx, opts.account);
+    } catch (err) {
+      if (opts.json && err instanceof AuthError && err.kind === 'failed')
+        io.out(`${JSON.stringify({ found: false, account: opts.account }, null, 2)}\n`);
+      return fail(ctx, err);
+    }
+    return describe(ctx, opts, tokens, [], loginCommand(opts.account));
+  }
   const tokens = new TokenManager({ settings, env: ctx.env, log: ctx.log });
   const found = tokens.credentials;
   const sources = allCredentials(paths(ctx), ctx.env, (msg) => io.err(`warning: ${msg}\n`));
@@ -23,6 +35,26 @@ export async function info(ctx: AuthContext, opts: { json?: boolean }): Promise<
       );
     return EXIT_CODES.failed;
   }
+  return describe(
+    ctx,
+    opts,
+    tokens,
+    sources.filter((s) => s.source.label !== found.source.label).map((s) => s.source.label),
+    loginCommand(),
+  );
+}
+
+/** Print what `tokens` holds; `others` are sources also found and not used. */
+async function describe(
+  ctx: AuthContext,
+  opts: { json?: boolean; account?: string },
+  tokens: TokenManager,
+  others: string[],
+  login: string,
+): Promise<number> {
+  const { settings, io } = ctx;
+  const found = tokens.credentials!;
+  const suffix = opts.account === undefined ? '' : ` --account ${opts.account}`;
   const state = tokens.state();
   const c = found.credentials;
   const expired = c.expiresAt !== undefined && c.expiresAt <= Date.now();
@@ -30,7 +62,7 @@ export async function info(ctx: AuthContext, opts: { json?: boolean }): Promise<
   let profileProblem: string | undefined;
   if (state.reloginRequired) profileProblem = 're-login required';
   else if (expired)
-    profileProblem = 'the access token has expired (run `ccproxy auth validate` to refresh it)';
+    profileProblem = `the access token has expired (run \`ccproxy auth validate${suffix}\` to refresh it)`;
   else {
     try {
       profile = await fetchProfile(settings, c.accessToken, AbortSignal.timeout(15_000));
@@ -39,20 +71,20 @@ export async function info(ctx: AuthContext, opts: { json?: boolean }): Promise<
     }
   }
   const status = state.reloginRequired
-    ? 're-login required: the refresh token was rejected; run `ccproxy auth login`'
+    ? `re-login required: the refresh token was rejected; run ${login}`
     : expired
       ? c.refreshToken
-        ? 'access token expired; it is refreshed on the next request (or run `ccproxy auth refresh`)'
-        : 'access token expired and there is no refresh token; run `ccproxy auth login`'
+        ? `access token expired; it is refreshed on the next request (or run \`ccproxy auth refresh${suffix}\`)`
+        : `access token expired and there is no refresh token; run ${login}`
       : 'ok';
   const subscription = profile?.subscriptionType ?? c.subscriptionType;
-  const others = sources.filter((s) => s.source.label !== found.source.label);
 
   if (opts.json) {
     io.out(
       `${JSON.stringify(
         {
           found: true,
+          ...(opts.account === undefined ? {} : { account: opts.account }),
           source: found.source.label,
           kind: found.source.kind,
           subscription_type: subscription ?? null,
@@ -66,7 +98,7 @@ export async function info(ctx: AuthContext, opts: { json?: boolean }): Promise<
           relogin_required: state.reloginRequired,
           status,
           profile_problem: profileProblem ?? null,
-          also_found: others.map((s) => s.source.label),
+          also_found: others,
         },
         null,
         2,
@@ -94,8 +126,7 @@ export async function info(ctx: AuthContext, opts: { json?: boolean }): Promise<
       io.out(
         '\nThese are the Claude CLI’s credentials, shared with Claude Code: a refresh by either rotates the token and is written back to that file.\n',
       );
-    for (const o of others)
-      io.out(`Also found:    ${o.source.label} (not used while the source above has credentials)\n`);
+    for (const o of others) io.out(`Also found:    ${o} (not used while the source above has credentials)\n`);
   }
   return state.reloginRequired ? EXIT_CODES.invalid_grant : 0;
 }

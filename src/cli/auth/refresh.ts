@@ -2,11 +2,12 @@
 import { ENV_TOKEN } from '../../auth/credentials.ts';
 import { AuthError } from '../../auth/errors.ts';
 import { maskToken } from '../../redact.ts';
-import { type AuthContext, expiry, fail, refreshFailure, tokenManager } from './context.ts';
+import { type AuthContext, expiry, fail, loginCommand, refreshFailure, tokenManager } from './context.ts';
 
-export async function refresh(ctx: AuthContext): Promise<number> {
+export async function refresh(ctx: AuthContext, opts: { account?: string } = {}): Promise<number> {
+  const login = loginCommand(opts.account);
   try {
-    const tokens = tokenManager(ctx);
+    const tokens = tokenManager(ctx, opts.account);
     const found = tokens.credentials!;
     if (found.source.kind === 'env')
       throw new AuthError(
@@ -14,14 +15,11 @@ export async function refresh(ctx: AuthContext): Promise<number> {
         `${ENV_TOKEN} holds a long-lived token (from \`claude setup-token\`); it has no refresh token and needs none.`,
       );
     if (!found.credentials.refreshToken)
-      throw new AuthError(
-        'failed',
-        `${found.source.label} has no refresh token. Run \`ccproxy auth login\`.`,
-      );
+      throw new AuthError('failed', `${found.source.label} has no refresh token. Run ${login}.`);
     if (tokens.state().reloginRequired)
       throw new AuthError(
         'invalid_grant',
-        'Re-login required: this refresh token was already rejected. Run `ccproxy auth login`.',
+        `Re-login required: this refresh token was already rejected. Run ${login}.`,
       );
     let token: string;
     try {
@@ -30,7 +28,7 @@ export async function refresh(ctx: AuthContext): Promise<number> {
       throw refreshFailure(
         tokens,
         err,
-        'The refresh token was rejected (invalid_grant): re-login required. Run `ccproxy auth login`.',
+        `The refresh token was rejected (invalid_grant): re-login required. Run ${login}.`,
       );
     }
     ctx.io.out(

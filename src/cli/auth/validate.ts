@@ -8,16 +8,18 @@ import type { TokenManager } from '../../auth/token-manager.ts';
 import { readLimited, Upstream } from '../../backends/api/upstream.ts';
 import { ProxyError } from '../../errors.ts';
 import { maskToken } from '../../redact.ts';
-import { type AuthContext, expiry, fail, refreshFailure, tokenManager } from './context.ts';
+import { type AuthContext, expiry, fail, loginCommand, refreshFailure, tokenManager } from './context.ts';
 
-export async function validate(ctx: AuthContext): Promise<number> {
+export async function validate(ctx: AuthContext, opts: { account?: string } = {}): Promise<number> {
   const { settings, io } = ctx;
+  const login = loginCommand(opts.account);
+  const relogin = `Re-login required: the refresh token was rejected. Run ${login}.`;
   try {
-    const tokens = tokenManager(ctx);
+    const tokens = tokenManager(ctx, opts.account);
     const first = tokens.credentials!.source.label;
     const label = () => tokens.credentials?.source.label ?? first;
-    await accessToken(tokens);
-    const res = await probe(ctx, tokens);
+    await accessToken(tokens, relogin);
+    const res = await probe(ctx, tokens, relogin);
     // The token the upstream saw last: a 401 may have been answered with a refreshed one.
     const token = tokens.credentials?.credentials.accessToken;
     if (res.status === 200 || res.status === 429) {
@@ -29,7 +31,7 @@ export async function validate(ctx: AuthContext): Promise<number> {
     if (res.status === 401 || res.status === 403) {
       throw new AuthError(
         tokens.state().reloginRequired ? 'invalid_grant' : 'failed',
-        `Invalid: ${settings.upstream.base_url} rejected the token from ${label()} (${res.status}${res.message ? `: ${res.message}` : ''}). Run \`ccproxy auth login\`.`,
+        `Invalid: ${settings.upstream.base_url} rejected the token from ${label()} (${res.status}${res.message ? `: ${res.message}` : ''}). Run ${login}.`,
       );
     }
     throw new AuthError(
@@ -41,14 +43,12 @@ export async function validate(ctx: AuthContext): Promise<number> {
   }
 }
 
-const RELOGIN = 'Re-login required: the refresh token was rejected. Run `ccproxy auth login`.';
-
 /** A usable token, refreshed first if needed; refresh failures become AuthErrors. */
-async function accessToken(tokens: TokenManager): Promise<string> {
+async function accessToken(tokens: TokenManager, relogin: string): Promise<string> {
   try {
     return await tokens.getAccessToken();
   } catch (err) {
-    throw refreshFailure(tokens, err, RELOGIN);
+    throw refreshFailure(tokens, err, relogin);
   }
 }
 
@@ -56,7 +56,11 @@ async function accessToken(tokens: TokenManager): Promise<string> {
 const PROBE_TIMEOUT_S = 30;
 
 /** One attempt at `GET /v1/models?limit=1`: the status the upstream answered and its error message. */
-async function probe(ctx: AuthContext, tokens: TokenManager): Promise<{ status: number; message?: string }> {
+async function probe(
+  ctx: AuthContext,
+  tokens: TokenManager,
+  relogin: string,
+): Promise<{ status: number; message?: string }> {
   const upstream = new Upstream(ctx.settings, tokens, ctx.env);
   const signal = AbortSignal.timeout(PROBE_TIMEOUT_S * 1000);
   try {
@@ -74,7 +78,7 @@ async function probe(ctx: AuthContext, tokens: TokenManager): Promise<{ status: 
     if (err instanceof ProxyError && err.upstream)
       return { status: err.upstream.status, message: err.upstream.message };
     if (err instanceof ProxyError && err.kind === 'authentication')
-      throw refreshFailure(tokens, err, RELOGIN);
+      throw refreshFailure(tokens, err, relogin);
     if (signal.aborted)
       throw new AuthError('unreachable', `${upstream.baseUrl} did not answer within ${PROBE_TIMEOUT_S}s.`);
     throw new AuthError('unreachable', (err as Error).message);
