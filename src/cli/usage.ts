@@ -22,6 +22,8 @@ export interface UsageOptions {
   server?: boolean;
   /** How long to wait for the server, in ms. */
   timeoutMs?: number;
+  /** Only the requests this account answered (`--account`). */
+  account?: string;
 }
 
 interface Period {
@@ -56,6 +58,7 @@ class HttpStatusError extends Error {
 function fromServer(client: ProxyClient, timeoutMs: number): Source {
   const get = async (q: AnalyticsQuery): Promise<Analytics> => {
     const qs = new URLSearchParams({ from: String(q.from), to: String(q.to), bucket: String(q.bucketS) });
+    if (q.account !== undefined) qs.set('account', q.account);
     const res = await client.get(`/logs/analytics?${qs}`, timeoutMs);
     const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
     if (!res.ok) throw new HttpStatusError(res.status, body?.error?.message ?? `HTTP ${res.status}`);
@@ -104,10 +107,16 @@ function periodTable(a: Analytics): string {
     int(m.cache_write_tokens),
     m.unpriced && m.unpriced === m.requests ? 'unknown' : `$${usd(m.cost_usd)}${m.unpriced ? '*' : ''}`,
   ];
-  const out = table(
-    ['model', 'requests', 'errors', 'input', 'output', 'cache read', 'cache write', 'cost'],
-    [...models.map((m) => row(m.model, m)), row('total', a.totals)],
-  );
+  const columns = ['requests', 'errors', 'input', 'output', 'cache read', 'cache write', 'cost'];
+  let out = table(['model', ...columns], [...models.map((m) => row(m.model, m)), row('total', a.totals)]);
+  // With several accounts answering: who spent what, beside which model did.
+  if (a.by_account.length > 1) {
+    const accounts = [...a.by_account].sort((x, y) => y.cost_usd - x.cost_usd || y.requests - x.requests);
+    out += `\n\n${table(
+      ['account', ...columns],
+      accounts.map((m) => row(m.account, m)),
+    )}`;
+  }
   const note = a.totals.unpriced
     ? `\n  * ${a.totals.unpriced} request(s) on models without a price are not in the cost (see observability.pricing).`
     : '';
@@ -130,6 +139,7 @@ export async function usageReport(settings: Settings, opts: UsageOptions = {}): 
     from: p.from.getTime(),
     to: now.getTime() + 1,
     bucketS: 86_400,
+    ...(opts.account === undefined ? {} : { account: opts.account }),
   });
   const results: Analytics[] = [];
 
@@ -193,18 +203,22 @@ export async function usageReport(settings: Settings, opts: UsageOptions = {}): 
   }
 
   const sections = ps.map((p, i) => `${p.title}\n${periodTable(results[i]!)}`);
-  return `ccproxy usage, from ${source.label}. Cost is the API-equivalent price in USD.\n\n${sections.join('\n\n')}\n`;
+  const whose = opts.account === undefined ? '' : ` of account ${opts.account}`;
+  return `ccproxy usage${whose}, from ${source.label}. Cost is the API-equivalent price in USD.\n\n${sections.join('\n\n')}\n`;
 }
 
 export function registerUsage(program: Command): void {
   addProxyOptions(
     program
       .command('usage')
-      .description("Today's and this week's requests, tokens and cost by model (needs the access log)"),
-  ).action(async (opts: ProxyOptions) => {
+      .description(
+        "Today's and this week's requests, tokens and cost by model, and by account when several answered (needs the access log)",
+      )
+      .option('--account <name>', 'only the requests this account answered'),
+  ).action(async (opts: ProxyOptions & { account?: string }) => {
     const { settings } = connect(program, opts);
     try {
-      process.stdout.write(`${await usageReport(settings, { url: opts.url })}\n`);
+      process.stdout.write(`${await usageReport(settings, { url: opts.url, account: opts.account })}\n`);
     } catch (err) {
       process.stderr.write(`ccproxy: ${(err as Error).message}\n`);
       process.exit(1);

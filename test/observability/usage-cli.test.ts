@@ -14,20 +14,26 @@ const NOW = new Date(2026, 10, 25, 12, 0, 0);
 const at = (day: number, hour: number) => new Date(2026, 10, day, hour).getTime();
 
 function seed(lifecycle: Lifecycle) {
-  emitRequest(lifecycle, { startedAt: at(25, 9), usage: { input: 1000, output: 100 } });
+  emitRequest(lifecycle, { startedAt: at(25, 9), account: 'work', usage: { input: 1000, output: 100 } });
   emitRequest(lifecycle, {
     startedAt: at(25, 10),
+    account: 'personal',
     upstreamModel: 'claude-opus-5-5',
     usage: { input: 2000, output: 200 },
   });
-  emitRequest(lifecycle, { startedAt: at(24, 10), usage: { input: 5000, output: 500, cacheRead: 10_000 } });
+  emitRequest(lifecycle, {
+    startedAt: at(24, 10),
+    account: 'work',
+    usage: { input: 5000, output: 500, cacheRead: 10_000 },
+  });
   emitRequest(lifecycle, {
     startedAt: at(23, 0) + 1,
+    account: 'personal',
     upstreamModel: 'mystery',
     usage: { input: 7 },
     status: 500,
   });
-  emitRequest(lifecycle, { startedAt: at(22, 23), usage: { input: 99_999 } }); // last week
+  emitRequest(lifecycle, { startedAt: at(22, 23), account: 'work', usage: { input: 99_999 } }); // last week
 }
 
 test('periods: today from local midnight, the week from Monday', () => {
@@ -64,6 +70,15 @@ test('with no server running, the report reads the DuckDB file read-only', async
   assert.match(week!, /total\s+4\s+1\s+8,007\s+800\s+10,000\s+0\s+\$0\.0310\*/);
   assert.match(week!, /not in the cost/);
   assert.doesNotMatch(report, /99,999/, 'last week is left out');
+  // Two accounts answered: a table by account too.
+  assert.match(today!, /work\s+1\s+0\s+1,000\s+100/);
+  assert.match(week!, /personal\s+2\s+1\s+2,007\s+200/);
+
+  const work = await usageReport(settings, { now: NOW, account: 'work' });
+  assert.match(work, /^ccproxy usage of account work, from /);
+  const [, workWeek] = work.split('This week');
+  assert.match(workWeek!, /total\s+2\s+0\s+6,000\s+600/);
+  assert.doesNotMatch(work, /account\s+requests/, 'one account: no table by account');
 });
 
 test('with the server running (token on), the report asks its /logs/analytics', async (t) => {
@@ -101,6 +116,8 @@ test('with the server running (token on), the report asks its /logs/analytics', 
   const report = await usageReport(settings, { now: NOW });
   assert.match(report, new RegExp(`from the running server at http://127\\.0\\.0\\.1:${port}`));
   assert.match(report, /total\s+2\s+0\s+3,000\s+300/);
+  const personal = await usageReport(settings, { now: NOW, account: 'personal' });
+  assert.match(personal.split('This week')[0]!, /total\s+1\s+0\s+2,000\s+200/);
 
   // A wrong token: a message that says so, not a crash.
   const wrong = settingsWith({ duckdb_path: file }, { server: { port }, security: { auth_token: 'nope' } });
