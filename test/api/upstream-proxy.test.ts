@@ -13,6 +13,7 @@ import { Upstream } from '../../src/backends/api/upstream.ts';
 import { settingsSchema } from '../../src/config/schema.ts';
 import { authSettings, oauthDoc, silentLog, tempDir, writeJson } from '../auth/helpers.ts';
 import { type ConnectProxy, startConnectProxy } from '../helpers/connect-proxy.ts';
+import { bodyFor } from '../helpers/formats.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import {
   type FakeUpstream,
@@ -35,6 +36,13 @@ describe('upstream through an HTTP proxy', () => {
 
   // `api.example.invalid` cannot resolve: only the proxy's tunnel reaches the fake upstream.
   const remoteBase = () => `http://api.example.invalid:${fake.port}`;
+  /** A minimal Messages request, sent raw: the status and error body are what is looked at. */
+  const postMessage = (base: string) =>
+    fetch(`${base}/api/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(bodyFor('anthropic', false, 'x')),
+    });
 
   for (const via of ['HTTPS_PROXY', 'upstream.proxy_url'] as const) {
     it(`goes through ${via}`, async () => {
@@ -118,15 +126,7 @@ describe('upstream through an HTTP proxy', () => {
     });
     try {
       const started = Date.now();
-      const res = await fetch(`${proxy.url}/api/v1/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          model: 'claude-sonnet-5-5',
-          max_tokens: 8,
-          messages: [{ role: 'user', content: 'x' }],
-        }),
-      });
+      const res = await postMessage(proxy.url);
       const body = (await res.json()) as { error: { message: string } };
       assert.equal(res.status, 504);
       assert.match(
@@ -154,15 +154,7 @@ describe('upstream through an HTTP proxy', () => {
       logLevel: 'silent',
     });
     try {
-      const res = await fetch(`${proxy.url}/api/v1/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          model: 'claude-sonnet-5-5',
-          max_tokens: 8,
-          messages: [{ role: 'user', content: 'x' }],
-        }),
-      });
+      const res = await postMessage(proxy.url);
       assert.equal(res.status, 502);
       assert.equal(((await res.json()) as { type: string }).type, 'error');
       assert.equal(proxyServer.tunnels.length, before);

@@ -14,7 +14,7 @@ import { Agent, request } from 'undici';
 import { DuckDbStore } from '../../src/observability/access-log/duckdb/store.ts';
 import { assembledText, bodyFor, streamComplete } from '../helpers/formats.ts';
 import { sseEvents } from '../helpers/sse.ts';
-import { cliEnv, runCli, spawnCli } from '../security/cli.ts';
+import { bannerUrl, cliEnv, runCli, spawnCli } from '../security/cli.ts';
 import { type FakeUpstream, reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
 import { within } from './harness.ts';
 
@@ -60,18 +60,9 @@ describe('resilience: shutdown', () => {
       out += c;
     });
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const url = await within(
-      20_000,
-      'the banner',
-      new Promise<string>((resolve, reject) => {
-        const check = () => {
-          const m = /listening on (http:\/\/\S+)/.exec(out);
-          if (m) resolve(m[1]!);
-        };
-        child.stdout.on('data', check);
-        void exited.then(() => reject(new Error(`serve exited early: ${out}`)));
-      }),
-    );
+    const url = await bannerUrl(child).catch((err: Error) => {
+      throw new Error(`${err.message}\n${out}`);
+    });
     return { child, url, exited, output: () => out };
   }
 

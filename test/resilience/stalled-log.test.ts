@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { bodyFor } from '../helpers/formats.ts';
-import { cliEnv, spawnCli } from '../security/cli.ts';
+import { bannerUrl, cliEnv, spawnCli } from '../security/cli.ts';
 import { type FakeUpstream, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
 import { within } from './harness.ts';
 
@@ -42,21 +42,7 @@ describe('resilience: a stalled log reader', () => {
     try {
       // stderr stays paused: node reads up to its buffer's mark, then the pipe fills and stays full.
       child.stderr.pause();
-      let out = '';
-      child.stdout.on('data', (c) => {
-        out += c;
-      });
-      const url = await within(
-        20_000,
-        'the banner',
-        new Promise<string>((resolve, reject) => {
-          child.stdout.on('data', () => {
-            const m = /listening on (http:\/\/\S+)/.exec(out);
-            if (m) resolve(m[1]!);
-          });
-          void exited.then(() => reject(new Error(`serve exited early: ${out}`)));
-        }),
-      );
+      const url = await bannerUrl(child);
 
       const body = JSON.stringify(bodyFor('anthropic', false, 'stalled log'));
       let sent = 0;

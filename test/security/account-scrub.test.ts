@@ -9,9 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { bodyFor } from '../helpers/formats.ts';
 import { within } from '../resilience/harness.ts';
 import { type FakeUpstream, reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
-import { cliEnv, spawnCli } from './cli.ts';
+import { bannerUrl, cliEnv, spawnCli } from './cli.ts';
 
 const TEAM_TOKEN = 'team-gateway-token-of-no-known-shape-7f3a9c';
 
@@ -37,36 +38,18 @@ describe('security: account credentials in log lines', () => {
       env: cliEnv(dir, { UPSTREAM__BASE_URL: fake.url, ACCOUNTS__LIST: JSON.stringify(accounts) }),
     });
     child.stdin.end();
-    let out = '';
     let err = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-    });
     child.stderr.on('data', (c) => {
       err += c;
     });
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     try {
-      const url = await within(
-        20_000,
-        'the banner',
-        new Promise<string>((resolve, reject) => {
-          child.stdout.on('data', () => {
-            const m = /listening on (http:\/\/\S+)/.exec(out);
-            if (m) resolve(m[1]!);
-          });
-          void exited.then(() => reject(new Error(`serve exited early: ${out}${err}`)));
-        }),
-      );
+      const url = await bannerUrl(child);
       fake.enqueue(reply.unauthorized(`Invalid bearer token ${TEAM_TOKEN} for this organization`));
       const res = await fetch(`${url}/api/v1/messages`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
-        body: JSON.stringify({
-          model: 'claude-sonnet-5-5',
-          max_tokens: 16,
-          messages: [{ role: 'user', content: 'x' }],
-        }),
+        body: JSON.stringify(bodyFor('anthropic', false, 'x')),
       });
       assert.equal(res.status, 200, await res.clone().text());
       await res.text();

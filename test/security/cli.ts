@@ -61,3 +61,26 @@ export async function runCli(
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   return { code, stdout, stderr };
 }
+
+/**
+ * The URL `ccproxy serve` prints in its banner, once it has; rejects if the process ends first (with
+ * what it wrote) or after `ms`.
+ */
+export function bannerUrl(child: ChildProcessWithoutNullStreams, ms = 20_000): Promise<string> {
+  let out = '';
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the banner: no outcome within ${ms} ms: ${out}`)), ms);
+    child.stdout.on('data', (c) => {
+      out += c;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once('close', () => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited early: ${out}`));
+    });
+  });
+}
