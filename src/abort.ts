@@ -1,9 +1,9 @@
 /**
  * Abort signals. `Abortable` is the part of an AbortSignal ccproxy's own code uses; a real
  * AbortSignal is one, and so is a request's `RequestSignal`, which is far cheaper to make: node 20
- * builds every AbortSignal as an EventTarget with its own maps (~5 µs, and ~1 µs per listener),
- * ~4% of a non-streamed API-mode request's CPU (docs/performance.md). A real one is made only for
- * code that needs it (`native`: AbortSignal.any, the Agent SDK).
+ * builds every AbortSignal as an EventTarget with its own maps (3–6 µs, and ~1 µs per listener; the
+ * switch took 12% off a non-streamed API-mode request's CPU, docs/performance.md). A real one is
+ * made only where an API takes nothing else (`toAbortSignal`: AbortSignal.any).
  */
 
 export interface Abortable {
