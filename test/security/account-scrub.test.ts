@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { bodyFor } from '../helpers/formats.ts';
 import { within } from '../resilience/harness.ts';
 import { type FakeUpstream, reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
-import { bannerUrl, cliEnv, spawnCli } from './cli.ts';
+import { cliEnv, startServe } from './cli.ts';
 
 const TEAM_TOKEN = 'team-gateway-token-of-no-known-shape-7f3a9c';
 
@@ -33,18 +33,12 @@ describe('security: account credentials in log lines', () => {
       { name: 'team', oauth_token: TEAM_TOKEN, priority: 1 },
       { name: 'main', oauth_token: TEST_ACCESS_TOKEN },
     ];
-    const child = spawnCli(['serve', '--port', '0', '--log-level', 'debug'], {
+    const serve = await startServe(['--port', '0', '--log-level', 'debug'], {
       cwd: dir,
       env: cliEnv(dir, { UPSTREAM__BASE_URL: fake.url, ACCOUNTS__LIST: JSON.stringify(accounts) }),
     });
-    child.stdin.end();
-    let err = '';
-    child.stderr.on('data', (c) => {
-      err += c;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     try {
-      const url = await bannerUrl(child);
+      const url = serve.url;
       fake.enqueue(reply.unauthorized(`Invalid bearer token ${TEAM_TOKEN} for this organization`));
       const res = await fetch(`${url}/api/v1/messages`, {
         method: 'POST',
@@ -61,17 +55,19 @@ describe('security: account credentials in log lines', () => {
         10_000,
         'the failover line',
         (async () => {
-          while (!/trying the next one/.test(err)) await new Promise((r) => setTimeout(r, 20));
+          while (!/trying the next one/.test(serve.stderr())) await new Promise((r) => setTimeout(r, 20));
         })(),
       );
-      const line = err.split('\n').find((l) => /trying the next one/.test(l))!;
+      const line = serve
+        .stderr()
+        .split('\n')
+        .find((l) => /trying the next one/.test(l))!;
       assert.match(line, /\[REDACTED\]/);
-      assert.ok(!err.includes(TEAM_TOKEN), 'the token appears nowhere in the log');
-      assert.ok(!err.includes(TEST_ACCESS_TOKEN));
+      assert.ok(!serve.stderr().includes(TEAM_TOKEN), 'the token appears nowhere in the log');
+      assert.ok(!serve.stderr().includes(TEST_ACCESS_TOKEN));
     } finally {
-      child.kill('SIGTERM');
-      await exited;
+      await serve.stop();
     }
-    assert.ok(!err.includes(TEAM_TOKEN), 'not in the shutdown lines either');
+    assert.ok(!serve.stderr().includes(TEAM_TOKEN), 'not in the shutdown lines either');
   });
 });

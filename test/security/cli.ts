@@ -84,3 +84,37 @@ export function bannerUrl(child: ChildProcessWithoutNullStreams, ms = 20_000): P
     });
   });
 }
+
+export interface RunningServe {
+  url: string;
+  /** Everything it wrote to stderr so far (its log). */
+  stderr(): string;
+  /** SIGTERM, and its exit code once it has exited. */
+  stop(): Promise<number | null>;
+}
+
+/** `ccproxy serve` (with `args`) spawned and listening; its stderr collected. */
+export async function startServe(
+  args: string[],
+  opts: { cwd: string; env: Record<string, string | undefined> },
+): Promise<RunningServe> {
+  const child = spawnCli(['serve', ...args], opts);
+  child.stdin.end();
+  let err = '';
+  child.stderr.on('data', (c) => {
+    err += c;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const url = await bannerUrl(child).catch((e: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${e.message}\n${err}`);
+  });
+  return {
+    url,
+    stderr: () => err,
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}

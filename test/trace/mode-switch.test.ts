@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { claudeCodeEnv } from '../backends/sdk/harness.ts';
-import { bannerUrl, cliEnv, runCli, spawnCli } from '../security/cli.ts';
+import { cliEnv, runCli, startServe } from '../security/cli.ts';
 import { type FakeUpstream, reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
 
 describe('trace replay: an API-mode capture answered again in SDK mode', () => {
@@ -34,15 +34,9 @@ describe('trace replay: an API-mode capture answered again in SDK mode', () => {
       OBSERVABILITY__CAPTURE: 'all',
       OBSERVABILITY__FLUSH_INTERVAL_MS: '20',
     });
-    const child = spawnCli(['serve', '--port', '0'], { cwd: dir, env });
-    child.stdin.end();
-    let err = '';
-    child.stderr.on('data', (c) => {
-      err += c;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const serve = await startServe(['--port', '0'], { cwd: dir, env });
     try {
-      const url = await bannerUrl(child);
+      const url = serve.url;
       fake.enqueue(reply.text('Answered in API mode.'));
       const anthropic = new Anthropic({ baseURL: `${url}/api`, apiKey: 'unused', maxRetries: 0 });
       const first = await anthropic.messages.create(
@@ -79,9 +73,8 @@ describe('trace replay: an API-mode capture answered again in SDK mode', () => {
       assert.match(String(last.headers['user-agent']), /^claude-cli\//);
       assert.ok(JSON.stringify(last.body).includes('What is the meaning of the replay?'));
     } finally {
-      child.kill('SIGTERM');
-      await exited;
+      await serve.stop();
     }
-    assert.doesNotMatch(err, /ERROR|FATAL/, err);
+    assert.doesNotMatch(serve.stderr(), /ERROR|FATAL/, serve.stderr());
   });
 });
