@@ -155,6 +155,10 @@ export async function usageReport(settings: Settings, opts: UsageOptions = {}): 
           `The server at ${client.base} refused the token: set security.auth_token to the one it was started with.`,
         );
       }
+      // A question the server refuses (a malformed --account) would be refused by the file too.
+      if (err instanceof HttpStatusError && err.status === 400) {
+        throw new Error(`The server at ${client.base} refused the query: ${err.message}`);
+      }
       // Not running, or running without the access log: read the file instead.
       if (err instanceof HttpStatusError) {
         serverProblem = `the server at ${client.base} answered ${err.status}: ${err.message}`;

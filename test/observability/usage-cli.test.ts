@@ -119,6 +119,12 @@ test('with the server running (token on), the report asks its /logs/analytics', 
   const personal = await usageReport(settings, { now: NOW, account: 'personal' });
   assert.match(personal.split('This week')[0]!, /total\s+1\s+0\s+2,000\s+200/);
 
+  // A malformed account name: the server's reason, not a fall-back to its locked file.
+  await assert.rejects(
+    usageReport(settings, { now: NOW, account: 'x'.repeat(65) }),
+    /refused the query: Parameter 'account' must be an account name/,
+  );
+
   // A wrong token: a message that says so, not a crash.
   const wrong = settingsWith({ duckdb_path: file }, { server: { port }, security: { auth_token: 'nope' } });
   await assert.rejects(usageReport(wrong, { now: NOW }), /refused the token/);
