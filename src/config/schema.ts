@@ -445,7 +445,14 @@ export const settingsSchema = z.object({
         path.join(xdgData, 'ccproxy', 'access-log.duckdb'),
         'The access-log DuckDB file (when storage.url is empty).',
       ).meta(PROTECTED),
-      batch_size: z.number().int().positive().default(500).describe('Rows written per access-log batch.'),
+      batch_size: z
+        .number()
+        .int()
+        .positive()
+        .default(2000)
+        .describe(
+          'Most rows per access-log write: rows are written every flush_interval_ms, or as soon as this many wait.',
+        ),
       flush_interval_ms: z
         .number()
         .int()

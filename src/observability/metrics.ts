@@ -1,6 +1,7 @@
 /**
- * Prometheus metrics, in a registry of their own (tests create several). Listeners only bump
- * counters; rate-limit readings and access-log counters are read at scrape time.
+ * Prometheus metrics, in a registry of their own (tests create several). A finished request adds to
+ * a sum per label set and observes the two histograms; the counters, the gauges, rate-limit readings
+ * and access-log counters are read from those sums at scrape time.
  * Naming: https://prometheus.io/docs/practices/naming/ — label values are bounded: mode, format,
  * a known Claude model id or `other`, the numeric status, the error kind.
  */
@@ -38,20 +39,49 @@ const MAX_READINGS = 32;
 /** More accounts than anyone configures; the gauges stop there. */
 const MAX_ACCOUNTS = 64;
 
+/**
+ * One label set's per-request counts, summed here and handed to prom-client at scrape time: its
+ * `inc` validates and hashes the labels on every call (~1 µs each, up to seven a request), where a
+ * sum here is one map lookup.
+ */
+interface Tally {
+  mode: string;
+  format: string;
+  model: string;
+  status: string;
+  account: string;
+  billing: string;
+  kind: string | null;
+  requests: number;
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  cost: number;
+}
+
+const TOKEN_TYPES = [
+  ['input', 'input'],
+  ['output', 'output'],
+  ['cache_read', 'cacheRead'],
+  ['cache_write', 'cacheWrite'],
+] as const;
+
+/** Distinct model ids remembered with their label; past this the memo starts again (ids come from clients). */
+const MAX_MODEL_MEMO = 256;
+
 export class Metrics {
   readonly registry = new client.Registry();
   private readonly knownModels: Set<string>;
   /** Requests counted in the active gauges, so each is taken out exactly once. */
   private readonly inFlight = new WeakSet<RequestRecord>();
   private readonly streaming = new WeakSet<RequestRecord>();
-  private readonly requests;
+  private inFlightCount = 0;
+  private streamingCount = 0;
+  private readonly tallies = new Map<string, Tally>();
+  private readonly modelLabels = new Map<string, string>();
   private readonly duration;
   private readonly ttft;
-  private readonly tokens;
-  private readonly cost;
-  private readonly errors;
-  private readonly active;
-  private readonly activeStreams;
   private readonly refreshes;
   private readonly retries;
 
@@ -69,21 +99,54 @@ export class Metrics {
 
     const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
       new client.Counter<L>({ name, help, labelNames, registers });
+    // Summed in `tallies` and set from them at scrape.
+    const tallied = <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      add: (inc: (labels: Record<L, string>, n: number) => void, t: Tally) => void,
+    ) => {
+      const tallies = this.tallies;
+      return new client.Counter<L>({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          const inc = (labels: Record<L, string>, n: number) => {
+            if (n > 0) this.inc(labels, n);
+          };
+          for (const t of tallies.values()) add(inc, t);
+        },
+      });
+    };
     const histogram = <L extends string>(
       name: string,
       help: string,
       labelNames: readonly L[],
       buckets: number[],
     ) => new client.Histogram<L>({ name, help, labelNames, buckets, registers });
-    const gauge = (name: string, help: string) => new client.Gauge({ name, help, registers });
+    const gauge = (name: string, help: string, read: () => number) =>
+      new client.Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
 
-    this.requests = counter('ccproxy_requests_total', 'Finished requests.', [
-      'mode',
-      'format',
-      'model',
-      'status',
-      'account',
-    ]);
+    tallied(
+      'ccproxy_requests_total',
+      'Finished requests.',
+      ['mode', 'format', 'model', 'status', 'account'],
+      (inc, t) =>
+        inc(
+          { mode: t.mode, format: t.format, model: t.model, status: t.status, account: t.account },
+          t.requests,
+        ),
+    );
     this.duration = histogram(
       'ccproxy_request_duration_seconds',
       'Time from request start to the end of the answer.',
@@ -96,23 +159,31 @@ export class Metrics {
       ['mode', 'model'],
       TTFT_BUCKETS,
     );
-    this.tokens = counter(
+    tallied(
       'ccproxy_tokens_total',
       'Tokens used, by type (input, output, cache_read, cache_write).',
       ['mode', 'model', 'type', 'account'],
+      (inc, t) => {
+        for (const [type, key] of TOKEN_TYPES)
+          inc({ mode: t.mode, model: t.model, type, account: t.account }, t[key]);
+      },
     );
-    this.cost = counter(
+    tallied(
       'ccproxy_cost_usd_total',
       'Cost of the tokens used, in USD: API-equivalent on a subscription, real money on an api_key account (billing label); models without a price add nothing.',
       ['mode', 'model', 'account', 'billing'],
+      (inc, t) => inc({ mode: t.mode, model: t.model, account: t.account, billing: t.billing }, t.cost),
     );
-    this.errors = counter('ccproxy_errors_total', 'Failed requests, by error kind.', [
-      'mode',
-      'format',
-      'kind',
-    ]);
-    this.active = gauge('ccproxy_active_requests', 'Requests in flight.');
-    this.activeStreams = gauge('ccproxy_active_streams', 'Streamed answers being sent.');
+    tallied(
+      'ccproxy_errors_total',
+      'Failed requests, by error kind.',
+      ['mode', 'format', 'kind'],
+      (inc, t) => {
+        if (t.kind !== null) inc({ mode: t.mode, format: t.format, kind: t.kind }, t.requests);
+      },
+    );
+    gauge('ccproxy_active_requests', 'Requests in flight.', () => this.inFlightCount);
+    gauge('ccproxy_active_streams', 'Streamed answers being sent.', () => this.streamingCount);
     this.refreshes = counter('ccproxy_token_refreshes_total', 'Upstream OAuth token refreshes, by result.', [
       'result',
     ]);
@@ -199,8 +270,14 @@ export class Metrics {
   /** A model id as a label: known Claude ids (dates stripped), else `other`; no model → `none`. */
   modelLabel(model: string | null | undefined): string {
     if (!model) return 'none';
-    const base = baseModel(model);
-    return this.knownModels.has(base) ? base : 'other';
+    let label = this.modelLabels.get(model);
+    if (label === undefined) {
+      const base = baseModel(model);
+      label = this.knownModels.has(base) ? base : 'other';
+      if (this.modelLabels.size >= MAX_MODEL_MEMO) this.modelLabels.clear();
+      this.modelLabels.set(model, label);
+    }
+    return label;
   }
 
   /** Lifecycle listener part: cheap counter updates only. `row` is given with `end`. */
@@ -209,20 +286,20 @@ export class Metrics {
       case 'start':
         if (!this.inFlight.has(r)) {
           this.inFlight.add(r);
-          this.active.inc();
+          this.inFlightCount++;
         }
         return;
       case 'first_byte':
         if (r.stream && !this.streaming.has(r)) {
           this.streaming.add(r);
-          this.activeStreams.inc();
+          this.streamingCount++;
         }
         return;
       case 'usage':
         return;
       case 'end':
-        if (this.inFlight.delete(r)) this.active.dec();
-        if (this.streaming.delete(r)) this.activeStreams.dec();
+        if (this.inFlight.delete(r)) this.inFlightCount--;
+        if (this.streaming.delete(r)) this.streamingCount--;
         for (const reason of r.retryReasons ?? [])
           this.retries.inc({ mode: r.mode, reason: KNOWN_RETRY_REASONS.has(reason) ? reason : 'other' });
         if (row) this.finished(row);
@@ -251,19 +328,25 @@ export class Metrics {
     const model = this.modelLabel(row.upstream_model ?? row.client_model);
     // Account names come from the settings (the backends never make one up): bounded.
     const account = row.account ?? 'none';
-    this.requests.inc({ mode, format: row.format, model, status: String(row.status ?? 0), account });
+    const status = String(row.status ?? 0);
+    const billing = row.billing ?? 'subscription';
+    // The row already names a kind for every status >= 400.
+    const kind = row.error_kind;
+    const format = row.format;
+    const key = `${mode}\0${format}\0${model}\0${status}\0${account}\0${billing}\0${kind}`;
+    let t = this.tallies.get(key);
+    if (!t) {
+      const zero = { requests: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
+      t = { mode, format, model, status, account, billing, kind, ...zero };
+      this.tallies.set(key, t);
+    }
+    t.requests++;
+    t.input += row.input_tokens;
+    t.output += row.output_tokens;
+    t.cacheRead += row.cache_read_tokens;
+    t.cacheWrite += row.cache_write_tokens;
+    if (row.cost_usd !== null && row.cost_usd > 0) t.cost += row.cost_usd;
     if (row.duration_ms !== null) this.duration.observe({ mode, model }, row.duration_ms / 1000);
     if (row.ttft_ms !== null) this.ttft.observe({ mode, model }, row.ttft_ms / 1000);
-    const t = (type: string, n: number) => {
-      if (n > 0) this.tokens.inc({ mode, model, type, account }, n);
-    };
-    t('input', row.input_tokens);
-    t('output', row.output_tokens);
-    t('cache_read', row.cache_read_tokens);
-    t('cache_write', row.cache_write_tokens);
-    if (row.cost_usd !== null && row.cost_usd > 0)
-      this.cost.inc({ mode, model, account, billing: row.billing ?? 'subscription' }, row.cost_usd);
-    // The row already names a kind for every status >= 400.
-    if (row.error_kind !== null) this.errors.inc({ mode, format: row.format, kind: row.error_kind });
   }
 }

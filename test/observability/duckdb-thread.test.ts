@@ -1,7 +1,8 @@
 /**
  * The DuckDB access log on its own thread (what `ccproxy serve` runs): every store call crosses to
  * the thread and back with the same answers as the in-process store, open errors come back as
- * errors, a thread that dies fails only the calls it held and the next call starts a new one, and
+ * errors, a batch bigger than a slice crosses in slices and is written whole or not at all, a thread
+ * that dies fails only the calls it held and the next call starts a new one, and
  * close() writes everything it was handed before the thread ends.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import { DuckDbStore } from '../../src/observability/access-log/duckdb/store.ts';
-import { DuckDbThreadStore } from '../../src/observability/access-log/duckdb/thread-store.ts';
+import { DuckDbThreadStore, SLICE_ROWS } from '../../src/observability/access-log/duckdb/thread-store.ts';
 import { toRow } from '../../src/observability/access-log/row.ts';
 import { createPricing } from '../../src/observability/pricing.ts';
 import { record, tempDir } from './helpers.ts';
@@ -97,4 +98,49 @@ test('close() writes every batch handed over before it, even ones still queued',
   const again = await DuckDbStore.open(file, { readOnly: true });
   t.after(() => again.close());
   assert.equal((await again.status()).rows, 2000);
+});
+
+test('a batch bigger than a slice crosses in slices and is written whole, in order', async (t) => {
+  const file = path.join(tempDir(t), 'log.duckdb');
+  const store = await DuckDbThreadStore.open(file);
+  const batch = rows(SLICE_ROWS * 2 + 37, 's');
+  // Requests keep moving while it crosses: a timer set now fires before the last slice is sent.
+  let ticked = false;
+  setImmediate(() => {
+    ticked = true;
+  });
+  const written = store.insertBatch(batch);
+  await written;
+  assert.ok(ticked);
+  const ids = (await store.query({ order: 'asc', limit: 10_000 })).rows.map((r) => r.id);
+  assert.deepEqual(
+    ids,
+    batch.map((r) => r.id),
+  );
+  await store.close();
+});
+
+test('a batch whose first slices the thread does not hold is refused, not written in part', async (t) => {
+  const store = await DuckDbThreadStore.open(path.join(tempDir(t), 'log.duckdb'));
+  t.after(() => store.close());
+  // What a thread started in the middle of a batch sees: the last slice, and a count it never got.
+  const call = (store as unknown as { call: (op: string, ...args: unknown[]) => Promise<unknown> }).call.bind(
+    store,
+  );
+  await assert.rejects(
+    call('insertStaged', 7, SLICE_ROWS, rows(3, 'tail')),
+    /lost part of a batch \(0 of 500 rows\)/,
+  );
+  assert.equal((await store.status()).rows, 0);
+});
+
+test('close() waits for a batch still crossing in slices', async (t) => {
+  const file = path.join(tempDir(t), 'log.duckdb');
+  const store = await DuckDbThreadStore.open(file);
+  const insert = store.insertBatch(rows(SLICE_ROWS * 3, 'c'));
+  await store.close();
+  await insert;
+  const again = await DuckDbStore.open(file, { readOnly: true });
+  t.after(() => again.close());
+  assert.equal((await again.status()).rows, SLICE_ROWS * 3);
 });

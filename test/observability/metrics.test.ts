@@ -206,6 +206,31 @@ test('active requests and streams follow start, first byte and end', async (t) =
   assert.equal(sample(text, 'ccproxy_active_requests'), 0);
 });
 
+test('counters are summed across label sets and read the same at every scrape', async (t) => {
+  const { lifecycle, scrape } = await setup(t);
+  const failed = { status: 529, errorKind: 'overloaded' as const, usage: { input: 7 } };
+  emitRequest(lifecycle, { ...failed, upstreamModel: 'claude-opus-5-5' });
+  emitRequest(lifecycle, { ...failed, upstreamModel: 'claude-sonnet-5-5', account: 'work' });
+  const first = await scrape();
+  const second = await scrape();
+  for (const text of [first, second]) {
+    // Two models and two accounts, one kind: one errors series.
+    assert.equal(
+      sample(text, 'ccproxy_errors_total', { mode: 'api', format: 'anthropic', kind: 'overloaded' }),
+      2,
+    );
+    const input = { mode: 'api', model: 'claude-opus-5-5', type: 'input', account: 'none' };
+    assert.equal(sample(text, 'ccproxy_tokens_total', input), 7);
+    // A type with no tokens has no series.
+    assert.equal(sample(text, 'ccproxy_tokens_total', { ...input, type: 'output' }), undefined);
+  }
+  emitRequest(lifecycle, { ...failed, upstreamModel: 'claude-opus-5-5' });
+  assert.equal(
+    sample(await scrape(), 'ccproxy_errors_total', { mode: 'api', format: 'anthropic', kind: 'overloaded' }),
+    3,
+  );
+});
+
 test('rate-limit readings are read at scrape time; bad names are left out', async (t) => {
   let value = 0.42;
   const { scrape } = await setup(t, () => [
