@@ -44,6 +44,9 @@ export interface LiveContext extends RequestContext {
 }
 
 export function openContext(o: OpenContext): LiveContext {
+  // Every field is here from the start, in one order: each record then has the same shape, where
+  // fields added as a request goes gave each path its own and made every reader (the access-log
+  // row, metrics) look them up the slow way.
   const record: RequestRecord = {
     id: o.requestId,
     startedAt: Date.now(),
@@ -52,9 +55,25 @@ export function openContext(o: OpenContext): LiveContext {
     format: o.format,
     route: o.route,
     method: o.req.method ?? 'GET',
+    clientModel: undefined,
+    upstreamModel: undefined,
     stream: false,
+    status: undefined,
+    errorKind: undefined,
+    ttfbMs: undefined,
+    durationMs: undefined,
+    usage: undefined,
+    stopReason: undefined,
     retries: 0,
+    retryReasons: undefined,
+    sdkTurns: undefined,
+    sdkCostUsd: undefined,
     userAgent: o.req.headers['user-agent'],
+    upstreamRequestId: undefined,
+    account: undefined,
+    billing: undefined,
+    clientAborted: undefined,
+    capture: undefined,
   };
   const capture = o.capture
     ? new RequestCapture(record.t0, o.capture.maxBytes, {
