@@ -121,6 +121,8 @@ export function openContext(o: OpenContext): LiveContext {
     headers: o.req.headers,
     query,
     passthrough: false,
+    sessionId: undefined,
+    extras: undefined,
     record,
     capture,
     log: o.log,
