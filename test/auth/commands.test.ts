@@ -325,6 +325,58 @@ describe('ccproxy auth info|validate|refresh|logout', () => {
     });
   });
 
+  describe('logout --account NAME', () => {
+    const withAccounts = () =>
+      authSettings(fake, d, {
+        accounts: {
+          list: [
+            { name: 'work', credentials_file: `${d.dir}/work.json` },
+            { name: 'ci', oauth_token: 'sk-ant-oat01-ci-token-00000000000000' },
+          ],
+        },
+      });
+
+    it("removes that account's login only, keeping the file's other keys and the default login", async () => {
+      writeJson(d.store, fresh());
+      writeJson(`${d.dir}/work.json`, { ...fresh(), mcpOAuth: { keep: 'me' } });
+      const before = fs.readFileSync(d.store, 'utf8');
+      const no = scriptedIO({ interactive: true, answers: ['n'] });
+      assert.equal(await logout(context(withAccounts(), no), { account: 'work' }), 1);
+      assert.match(no.prompts[0]!, /Remove the login of account work in .*work\.json\? \[y\/N\]/);
+      const io = scriptedIO();
+      assert.equal(await logout(context(withAccounts(), io), { account: 'work', yes: true }), 0, io.stderr);
+      assert.deepEqual(JSON.parse(fs.readFileSync(`${d.dir}/work.json`, 'utf8')), {
+        mcpOAuth: { keep: 'me' },
+      });
+      assert.equal(mode(`${d.dir}/work.json`), 0o600);
+      assert.equal(fs.readFileSync(d.store, 'utf8'), before);
+      assert.match(io.stdout, /Removed the login of account work .*`ccproxy auth login --account work`/);
+
+      const again = scriptedIO();
+      assert.equal(await logout(context(withAccounts(), again), { account: 'work', yes: true }), 0);
+      assert.match(again.stdout, /Nothing to remove: .*work\.json holds no login for account "work"/);
+    });
+
+    it('an unknown name, an oauth_token account and --claude-cli with it are usage errors', async () => {
+      let io = scriptedIO();
+      assert.equal(
+        await logout(context(withAccounts(), io), { account: 'nope', yes: true }),
+        EXIT_CODES.usage,
+      );
+      assert.match(io.stderr, /--account "nope": the settings list only "work", "ci"/);
+      io = scriptedIO();
+      assert.equal(await logout(context(withAccounts(), io), { account: 'ci', yes: true }), EXIT_CODES.usage);
+      assert.match(
+        io.stderr,
+        /holds an oauth_token in the settings: there is no login to show, refresh or remove/,
+      );
+      io = scriptedIO();
+      const both = { account: 'work', yes: true, claudeCli: true };
+      assert.equal(await logout(context(withAccounts(), io), both), EXIT_CODES.usage);
+      assert.match(io.stderr, /--account and --claude-cli name different logins/);
+    });
+  });
+
   describe('logout', () => {
     it('--yes removes ccproxy’s store only and says what is used now', async () => {
       writeJson(d.store, fresh());

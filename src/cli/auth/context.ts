@@ -72,7 +72,7 @@ export const loginCommand = (account?: string) =>
   account === undefined ? '`ccproxy auth login`' : `\`ccproxy auth login --account ${account}\``;
 
 /** Where a listed account keeps its login; a usage error for any other name or kind of account. */
-function accountFile(ctx: AuthContext, name: string): { path: string; label: string } {
+export function accountFile(ctx: AuthContext, name: string): { path: string; label: string } {
   const list = ctx.settings.accounts.list;
   const listed = list.find((a) => a.name === name);
   if (!listed)
@@ -84,7 +84,7 @@ function accountFile(ctx: AuthContext, name: string): { path: string; label: str
     const key = listed.oauth_token !== undefined ? 'oauth_token' : 'api_key';
     throw new AuthError(
       'usage',
-      `Account "${name}" holds an ${key} in the settings: there is no login to show or refresh (a running proxy's \`ccproxy accounts\` shows its state).`,
+      `Account "${name}" holds an ${key} in the settings: there is no login to show, refresh or remove (a running proxy's \`ccproxy accounts\` shows its state).`,
     );
   }
   let file: string;

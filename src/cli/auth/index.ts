@@ -78,8 +78,9 @@ export function registerAuth(program: Command): void {
 
   auth
     .command('logout')
-    .description("Remove ccproxy's own stored credentials (asks first)")
+    .description("Remove ccproxy's own stored credentials, or a named account's login (asks first)")
     .option('-y, --yes', 'do not ask')
     .option('--claude-cli', "also remove the Claude CLI's login (logs Claude Code out)")
+    .option('--account <name>', "a named account's login instead (its credentials_file; docs/accounts.md)")
     .action((opts: LogoutOptions) => run(async (ctx) => (await import('./logout.ts')).logout(ctx, opts))());
 }
