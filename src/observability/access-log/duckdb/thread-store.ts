@@ -139,7 +139,7 @@ export class DuckDbThreadStore implements AccessLogStore, CaptureStore {
   }
 
   /**
-   * A batch in slices: the thread keeps each slice and writes the batch, in one transaction, when the
+   * A batch in slices: the thread keeps each slice and writes the whole batch when the
    * last arrives with the count it must have kept (a thread that died and was replaced mid-batch has
    * lost the first slices: the batch fails and the writer sends it again).
    */
