@@ -56,6 +56,16 @@ describe('ccproxy auth info|validate|refresh|logout', () => {
       subscriptionType: 'max',
       ...over,
     });
+  /** Settings listing two accounts: `work` with a credentials_file, `ci` with an oauth_token. */
+  const withAccounts = () =>
+    authSettings(fake, d, {
+      accounts: {
+        list: [
+          { name: 'work', credentials_file: `${d.dir}/work.json` },
+          { name: 'ci', oauth_token: 'sk-ant-oat01-ci-token-00000000000000' },
+        ],
+      },
+    });
   const noSecrets = (text: string, ...secrets: string[]) => {
     for (const s of secrets) assert.ok(!text.includes(s), `a secret leaked: ${s.slice(0, 16)}…`);
   };
@@ -267,16 +277,6 @@ describe('ccproxy auth info|validate|refresh|logout', () => {
   });
 
   describe('--account NAME (a listed credentials_file account)', () => {
-    const withAccounts = () =>
-      authSettings(fake, d, {
-        accounts: {
-          list: [
-            { name: 'work', credentials_file: `${d.dir}/work.json` },
-            { name: 'ci', oauth_token: 'sk-ant-oat01-ci-token-00000000000000' },
-          ],
-        },
-      });
-
     it("info, refresh and validate read and write that account's file, not the default login", async () => {
       // The default login is somewhere else and must stay untouched.
       writeJson(d.store, fresh({ accessToken: 'sk-ant-oat01-default-0000000000000000' }));
@@ -326,16 +326,6 @@ describe('ccproxy auth info|validate|refresh|logout', () => {
   });
 
   describe('logout --account NAME', () => {
-    const withAccounts = () =>
-      authSettings(fake, d, {
-        accounts: {
-          list: [
-            { name: 'work', credentials_file: `${d.dir}/work.json` },
-            { name: 'ci', oauth_token: 'sk-ant-oat01-ci-token-00000000000000' },
-          ],
-        },
-      });
-
     it("removes that account's login only, keeping the file's other keys and the default login", async () => {
       writeJson(d.store, fresh());
       writeJson(`${d.dir}/work.json`, { ...fresh(), mcpOAuth: { keep: 'me' } });
