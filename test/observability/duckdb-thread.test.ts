@@ -104,14 +104,34 @@ test('a batch bigger than a slice crosses in slices and is written whole, in ord
   const file = path.join(tempDir(t), 'log.duckdb');
   const store = await DuckDbThreadStore.open(file);
   const batch = rows(SLICE_ROWS * 2 + 37, 's');
-  // Requests keep moving while it crosses: a timer set now fires before the last slice is sent.
-  let ticked = false;
-  setImmediate(() => {
-    ticked = true;
-  });
-  const written = store.insertBatch(batch);
-  await written;
-  assert.ok(ticked);
+  // Each message to the thread, and the turn of the event loop it was sent in.
+  const worker = (store as unknown as { worker: Worker }).worker;
+  const post = worker.postMessage.bind(worker);
+  const sent: Array<{ op: string; rows: number; turn: number }> = [];
+  let turn = 0;
+  let counting = true;
+  const count = () => {
+    turn++;
+    if (counting) setImmediate(count);
+  };
+  setImmediate(count);
+  worker.postMessage = (m: { op: string; args: unknown[] }) => {
+    const slice = m.args.find(Array.isArray) as unknown[] | undefined;
+    sent.push({ op: m.op, rows: slice?.length ?? 0, turn });
+    post(m);
+  };
+  await store.insertBatch(batch);
+  counting = false;
+  assert.deepEqual(
+    sent.map(({ op, rows }) => [op, rows]),
+    [
+      ['stage', SLICE_ROWS],
+      ['stage', SLICE_ROWS],
+      ['insertStaged', 37],
+    ],
+  );
+  // Requests keep moving while it crosses: one slice per turn of the event loop.
+  assert.ok(sent[0]!.turn < sent[1]!.turn && sent[1]!.turn < sent[2]!.turn, JSON.stringify(sent));
   const ids = (await store.query({ order: 'asc', limit: 10_000 })).rows.map((r) => r.id);
   assert.deepEqual(
     ids,
