@@ -21,7 +21,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   const color = (out as { isTTY?: boolean }).isTTY === true && !process.env.NO_COLOR;
   const sink = opts.destination ?? stderr();
   const stream = opts.format === 'pretty' ? prettyStream(sink, color) : sink;
-  return pino(
+  const logger = pino(
     {
       level: opts.level,
       base: undefined,
@@ -43,14 +43,34 @@ export function createLogger(opts: LoggerOptions): Logger {
     },
     stream,
   );
+  const pretty = opts.format === 'pretty';
+  infoLines.set(logger, (fields, msg) => {
+    if (!logger.isLevelEnabled('info')) return;
+    const time = Date.now();
+    const json = JSON.stringify(fields);
+    const line = pretty
+      ? `[${clockTime(time)}] ${paint(color, '32', 'INFO')}: ${paint(color, '36', msg.replace(CONTROL, escapeControl))}${json === '{}' ? '' : ` ${paint(color, '90', json)}`}\n`
+      : `{"level":30,"time":${time}${json === '{}' ? '' : `,${json.slice(1, -1)}`},"msg":${JSON.stringify(msg)}}\n`;
+    sink.write(scrubSecrets(line, secrets()));
+  });
+  return logger;
 }
 
+/** Fields of primitive values (the ones undefined are left out), and a message. */
+export type InfoLine = (fields: Record<string, string | number | boolean | undefined>, msg: string) => void;
+
+const infoLines = new WeakMap<Logger, InfoLine>();
+
 /**
- * Lines to a file descriptor, gathered for one turn of the event loop and written together: under
- * load several requests end in the same turn, and a write costs a system call (~10 µs, most of a log
- * line's cost) whatever its length. Still written on the event loop (a thread-pool write per line
- * measured worse: docs/performance.md); what is pending is written at exit.
+ * `log.info(fields, msg)` for a line written once a request, made straight from its fields: the
+ * same text as pino's line (pretty or JSON), scrubbed the same way, without pino's serialising and,
+ * for the pretty format, the JSON parsed back (a tenth of a small request's CPU, docs/performance.md).
+ * A logger not made by createLogger gets plain `log.info`.
  */
+export function infoLine(log: Logger): InfoLine {
+  return infoLines.get(log) ?? ((fields, msg) => log.info(fields, msg));
+}
+
 /** Every logger's lines to stderr share one sink, so they keep their order. */
 let stderrSink: pino.DestinationStream | undefined;
 function stderr(): pino.DestinationStream {
@@ -58,23 +78,43 @@ function stderr(): pino.DestinationStream {
   return stderrSink;
 }
 
-function gathered(dest: NodeJS.WritableStream): pino.DestinationStream & { flushSync(): void } {
+/** Under load, how long a line may wait for others to share its write; and how much may wait. */
+const GATHER_MS = 50;
+const GATHER_BYTES = 64 * 1024;
+
+/**
+ * Lines to a file descriptor, gathered and written together: a write costs a system call and a trip
+ * through node's stream (~40 µs to a file, most of a line's cost) whatever its length. A line after
+ * a quiet spell leaves at the end of its turn of the event loop, with the others of that turn; while
+ * lines keep coming (a write less than windowMs ago) they wait up to windowMs, so that under load
+ * one write carries hundreds. Still written on the event loop (a thread-pool write per line measured
+ * worse: docs/performance.md); what is pending is written at exit, and at once past GATHER_BYTES.
+ */
+export function gathered(
+  dest: Pick<NodeJS.WritableStream, 'write'>,
+  windowMs = GATHER_MS,
+): pino.DestinationStream & { flushSync(): void } {
   let pending = '';
   let scheduled = false;
+  let lastWrite = Number.NEGATIVE_INFINITY;
   const flushSync = () => {
     scheduled = false;
     if (!pending) return;
     const out = pending;
     pending = '';
+    lastWrite = performance.now();
     dest.write(out);
   };
   process.once('exit', flushSync);
   return {
     write(line: string) {
       pending += line;
-      if (!scheduled) {
+      if (pending.length > GATHER_BYTES) flushSync();
+      else if (!scheduled) {
         scheduled = true;
-        setImmediate(flushSync);
+        // Unref'd: waiting lines never keep the process alive; exit writes them.
+        if (performance.now() - lastWrite < windowMs) setTimeout(flushSync, windowMs).unref();
+        else setImmediate(flushSync);
       }
     },
     flushSync,

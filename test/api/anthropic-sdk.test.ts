@@ -269,8 +269,10 @@ describe('API mode with the Anthropic SDK', () => {
     });
     assert.equal(res.headers.get('x-request-id'), 'my-id-123');
     assert.ok(res.headers.get('request-id'), "the upstream's request-id is passed on");
-    const missing = await fetch(`${proxy.url}/nope`);
-    assert.match(missing.headers.get('x-request-id') ?? '', /^req_/);
+    const made = await Promise.all([1, 2, 3].map(() => fetch(`${proxy.url}/nope`)));
+    const ids = made.map((r) => r.headers.get('x-request-id') ?? '');
+    for (const id of ids) assert.match(id, /^req_[0-9a-f]{32}$/);
+    assert.equal(new Set(ids).size, 3, 'each request its own id');
   });
 
   it("a JSON answer keeps the upstream's Content-Length; one cut short fails, never looks whole", async () => {

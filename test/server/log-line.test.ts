@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { clockTime, createLogger, prettyLine } from '../../src/logging.ts';
+import { setTimeout as delay } from 'node:timers/promises';
+import pino from 'pino';
+import { clockTime, createLogger, gathered, infoLine, prettyLine } from '../../src/logging.ts';
 import { scrubSecrets } from '../../src/redact.ts';
 
 describe('the pretty log line', () => {
@@ -95,6 +97,67 @@ describe('the pretty log line', () => {
         'after a turn',
       ],
     );
+  });
+
+  it("infoLine writes pino's own line, pretty or JSON, scrubbed, only at info or below", () => {
+    const fields = {
+      reqId: 'req_1',
+      status: 200,
+      ms: 3,
+      model: 'claude\nx',
+      in: undefined,
+      note: 's3cret-value',
+    };
+    for (const format of ['pretty', 'json'] as const) {
+      for (const level of ['info', 'debug', 'warn']) {
+        const lines: string[] = [];
+        const out = new PassThrough();
+        out.on('data', (c) => lines.push(String(c)));
+        const log = createLogger({ level, format, destination: out, secrets: () => ['s3cret-value'] });
+        log.info(fields, 'POST /api/v1/messages "quoted"');
+        infoLine(log)(fields, 'POST /api/v1/messages "quoted"');
+        infoLine(log)({}, 'no fields');
+        log.info({}, 'no fields');
+        if (level === 'warn') {
+          assert.deepEqual(lines, []);
+          continue;
+        }
+        // The time may differ by a millisecond (JSON) or a second (pretty): compare without it.
+        const timeless = lines.map((l) => l.replace(/"time":\d+/, '"time":0').replace(/^\[[\d:]+\]/, '[t]'));
+        assert.equal(timeless.length, 4);
+        assert.equal(timeless[1], timeless[0], format);
+        assert.equal(timeless[2], timeless[3], format);
+        assert.doesNotMatch(lines.join(''), /s3cret-value/);
+      }
+    }
+    // A logger of someone else's making gets log.info.
+    const lines: string[] = [];
+    const other = pino({ base: undefined }, { write: (l: string) => lines.push(l) });
+    infoLine(other)({ status: 200 }, 'hello');
+    assert.match(lines[0]!, /"status":200,"msg":"hello"/);
+  });
+
+  it('gathered lines: one write per turn after a quiet spell, one per window while they keep coming', async () => {
+    const writes: string[] = [];
+    const sink = gathered({ write: (s: string) => writes.push(s) > 0 }, 1000);
+    const turn = () => new Promise((r) => setImmediate(r));
+    sink.write('0');
+    sink.write('1');
+    await turn();
+    assert.deepEqual(writes, ['01'], 'the first lines leave at the end of their turn');
+    sink.write('2');
+    await turn();
+    sink.write('3');
+    await turn();
+    assert.deepEqual(writes, ['01'], 'lines right after a write wait for more');
+    await delay(1100);
+    assert.deepEqual(writes, ['01', '23'], 'and leave together within the window');
+    await delay(1100);
+    sink.write('4');
+    await turn();
+    assert.deepEqual(writes, ['01', '23', '4'], 'after a quiet spell, at the end of the turn again');
+    sink.write('x'.repeat(70_000));
+    assert.equal(writes.length, 4, 'past 64 KB at once');
   });
 
   it('scrubSecrets: tokens by shape, URL passwords and given secrets; other lines unchanged', () => {
