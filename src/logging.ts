@@ -44,12 +44,13 @@ export function createLogger(opts: LoggerOptions): Logger {
     stream,
   );
   const pretty = opts.format === 'pretty';
+  const [infoLabel, infoAnsi] = LEVELS[30]!;
   infoLines.set(logger, (fields, msg) => {
     if (!logger.isLevelEnabled('info')) return;
     const time = Date.now();
     const json = JSON.stringify(fields);
     const line = pretty
-      ? `[${clockTime(time)}] ${paint(color, '32', 'INFO')}: ${paint(color, '36', msg.replace(CONTROL, escapeControl))}${json === '{}' ? '' : ` ${paint(color, '90', json)}`}\n`
+      ? `[${clockTime(time)}] ${paint(color, infoAnsi, infoLabel)}: ${paint(color, '36', msg.replace(CONTROL, escapeControl))}${json === '{}' ? '' : ` ${paint(color, '90', json)}`}\n`
       : `{"level":30,"time":${time}${json === '{}' ? '' : `,${json.slice(1, -1)}`},"msg":${JSON.stringify(msg)}}\n`;
     sink.write(scrubSecrets(line, secrets()));
   });
