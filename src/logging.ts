@@ -73,10 +73,18 @@ export function infoLine(log: Logger): InfoLine {
 }
 
 /** Every logger's lines to stderr share one sink, so they keep their order. */
-let stderrSink: pino.DestinationStream | undefined;
+let stderrSink: (pino.DestinationStream & { flushSync(): void }) | undefined;
 function stderr(): pino.DestinationStream {
   if (!stderrSink) stderrSink = gathered(process.stderr);
   return stderrSink;
+}
+
+/**
+ * Write what log lines wait now: before text written straight to stderr (a failure's message), which
+ * would otherwise come first.
+ */
+export function flushLogs(): void {
+  stderrSink?.flushSync();
 }
 
 /** Under load, how long a line may wait for others to share its write; and how much may wait. */

@@ -5,7 +5,7 @@ import { describeSource } from '../config/load.ts';
 import type { Settings } from '../config/schema.ts';
 import { riskWarnings } from '../config/trust.ts';
 import { ProxyError } from '../errors.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, flushLogs } from '../logging.ts';
 import { isLoopback } from '../loopback.ts';
 import { enabledPieces } from '../observability/index.ts';
 import { maskToken } from '../redact.ts';
@@ -53,14 +53,18 @@ function checkExposure(settings: Settings): string | undefined {
   return undefined;
 }
 
+/** Start-up failed: the log lines so far, then why, then exit. */
+function die(message: string, code: number): never {
+  flushLogs();
+  process.stderr.write(`ccproxy: ${message}\n`);
+  process.exit(code);
+}
+
 async function serve(flags: CommonFlags): Promise<void> {
   const loaded = loadOrExit(flags);
   const { settings, env } = loaded;
   const refusal = checkExposure(settings);
-  if (refusal) {
-    process.stderr.write(`ccproxy: ${refusal}\n`);
-    process.exit(2);
-  }
+  if (refusal) die(refusal, 2);
   // Worked out once: every log line is checked against them, and parsing the storage URL for each
   // line (an exception when it is empty, as it is by default) was ~2% of the CPU of a busy proxy.
   const secrets = [settings.security.auth_token, urlPassword(settings.storage.url)].filter(
@@ -87,23 +91,20 @@ async function serve(flags: CommonFlags): Promise<void> {
     url = await proxy.listen();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') {
-      process.stderr.write(
-        `ccproxy: port ${settings.server.port} on ${settings.server.host} is already in use (another ccproxy?). Stop it, or start on another port with --port <n>.\n`,
+    if (e.code === 'EADDRINUSE')
+      die(
+        `port ${settings.server.port} on ${settings.server.host} is already in use (another ccproxy?). Stop it, or start on another port with --port <n>.`,
+        1,
       );
-      process.exit(1);
-    }
-    if (e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
-      process.stderr.write(
-        `ccproxy: cannot listen on ${settings.server.host}:${settings.server.port} (${e.code}). Use --host/--port.\n`,
+    if (e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL')
+      die(
+        `cannot listen on ${settings.server.host}:${settings.server.port} (${e.code}). Use --host/--port.`,
+        1,
       );
-      process.exit(1);
-    }
     // Anything else that stops start-up (a malformed proxy URL, an unreadable file…): its message,
     // not a stack trace.
     log.debug({ err }, 'start-up failed');
-    process.stderr.write(`ccproxy: ${e.message}\n`);
-    process.exit(1);
+    die(e.message, 1);
   }
 
   // Before the banner: whoever waits for it (a test, a supervisor) may signal at once, and a signal

@@ -160,6 +160,29 @@ describe('the pretty log line', () => {
     assert.equal(writes.length, 4, 'past 64 KB at once');
   });
 
+  it('flushLogs writes the waiting lines before a message written straight to stderr', () => {
+    const script = `
+      import { createLogger, flushLogs } from './src/logging.ts';
+      const log = createLogger({ level: 'info', format: 'json' });
+      log.warn('first');
+      flushLogs();
+      process.stderr.write('second\\n');
+      log.warn('third');
+      process.stderr.write('fourth, before the waiting line\\n');
+      process.exit(1);`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.deepEqual(
+      r.stderr
+        .trimEnd()
+        .split('\n')
+        .map((l) => /first|second|third|fourth/.exec(l)?.[0]),
+      ['first', 'second', 'fourth', 'third'],
+    );
+  });
+
   it('scrubSecrets: tokens by shape, URL passwords and given secrets; other lines unchanged', () => {
     const line = 'a sk-ant-oat01-abcdefghijklmnop b https://u:pw@proxy:3128 c my-secret-value d';
     assert.equal(
