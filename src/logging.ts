@@ -57,7 +57,10 @@ export function createLogger(opts: LoggerOptions): Logger {
   return logger;
 }
 
-/** Fields of primitive values (the ones undefined are left out), and a message. */
+/**
+ * Fields of primitive values (the ones undefined are left out), and a message. pino's `redact` paths
+ * are not applied (the scrub is): no field may hold a credential by name.
+ */
 export type InfoLine = (fields: Record<string, string | number | boolean | undefined>, msg: string) => void;
 
 const infoLines = new WeakMap<Logger, InfoLine>();
