@@ -3,6 +3,7 @@
  * and status, and observability. `buildApp` is what `ccproxy serve` and the tests start.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { RequestSignal } from '../abort.ts';
@@ -31,13 +32,14 @@ import { Lifecycle } from '../observability/lifecycle.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { urlPassword } from '../storage/url.ts';
 import { VERSION } from '../version.ts';
-import { rawBodyOf, registerJsonBody } from './body.ts';
+import { bodyReader, rawBodyOf, registerJsonBody } from './body.ts';
 import { capConnections, createConnections, timeoutOptions } from './connections.ts';
 import { openContext } from './context.ts';
-import { formatForPath, toProxyError } from './errors.ts';
+import { formatForPath, toProxyError, writeError } from './errors.ts';
+import { frontDoor } from './front-door.ts';
 import { createGuard, PUBLIC_PATHS } from './guard.ts';
 import { registerHealth } from './health.ts';
-import { type RouteConfig, registerRoutes } from './routes.ts';
+import { type ProxiedRoute, type RouteConfig, registerRoutes } from './routes.ts';
 
 export interface AppOptions {
   settings: Settings;
@@ -158,19 +160,27 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     renderFor(url ? formatForPath(url, frontends) : 'anthropic').renderError(pe),
   );
 
+  // The server's listener is the front door once the routes are in (front-door.ts): proxied POSTs
+  // skip Fastify, everything else is handed to Fastify's own listener.
+  let listener: RequestListener | undefined;
+  let fastifyListener: RequestListener | undefined;
   const app = Fastify({
+    serverFactory: (handler) => {
+      fastifyListener = handler;
+      const server = createServer(timeouts, (req, res) => (listener ?? handler)(req, res));
+      // Receiving the request is bounded (server.body_timeout_s); answers are not: long agent runs
+      // and streams have the proxy's own time limits instead.
+      server.requestTimeout = timeouts.requestTimeout;
+      server.setTimeout(0);
+      server.keepAliveTimeout = 65_000;
+      return server;
+    },
     loggerInstance: log as FastifyBaseLogger,
     // One line per request comes from the lifecycle listener below instead.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     genReqId: (req) => requestIdOf(req.headers['x-request-id']),
-    // Receiving the request is bounded (server.body_timeout_s); answers are not: long agent runs and
-    // streams have the proxy's own time limits instead.
-    http: timeouts,
-    requestTimeout: timeouts.requestTimeout,
-    connectionTimeout: 0,
     clientErrorHandler: connections.onClientError,
-    keepAliveTimeout: 65_000,
-    // On close, idle keep-alive sockets go at once; in-flight requests may finish.
+    // On close, idle keep-alive sockets go at once; in-flight requests may finish, new ones get 503.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
@@ -201,20 +211,25 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     now: opts.clock,
   });
   // Request capture keeps each body's bytes as the client sent them.
-  registerJsonBody(app, settings.server.max_body_bytes, obs.capture !== undefined);
+  const readBody = bodyReader(settings.server.max_body_bytes, obs.capture !== undefined);
+  registerJsonBody(app, readBody);
   // The dashboard's static page holds no data; it asks for the token itself (its API calls need it).
   const guard = createGuard({
     settings,
     publicPrefixes: enabledPieces(settings.observability).dashboard ? PUBLIC_DASHBOARD_PATHS : [],
   });
+  // What every request gets first, from Fastify's hook or the front door.
+  const admit = (req: IncomingMessage, res: ServerResponse, id: string) => {
+    connections.track(req, res);
+    res.setHeader('x-request-id', id);
+    const cors = guard.corsHeaders(req.headers);
+    if (cors) for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
+    guard.check(req.method ?? 'GET', (req.url ?? '/').split('?', 1)[0]!, req.headers);
+  };
   // A callback hook, not an async one: no promise per request.
   app.addHook('onRequest', (req, reply, done) => {
-    connections.track(req.raw, reply.raw);
-    reply.raw.setHeader('x-request-id', req.id);
-    const cors = guard.corsHeaders(req.headers);
-    if (cors) for (const [k, v] of Object.entries(cors)) reply.raw.setHeader(k, v);
     try {
-      guard.check(req.method, req.url.split('?', 1)[0], req.headers);
+      admit(req.raw, reply.raw, req.id);
     } catch (err) {
       done(err as Error);
       return;
@@ -229,33 +244,44 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     if (pe.kind === 'internal') req.log.error({ err }, 'unexpected error');
     connections.closeAfterAnswer(req.raw, reply.raw);
     const rendered = renderFor(formatOf(req)).renderError(pe);
-    // A request to a proxied endpoint refused before its handler ran (the guard, a body that cannot
-    // be read) is still a request of the access log: it gets its record here, with the refusal, and
-    // its capture (the client's bytes as they came, even when they are not JSON or not UTF-8).
-    const route = req.routeOptions?.config as unknown as RouteConfig | undefined;
-    if (route?.mode && req.method === 'POST') {
-      const ctx = openContext({
-        req: req.raw,
-        res: reply.raw,
-        requestId: req.id,
-        mode: route.mode,
-        format: route.format,
-        route: req.routeOptions.url ?? 'unknown',
-        lifecycle,
-        log: req.log as unknown as Logger,
-        timeoutMs: 0,
-        capture: obs?.capture && { maxBytes: obs.capture.maxBytes, body: rawBodyOf(req.raw) },
-      });
-      ctx.record.status = rendered.status;
-      ctx.record.errorKind = pe.kind;
-      // Fastify serialises the body with JSON.stringify: the same bytes.
-      ctx.capture?.responseData(JSON.stringify(rendered.body));
-    }
     reply
       .code(rendered.status)
       .headers(rendered.headers ?? {})
       .send(rendered.body);
   });
+
+  // A request to a proxied endpoint refused before its handler ran (shutting down, the guard, a body
+  // that cannot be read) is still a request of the access log: it gets its record here, with the
+  // refusal, and its capture (the client's bytes as they came, even when they are not JSON or UTF-8).
+  const refuse = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    reqLog: Logger,
+    route: ProxiedRoute,
+    err: unknown,
+  ) => {
+    const pe = toProxyError(err);
+    if (pe.kind === 'internal') reqLog.error({ err }, 'unexpected error');
+    connections.closeAfterAnswer(req, res);
+    const rendered = renderFor(route.format).renderError(pe);
+    const ctx = openContext({
+      req,
+      res,
+      requestId: id,
+      mode: route.mode,
+      format: route.format,
+      route: route.url,
+      lifecycle,
+      log: reqLog,
+      timeoutMs: 0,
+      capture: obs?.capture && { maxBytes: obs.capture.maxBytes, body: rawBodyOf(req) },
+    });
+    ctx.record.status = rendered.status;
+    ctx.record.errorKind = pe.kind;
+    const written = writeError(res, rendered);
+    if (written !== undefined) ctx.capture?.responseData(written);
+  };
 
   app.setNotFoundHandler((req, reply) => {
     connections.closeAfterAnswer(req.raw, reply.raw);
@@ -293,7 +319,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     spill_over: settings.accounts.spill_over,
     spill_over_daily_usd: settings.limits.spill_over_daily_usd,
   });
-  registerRoutes(app, {
+  const proxied = registerRoutes(app, {
     backends,
     frontends,
     formatOptions,
@@ -316,6 +342,18 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
 
   await obs.register(app);
 
+  let closed = false;
+  listener = frontDoor({
+    routes: proxied,
+    fastify: fastifyListener!,
+    log,
+    requestIdOf,
+    admit,
+    readBody,
+    refuse,
+    closing: () => closed,
+  });
+
   const requestLine = infoLine(log);
   lifecycle.subscribe((event, r) => {
     if (event !== 'end') return;
@@ -334,7 +372,6 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     );
   });
 
-  let closed = false;
   return {
     app,
     settings,

@@ -123,16 +123,24 @@ export function rawBodyOf(req: IncomingMessage): Buffer | undefined {
 }
 
 /**
- * Every body goes through `readJsonBody`, whatever its Content-Type says. `keepRaw`: remember each
- * body's bytes for `rawBodyOf` (observability.capture).
+ * How a request's body is read: `readJsonBody` within `maxBytes`, its bytes remembered for `rawBodyOf`
+ * when `keepRaw` (observability.capture).
  */
-export function registerJsonBody(app: FastifyInstance, maxBytes: number, keepRaw = false): void {
+export function bodyReader(maxBytes: number, keepRaw = false): (req: IncomingMessage) => Promise<unknown> {
+  return (req) =>
+    readJsonBody(req, req.headers, maxBytes, keepRaw ? (bytes) => rawBodies.set(req, bytes) : undefined);
+}
+
+/** Every body Fastify reads goes through `read`, whatever its Content-Type says. */
+export function registerJsonBody(
+  app: FastifyInstance,
+  read: (req: IncomingMessage) => Promise<unknown>,
+): void {
   app.removeAllContentTypeParsers();
-  const parse: FastifyContentTypeParser = (req, payload, done) => {
+  const parse: FastifyContentTypeParser = (req, _payload, done) => {
     // No route: the answer is 404 whatever the body, which need not be read (connections.ts).
     if (req.is404) return done(null, undefined);
-    const keep = keepRaw ? (bytes: Buffer) => rawBodies.set(req.raw, bytes) : undefined;
-    readJsonBody(payload, req.headers, maxBytes, keep).then(
+    read(req.raw).then(
       (value) => done(null, value),
       (err: Error) => done(err, undefined),
     );

@@ -1,8 +1,12 @@
 /**
- * The route table: every mode × format pair, registered by one loop. Each handler tells the story
- * of one request — parse, send to the backend, write the answer in the client's format.
+ * The route table: every mode × format pair, made by one loop. Each proxied handler tells the story
+ * of one request — parse, send to the backend, write the answer in the client's format. The proxied
+ * POST endpoints are not Fastify routes: the front door (front-door.ts) finds them in the table this
+ * returns and calls them with Node's own request and response. Model lists, status and the 405s for
+ * a known path's other methods are Fastify routes.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RequestSignal } from '../abort.ts';
 import type { Backend, Mode } from '../backends/backend.ts';
@@ -36,11 +40,63 @@ export interface RouteConfig {
   mode?: Mode;
 }
 
+/** A request to a proxied endpoint, admitted and its body read (front-door.ts). */
+export interface ProxiedRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  id: string;
+  log: Logger;
+  body: unknown;
+  /** The `{id}` of a `/sdk/{id}/…` path. */
+  sessionId?: string;
+}
+
+export interface ProxiedRoute {
+  mode: Mode;
+  format: Format;
+  /** The route as the access log names it: `/sdk/:sessionId/v1/messages`. */
+  url: string;
+  /** Answers the request; never rejects (a failure is written to the client in its format). */
+  handle(p: ProxiedRequest): Promise<void>;
+}
+
+/** Find-my-way's default: a longer path parameter is no match. */
+const MAX_PARAM_LENGTH = 100;
+
+/** The proxied POST endpoints, found by exact path (a trailing slash ignored) or `/{mode}/{session}/…`. */
+export class ProxiedRoutes {
+  private readonly exact = new Map<string, ProxiedRoute>();
+  /** Keyed by `/{mode}` + the rest of the path after the session segment. */
+  private readonly withSession = new Map<string, ProxiedRoute>();
+
+  add(route: ProxiedRoute, prefix: string, suffix: string): void {
+    if (prefix.includes(':')) this.withSession.set(`/${route.mode}${suffix}`, route);
+    else this.exact.set(prefix + suffix, route);
+  }
+
+  find(url: string): { route: ProxiedRoute; sessionId?: string } | undefined {
+    const q = url.indexOf('?');
+    let path = q === -1 ? url : url.slice(0, q);
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+    const route = this.exact.get(path);
+    if (route) return { route };
+    const second = path.indexOf('/', 1);
+    const third = second === -1 ? -1 : path.indexOf('/', second + 1);
+    if (third === -1 || third === second + 1 || third - second - 1 > MAX_PARAM_LENGTH) return undefined;
+    const session = this.withSession.get(path.slice(0, second) + path.slice(third));
+    if (!session) return undefined;
+    try {
+      return { route: session, sessionId: decodeURIComponent(path.slice(second + 1, third)) };
+    } catch {
+      return undefined; // malformed percent-encoding: Fastify's 404
+    }
+  }
+}
+
 /** Where a request names its SDK session: path `/sdk/{id}/…` or the `x-ccproxy-session-id` header. */
-function sessionIdOf(req: FastifyRequest): string | undefined {
-  const fromPath = (req.params as { sessionId?: string } | undefined)?.sessionId;
-  const fromHeader = req.headers['x-ccproxy-session-id'];
-  return fromPath || (typeof fromHeader === 'string' && fromHeader ? fromHeader : undefined);
+function sessionIdOf(p: ProxiedRequest): string | undefined {
+  const fromHeader = p.req.headers['x-ccproxy-session-id'];
+  return p.sessionId || (typeof fromHeader === 'string' && fromHeader ? fromHeader : undefined);
 }
 
 /** Per-request SDK overrides travel in a namespaced body field that the upstream must never see. */
@@ -54,47 +110,61 @@ function takeExtras(body: unknown): Record<string, unknown> | undefined {
   return extras as Record<string, unknown>;
 }
 
-export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function registerRoutes(app: FastifyInstance, deps: RouteDeps): ProxiedRoutes {
   const { backends, frontends, formatOptions, lifecycle } = deps;
+  const proxied = new ProxiedRoutes();
   const paths = new Map<string, { methods: Set<string>; config: RouteConfig }>();
-  const add = (
-    method: 'GET' | 'POST',
-    url: string,
-    config: RouteConfig,
-    handler: (req: FastifyRequest, reply: FastifyReply) => unknown,
-  ) => {
-    app.route({ method, url, config, handler });
+  const known = (method: 'GET' | 'POST', url: string, config: RouteConfig) => {
     const entry = paths.get(url) ?? { methods: new Set(), config };
     entry.methods.add(method);
     paths.set(url, entry);
   };
+  const get = (url: string, config: RouteConfig, handler: (req: FastifyRequest) => unknown) => {
+    app.route({ method: 'GET', url, config, handler });
+    known('GET', url, config);
+  };
+  const post = (
+    mode: Mode,
+    format: Format,
+    prefix: string,
+    suffix: string,
+    handle: (p: ProxiedRequest, ctx: LiveContext) => Promise<void>,
+  ) => {
+    const url = prefix + suffix;
+    proxied.add(
+      { mode, format, url, handle: (p) => handle(p, context(p, mode, format, url)) },
+      prefix,
+      suffix,
+    );
+    known('POST', url, { format, mode });
+  };
 
-  const context = (req: FastifyRequest, reply: FastifyReply, mode: Mode, format: Format): LiveContext => {
+  const context = (p: ProxiedRequest, mode: Mode, format: Format, route: string): LiveContext => {
     const t = deps.timeout(mode);
     return openContext({
-      req: req.raw,
-      res: reply.raw,
-      requestId: req.id,
+      req: p.req,
+      res: p.res,
+      requestId: p.id,
       mode,
       format,
-      route: req.routeOptions.url ?? 'unknown',
+      route,
       lifecycle,
-      log: req.log as unknown as Logger,
+      log: p.log,
       timeoutMs: t.ms,
       timeoutMessage: t.message,
       live: deps.live,
-      capture: deps.capture && { maxBytes: deps.capture.maxBytes, body: rawBodyOf(req.raw) },
+      capture: deps.capture && { maxBytes: deps.capture.maxBytes, body: rawBodyOf(p.req) },
     });
   };
 
-  const fail = (frontend: Frontend, reply: FastifyReply, ctx: LiveContext, err: unknown) => {
+  const fail = (frontend: Frontend, res: ServerResponse, ctx: LiveContext, err: unknown) => {
     const why = failureOf(err, ctx.signal);
-    if (ctx.record.clientAborted || reply.raw.destroyed) return;
+    if (ctx.record.clientAborted || res.destroyed) return;
     const pe = toProxyError(why);
     if (pe.kind === 'internal') ctx.log.error({ err: why }, 'unexpected error');
     ctx.record.errorKind = pe.kind;
     ctx.record.status = pe.status;
-    const written = writeError(reply.raw, frontend.renderError(pe));
+    const written = writeError(res, frontend.renderError(pe));
     if (written !== undefined) ctx.capture?.responseData(written);
   };
 
@@ -106,46 +176,43 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
     for (const prefix of prefixes) {
       for (const frontend of frontends) {
-        add('POST', prefix + frontend.path, { format: frontend.format, mode }, async (req, reply) => {
-          reply.hijack();
-          const ctx = context(req, reply, mode, frontend.format);
+        post(mode, frontend.format, prefix, frontend.path, async (p, ctx) => {
+          const res = p.res;
           try {
-            const extras = takeExtras(req.body);
-            const parsed = frontend.parseRequest(req.body, formatOptions);
+            const extras = takeExtras(p.body);
+            const parsed = frontend.parseRequest(p.body, formatOptions);
             ctx.record.clientModel = parsed.clientModel;
             ctx.record.stream = parsed.stream;
             ctx.passthrough = frontend.format === 'anthropic';
-            ctx.sessionId = mode === 'sdk' ? sessionIdOf(req) : undefined;
+            ctx.sessionId = mode === 'sdk' ? sessionIdOf(p) : undefined;
             ctx.extras = extras;
             // What the translation made, before the backend adds its own changes (for the trace's diff).
             if (ctx.capture && frontend.format !== 'anthropic')
               ctx.capture.translated = { ...parsed.request };
             const result = await backend.send(parsed.request, ctx);
             const meta = { requestId: ctx.requestId, created: Math.floor(ctx.record.startedAt / 1000) };
-            if (result.type === 'raw') await pipeRaw(reply.raw, result, ctx, usage(ctx));
+            if (result.type === 'raw') await pipeRaw(res, result, ctx, usage(ctx));
             else if (result.type === 'stream') {
               const renderer = frontend.streamRenderer(parsed, meta, formatOptions);
-              await pumpStream(reply.raw, result.events, renderer, ctx, result.headers, usage(ctx));
+              await pumpStream(res, result.events, renderer, ctx, result.headers, usage(ctx));
             } else {
               ctx.record.status = 200;
               ctx.record.stopReason = result.message.stop_reason ?? undefined;
               ctx.record.upstreamModel ??= result.message.model;
               const body = frontend.renderMessage(result.message, parsed, meta, formatOptions);
               ctx.firstByte();
-              const written = writeJson(reply.raw, 200, body, result.headers);
+              const written = writeJson(res, 200, body, result.headers);
               ctx.capture?.responseData(written);
               ctx.record.usage = toTokenUsage(result.message.usage);
               lifecycle.emit('usage', ctx.record);
             }
           } catch (err) {
-            fail(frontend, reply, ctx, err);
+            fail(frontend, res, ctx, err);
           }
         });
       }
 
-      add('POST', `${prefix}/v1/messages/count_tokens`, { format: 'anthropic', mode }, async (req, reply) => {
-        reply.hijack();
-        const ctx = context(req, reply, mode, 'anthropic');
+      post(mode, 'anthropic', prefix, '/v1/messages/count_tokens', async (p, ctx) => {
         try {
           if (!backend.countTokens) {
             throw new ProxyError(
@@ -153,24 +220,24 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
               `count_tokens is answered in API mode only: use /api/v1/messages/count_tokens.`,
             );
           }
-          const body = validateMessagesRequest(req.body, { requireMaxTokens: false });
+          const body = validateMessagesRequest(p.body, { requireMaxTokens: false });
           ctx.record.clientModel = body.model;
           ctx.passthrough = true;
           const result = await backend.countTokens(body, ctx);
-          if (result.type === 'raw') await pipeRaw(reply.raw, result, ctx, () => {});
+          if (result.type === 'raw') await pipeRaw(p.res, result, ctx, () => {});
           else if (result.type === 'message') {
-            const written = writeJson(reply.raw, 200, result.message);
+            const written = writeJson(p.res, 200, result.message);
             ctx.capture?.responseData(written);
           }
         } catch (err) {
-          fail(anthropic, reply, ctx, err);
+          fail(anthropic, p.res, ctx, err);
         }
       });
 
-      add('GET', `${prefix}/v1/models`, { format: 'openai', mode }, (req) => listModels(req, backend));
+      get(`${prefix}/v1/models`, { format: 'openai', mode }, (req) => listModels(req, backend));
     }
-    add('GET', `/${mode}/models`, { format: 'openai', mode }, (req) => listModels(req, backend));
-    add('GET', `/${mode}/status`, { format: 'anthropic', mode }, () => backend.status());
+    get(`/${mode}/models`, { format: 'openai', mode }, (req) => listModels(req, backend));
+    get(`/${mode}/status`, { format: 'anthropic', mode }, () => backend.status());
   }
 
   /** Both SDKs call `/v1/models`: Anthropic clients send `anthropic-version`, OpenAI ones don't. */
@@ -214,4 +281,5 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     });
   }
+  return proxied;
 }
