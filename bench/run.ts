@@ -15,6 +15,8 @@
  *   npm run bench -- --baseline=../other-checkout    the same scenarios for a second ccproxy (its
  *        bin/ccproxy.js, built) beside this one, rounds interleaved: an A/B in one run
  *   npm run bench -- --rounds=10   more interleaved rounds (default 3): a small A/B on a busy machine
+ *   npm run bench -- --pin        (Linux) the load generator and the upstream on CPU 0, each proxy
+ *        on CPU 1: CPU per request varies far less between processes; compare that, not ratios
  *   npm run bench -- --background  also ccproxy as the service, the container and the launchers run
  *        it (BACKGROUND_NODE_FLAGS and BACKGROUND_ENV, src/cli/self.ts)
  *   BENCH_VARIANTS='[{"name":"semi8","nodeFlags":["--max-semi-space-size=8"]}]' npm run bench
@@ -40,6 +42,7 @@ const ONLY = args
   .map((s) => (s === 'paced' ? 'burst' : s));
 const BASELINE = args.find((a) => a.startsWith('--baseline='))?.slice(11);
 const BACKGROUND = args.includes('--background');
+const PIN = args.includes('--pin');
 const ROUNDS = roundsArg() ?? (QUICK ? 1 : 3);
 const SECONDS = QUICK ? 1.5 : 3;
 const BURST = 1000;
@@ -60,6 +63,21 @@ function roundsArg(): number | undefined {
   const n = Number(raw);
   if (Number.isInteger(n) && n >= 1 && n <= 100) return n;
   console.error(`bench: --rounds wants a whole number from 1 to 100, not "${raw}"`);
+  process.exit(2);
+}
+
+/**
+ * `--pin`: the load generator and the fake upstream on CPU 0, every proxy and the floor on CPU 1.
+ * Unpinned on a 2-core machine, the CPU a request costs read 15–20% apart between two processes of
+ * one build in one run (they share cores with the load and the upstream); pinned, ~4%
+ * (docs/performance.md, tenth session). Throughput ratios change meaning (the direct client shares
+ * its core with the upstream), so an A/B compares CPU per request.
+ */
+function pin(pid: number | undefined, cpu: number): void {
+  if (!PIN || pid === undefined) return;
+  const r = spawnSync('taskset', ['-a', '-cp', String(cpu), String(pid)], { stdio: 'ignore' });
+  if (r.status === 0) return;
+  console.error('bench: --pin needs taskset (util-linux) and at least 2 CPUs.');
   process.exit(2);
 }
 
@@ -211,6 +229,7 @@ async function main() {
   console.log(
     `ccproxy bench — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${new Date().toISOString()}, load average ${load.toFixed(1)}${load > 1 ? ' (the machine is busy: figures are noisy)' : ''}`,
   );
+  if (PIN) console.log('Pinned (--pin): load generator and upstream on CPU 0, proxies on CPU 1.');
   if (wanted('accounts')) {
     // In-process and synchronous: the accounts layer's own CPU per request, before any child starts.
     const r = spawnSync(
@@ -221,9 +240,12 @@ async function main() {
     if (r.status !== 0) console.log(`  accounts.ts failed (${r.error?.message ?? `exit ${r.status}`})`);
     if (ONLY?.length === 1) return;
   }
+  pin(process.pid, 0);
   const upstream = await startChild('upstream.ts', {}, TOKEN);
+  pin(upstream.proc.pid, 0);
   const env = { BENCH_UPSTREAM: upstream.origin };
   const passthrough = await startChild('passthrough.mjs', env, TOKEN);
+  pin(passthrough.proc.pid, 1);
   const variants: Variant[] = [
     { name: 'ccproxy' },
     ...(BASELINE ? [{ name: 'ccproxy base', root: path.resolve(BASELINE) }] : []),
@@ -232,8 +254,8 @@ async function main() {
       : []),
     ...(JSON.parse(process.env.BENCH_VARIANTS ?? '[]') as Variant[]),
   ];
-  const startVariant = (v: Variant, settings: Record<string, unknown> = {}) =>
-    startCcproxy({
+  const startVariant = async (v: Variant, settings: Record<string, unknown> = {}) => {
+    const child = await startCcproxy({
       root: v.root,
       nodeFlags: v.nodeFlags,
       env: v.env,
@@ -244,6 +266,9 @@ async function main() {
         upstream: { ...(v.settings?.upstream as object), base_url: upstream.origin },
       },
     });
+    pin(child.proc.pid, 1);
+    return child;
+  };
   const proxies = await Promise.all(variants.map((v) => startVariant(v)));
 
   const anth = (name: string, child: Child, p: string): Target => ({
