@@ -36,6 +36,12 @@ export function frontDoor(d: FrontDoor): RequestListener {
   const serve = (req: IncomingMessage, res: ServerResponse, route: ProxiedRoute, sessionId?: string) => {
     const id = d.requestIdOf(req.headers['x-request-id']);
     const log = d.log.child({ reqId: id });
+    // Only a bug lands here (handlers and refusals answer their own failures): the answer's state is
+    // unknown, so the connection goes.
+    const broken = (err: unknown) => {
+      log.error({ err }, 'unexpected error');
+      res.destroy();
+    };
     const refuse = (err: unknown) => d.refuse(req, res, id, log, route, err);
     try {
       if (d.closing()) {
@@ -48,19 +54,18 @@ export function frontDoor(d: FrontDoor): RequestListener {
       refuse(err);
       return;
     }
-    d.readBody(req).then(
-      (body) =>
-        route.handle({ req, res, id, log, body, sessionId }).catch((err: unknown) => {
-          // A handler answers its own failures; this is a bug, and the answer's state is unknown.
-          log.error({ err }, 'unexpected error');
-          res.destroy();
-        }),
-      refuse,
-    );
+    d.readBody(req)
+      .then((body) => route.handle({ req, res, id, log, body, sessionId }), refuse)
+      .catch(broken);
   };
   return (req, res) => {
     const found = req.method === 'POST' ? d.routes.find(req.url ?? '/') : undefined;
-    if (found) serve(req, res, found.route, found.sessionId);
-    else d.fastify(req, res);
+    if (!found) return d.fastify(req, res);
+    try {
+      serve(req, res, found.route, found.sessionId);
+    } catch (err) {
+      d.log.error({ err }, 'unexpected error');
+      res.destroy();
+    }
   };
 }

@@ -132,7 +132,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): ProxiedRo
   ) => {
     const url = prefix + suffix;
     proxied.add(
-      { mode, format, url, handle: (p) => handle(p, context(p, mode, format, url)) },
+      { mode, format, url, handle: async (p) => handle(p, context(p, mode, format, url)) },
       prefix,
       suffix,
     );

@@ -5,9 +5,12 @@
  * arrives while the proxy shuts down (503 in its client's format).
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
 import type { RequestRecord } from '../../src/observability/lifecycle.ts';
+import { frontDoor } from '../../src/server/front-door.ts';
 import { type ProxiedRoute, ProxiedRoutes } from '../../src/server/routes.ts';
 import { startProxy, type TestProxy } from '../helpers/proxy.ts';
 import {
@@ -59,6 +62,48 @@ describe('ProxiedRoutes', () => {
     ])
       assert.equal(table.find(url), undefined, url);
     assert.ok(table.find(`/sdk/${'s'.repeat(100)}/v1/messages`));
+  });
+});
+
+describe('frontDoor', () => {
+  it('a handler that fails (a bug) ends its connection; the server keeps serving', async () => {
+    const routes = new ProxiedRoutes();
+    routes.add(
+      {
+        ...route('api', '/api/v1/messages'),
+        handle: async (p) => {
+          if ((p.body as { fail?: boolean }).fail) throw new Error('a bug');
+          p.res.end('ok');
+        },
+      },
+      '/api',
+      '/v1/messages',
+    );
+    const lines: string[] = [];
+    const server = createServer(
+      frontDoor({
+        routes,
+        fastify: (_req, res) => res.writeHead(404).end(),
+        log: pino({}, { write: (l: string) => lines.push(l) }),
+        requestIdOf: () => 'req_test',
+        admit: () => {},
+        readBody: async (req) => JSON.parse((await req.toArray()).join('')),
+        refuse: (_req, res) => res.writeHead(400).end(),
+        closing: () => false,
+      }),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    try {
+      const post = (body: unknown) =>
+        fetch(`${url}/api/v1/messages`, { method: 'POST', body: JSON.stringify(body) });
+      await assert.rejects(post({ fail: true }), /fetch failed/);
+      assert.match(lines.join(''), /"reqId":"req_test".*"msg":"unexpected error"/);
+      assert.equal(await (await post({})).text(), 'ok');
+      assert.equal((await fetch(`${url}/elsewhere`)).status, 404);
+    } finally {
+      server.close();
+    }
   });
 });
 
