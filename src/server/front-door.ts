@@ -1,9 +1,9 @@
 /**
  * The server's request listener. A POST to a proxied endpoint goes straight to its handler, with the
  * same guard, body reader and error rendering Fastify's hooks use, but none of Fastify's per-request
- * objects, hooks and promises: those cost 15–25 µs of CPU a request, a tenth of a small request's
- * (docs/performance.md). Everything else (health, metrics, the dashboard, logs, OAuth, accounts,
- * model lists, 404s and 405s) is Fastify's.
+ * objects, hooks and promises: ~10 µs of CPU a request, ~5% of a small request's (docs/performance.md,
+ * tenth session). Everything else (health, metrics, the dashboard, logs, OAuth, accounts, model
+ * lists, 404s and 405s) is Fastify's.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
