@@ -1,8 +1,8 @@
 /**
  * The front door: proxied POSTs reach their handler without Fastify, found by the route table; all
- * else is Fastify's. The table's matching (unit), then the real proxy: a trailing slash and a query
- * on a proxied path, the session segment, what stays Fastify's (405, 404), and a request that
- * arrives while the proxy shuts down (503 in its client's format).
+ * else is Fastify's. The table's matching and a handler that throws (units), then the real proxy: a
+ * trailing slash and a query on a proxied path, what stays Fastify's (405, 404), a refusal's record,
+ * and a request that arrives while the proxy shuts down (503 in its client's format).
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
