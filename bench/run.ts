@@ -229,6 +229,11 @@ async function main() {
   console.log(
     `ccproxy bench — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${new Date().toISOString()}, load average ${load.toFixed(1)}${load > 1 ? ' (the machine is busy: figures are noisy)' : ''}`,
   );
+  if (PIN && os.availableParallelism() < 2) {
+    // Checked before any child starts: none is left behind.
+    console.error('bench: --pin needs at least 2 CPUs.');
+    process.exit(2);
+  }
   if (PIN) console.log('Pinned (--pin): load generator and upstream on CPU 0, proxies on CPU 1.');
   if (wanted('accounts')) {
     // In-process and synchronous: the accounts layer's own CPU per request, before any child starts.
