@@ -10,6 +10,7 @@ import { RETRY_REASONS } from '../backends/api/retry.ts';
 import { BUILTIN_MODELS } from '../formats/models.ts';
 import type { AccessLogRow } from './access-log/row.ts';
 import type { WriterStats } from './access-log/writer.ts';
+import { Histogram, type Series } from './histogram.ts';
 import type { LifecycleEvent, RequestRecord } from './lifecycle.ts';
 import { baseModel, type Pricing } from './pricing.ts';
 
@@ -42,13 +43,13 @@ const MAX_ACCOUNTS = 64;
 /**
  * One label set's per-request counts, summed here and handed to prom-client at scrape time: its
  * `inc` validates and hashes the labels on every call (~1 µs each, up to seven a request), where a
- * sum here is one map lookup.
+ * sum here is one map lookup. The histograms' series for its mode and model come with it.
  */
 interface Tally {
   mode: string;
   format: string;
   model: string;
-  status: string;
+  status: number;
   account: string;
   billing: string;
   kind: string | null;
@@ -58,6 +59,8 @@ interface Tally {
   cacheRead: number;
   cacheWrite: number;
   cost: number;
+  duration: Series;
+  ttft: Series;
 }
 
 const TOKEN_TYPES = [
@@ -80,8 +83,18 @@ export class Metrics {
   private streamingCount = 0;
   private readonly tallies = new Map<string, Tally>();
   private readonly modelLabels = new Map<string, string>();
-  private readonly duration;
-  private readonly ttft;
+  /** The last request's tally: consecutive requests mostly share one. */
+  private lastTally: Tally | undefined;
+  private readonly duration = new Histogram(
+    'ccproxy_request_duration_seconds',
+    'Time from request start to the end of the answer.',
+    DURATION_BUCKETS,
+  );
+  private readonly ttft = new Histogram(
+    'ccproxy_time_to_first_token_seconds',
+    'Time from request start to the first byte of a streamed answer.',
+    TTFT_BUCKETS,
+  );
   private readonly refreshes;
   private readonly retries;
 
@@ -121,12 +134,6 @@ export class Metrics {
         },
       });
     };
-    const histogram = <L extends string>(
-      name: string,
-      help: string,
-      labelNames: readonly L[],
-      buckets: number[],
-    ) => new client.Histogram<L>({ name, help, labelNames, buckets, registers });
     const gauge = (name: string, help: string, read: () => number) =>
       new client.Gauge({
         name,
@@ -143,22 +150,12 @@ export class Metrics {
       ['mode', 'format', 'model', 'status', 'account'],
       (inc, t) =>
         inc(
-          { mode: t.mode, format: t.format, model: t.model, status: t.status, account: t.account },
+          { mode: t.mode, format: t.format, model: t.model, status: String(t.status), account: t.account },
           t.requests,
         ),
     );
-    this.duration = histogram(
-      'ccproxy_request_duration_seconds',
-      'Time from request start to the end of the answer.',
-      ['mode', 'model'],
-      DURATION_BUCKETS,
-    );
-    this.ttft = histogram(
-      'ccproxy_time_to_first_token_seconds',
-      'Time from request start to the first byte of a streamed answer.',
-      ['mode', 'model'],
-      TTFT_BUCKETS,
-    );
+    // Labelled mode and model; kept here (histogram.ts) and read by the registry at scrape.
+    for (const h of [this.duration, this.ttft]) this.registry.registerMetric(h as unknown as client.Metric);
     tallied(
       'ccproxy_tokens_total',
       'Tokens used, by type (input, output, cache_read, cache_write).',
@@ -328,17 +325,23 @@ export class Metrics {
     const model = this.modelLabel(row.upstream_model ?? row.client_model);
     // Account names come from the settings (the backends never make one up): bounded.
     const account = row.account ?? 'none';
-    const status = String(row.status ?? 0);
+    const status = row.status ?? 0;
     const billing = row.billing ?? 'subscription';
     // The row already names a kind for every status >= 400.
     const kind = row.error_kind;
     const format = row.format;
-    const key = `${mode}\0${format}\0${model}\0${status}\0${account}\0${billing}\0${kind}`;
-    let t = this.tallies.get(key);
-    if (!t) {
-      const zero = { requests: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
-      t = { mode, format, model, status, account, billing, kind, ...zero };
-      this.tallies.set(key, t);
+    let t = this.lastTally;
+    if (
+      t?.mode !== mode ||
+      t.model !== model ||
+      t.status !== status ||
+      t.format !== format ||
+      t.account !== account ||
+      t.billing !== billing ||
+      t.kind !== kind
+    ) {
+      t = this.tally(mode, format, model, status, account, billing, kind);
+      this.lastTally = t;
     }
     t.requests++;
     t.input += row.input_tokens;
@@ -346,7 +349,28 @@ export class Metrics {
     t.cacheRead += row.cache_read_tokens;
     t.cacheWrite += row.cache_write_tokens;
     if (row.cost_usd !== null && row.cost_usd > 0) t.cost += row.cost_usd;
-    if (row.duration_ms !== null) this.duration.observe({ mode, model }, row.duration_ms / 1000);
-    if (row.ttft_ms !== null) this.ttft.observe({ mode, model }, row.ttft_ms / 1000);
+    if (row.duration_ms !== null) t.duration.observe(row.duration_ms / 1000);
+    if (row.ttft_ms !== null) t.ttft.observe(row.ttft_ms / 1000);
+  }
+
+  private tally(
+    mode: string,
+    format: string,
+    model: string,
+    status: number,
+    account: string,
+    billing: string,
+    kind: string | null,
+  ): Tally {
+    const key = `${mode}\0${format}\0${model}\0${status}\0${account}\0${billing}\0${kind}`;
+    let t = this.tallies.get(key);
+    if (!t) {
+      const zero = { requests: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
+      const duration = this.duration.seriesFor({ mode, model });
+      const ttft = this.ttft.seriesFor({ mode, model });
+      t = { mode, format, model, status, account, billing, kind, ...zero, duration, ttft };
+      this.tallies.set(key, t);
+    }
+    return t;
   }
 }
