@@ -4,14 +4,14 @@
  * pass-through (the floor). The upstream writes every SSE event in a write of its own, as the real
  * API does. Every part runs in a process of its own; rounds are interleaved; medians are reported
  * with p99s beside them, and the spread of the rounds where it says something. Ends with issue 13's
- * table: ccproxy, the floor and the goal. Loopback only, bounded in count and time (~12 minutes on
+ * table: ccproxy, the floor and the goal. Loopback only, bounded in count and time (~14 minutes on
  * 2 cores, ~4 with --quick).
  *
  *   npm run bench                 all scenarios
  *   npm run bench -- --quick      one short round of each (SDK mode: 3 rounds)
  *   npm run bench -- --only=burst,openai
  *        memory (always), idle, nonstream, stream, openai, burst, observability, observability-pg,
- *        capture, sdk, accounts
+ *        capture, sdk, accounts, observability-inprocess
  *   npm run bench -- --baseline=../other-checkout    the same scenarios for a second ccproxy (its
  *        bin/ccproxy.js, built) beside this one, rounds interleaved: an A/B in one run
  *   npm run bench -- --rounds=10   more interleaved rounds (default 3): a small A/B on a busy machine
@@ -235,16 +235,19 @@ async function main() {
     process.exit(2);
   }
   if (PIN) console.log('Pinned (--pin): load generator and upstream on CPU 0, proxies on CPU 1.');
-  if (wanted('accounts')) {
-    // In-process and synchronous: the accounts layer's own CPU per request, before any child starts.
+  // In-process and synchronous, before any child starts: the accounts layer's own CPU per request,
+  // and observability's listener apart from HTTP.
+  const inProcess = { accounts: 'accounts.ts', 'observability-inprocess': 'observability.ts' };
+  for (const [name, script] of Object.entries(inProcess)) {
+    if (!wanted(name)) continue;
     const r = spawnSync(
       process.execPath,
-      ['--import', 'tsx', path.join(import.meta.dirname, 'accounts.ts'), ...(QUICK ? ['--quick'] : [])],
+      ['--import', 'tsx', path.join(import.meta.dirname, script), ...(QUICK ? ['--quick'] : [])],
       { stdio: 'inherit', timeout: 5 * 60_000 },
     );
-    if (r.status !== 0) console.log(`  accounts.ts failed (${r.error?.message ?? `exit ${r.status}`})`);
-    if (ONLY?.length === 1) return;
+    if (r.status !== 0) console.log(`  ${script} failed (${r.error?.message ?? `exit ${r.status}`})`);
   }
+  if (ONLY?.every((name) => name in inProcess)) return;
   pin(process.pid, 0);
   const upstream = await startChild('upstream.ts', {}, TOKEN);
   pin(upstream.proc.pid, 0);
