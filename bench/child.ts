@@ -59,6 +59,18 @@ function procStatus(pid: number | undefined, field: string): number | undefined 
   }
 }
 
+/** A process's main-thread CPU time in ms (Linux: /proc/<pid>/task/<pid>/stat, 10 ms ticks); undefined elsewhere. */
+export function mainThreadCpuMs(pid: number | undefined): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (1/100 s).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 function wrap(proc: ChildProcess, port: number): Child {
   const usage = (gc = false) =>
     new Promise<Usage>((resolve) => {
@@ -87,16 +99,7 @@ function wrap(proc: ChildProcess, port: number): Child {
       }
     },
     peak: () => procStatus(proc.pid, 'VmHWM'),
-    mainThreadCpuMs() {
-      try {
-        const stat = fs.readFileSync(`/proc/${proc.pid}/task/${proc.pid}/stat`, 'utf8');
-        // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (1/100 s).
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return (Number(f[11]) + Number(f[12])) * 10;
-      } catch {
-        return undefined;
-      }
-    },
+    mainThreadCpuMs: () => mainThreadCpuMs(proc.pid),
     stop: () =>
       new Promise((res) => {
         if (proc.exitCode !== null || proc.signalCode !== null) return res();

@@ -18,7 +18,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import pino from 'pino';
 import { settingsSchema } from '../src/config/schema.ts';
 import { createObservability } from '../src/observability/index.ts';
-import { Lifecycle, type RequestRecord } from '../src/observability/lifecycle.ts';
+import { Lifecycle } from '../src/observability/lifecycle.ts';
+import { record } from '../test/observability/helpers.ts';
+import { mainThreadCpuMs } from './child.ts';
 
 const CONFIGS: Record<string, Record<string, unknown>> = {
   off: {},
@@ -28,54 +30,10 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
 };
 const RATE = 5000;
 
-/** The event loop's CPU time in ms (Linux: its thread's ticks, 10 ms each); undefined elsewhere. */
-function mainThreadMs(): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
 const allThreadsMs = () => {
   const c = process.cpuUsage();
   return (c.user + c.system) / 1000;
 };
-
-let seq = 0;
-function finished(): RequestRecord {
-  const t0 = performance.now();
-  return {
-    id: `req_${(++seq).toString(36).padStart(12, '0')}`,
-    startedAt: Date.now(),
-    t0,
-    mode: 'api',
-    format: 'anthropic',
-    route: '/api/v1/messages',
-    method: 'POST',
-    clientModel: 'claude-sonnet-5-5',
-    upstreamModel: 'claude-sonnet-5-5',
-    stream: false,
-    status: 200,
-    errorKind: undefined,
-    ttfbMs: undefined,
-    durationMs: 3.2,
-    usage: { input: 25, output: 14, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0 },
-    stopReason: 'end_turn',
-    retries: 0,
-    retryReasons: undefined,
-    sdkTurns: undefined,
-    sdkCostUsd: undefined,
-    userAgent: 'Anthropic/JS 0.60.0',
-    upstreamRequestId: `req_011CU${seq}`,
-    account: undefined,
-    billing: undefined,
-    clientAborted: undefined,
-    capture: undefined,
-  };
-}
 
 /** One configuration, in this process: prints `{ main, all }` µs a request as JSON. */
 async function child(name: string, seconds: number): Promise<void> {
@@ -94,7 +52,14 @@ async function child(name: string, seconds: number): Promise<void> {
     while (performance.now() - t0 < s * 1000) {
       const due = Math.floor(((performance.now() - t0) / 1000) * RATE);
       for (; sent < due; sent++) {
-        const r = finished();
+        const r = record({
+          stream: false,
+          ttfbMs: undefined,
+          durationMs: 3.2,
+          usage: { input: 25, output: 14 },
+          stopReason: 'end_turn',
+          upstreamRequestId: 'req_011CUbench',
+        });
         lifecycle.emit('start', r);
         lifecycle.emit('usage', r);
         lifecycle.emit('end', r);
@@ -103,11 +68,11 @@ async function child(name: string, seconds: number): Promise<void> {
     }
   };
   await run(1); // warm-up: JIT, the DuckDB thread's start
-  const [n0, main0, all0] = [sent, mainThreadMs(), allThreadsMs()];
+  const [n0, main0, all0] = [sent, mainThreadCpuMs(process.pid), allThreadsMs()];
   await run(seconds);
   await delay(1500); // the last batch written, on the clock
   const n = sent - n0;
-  const main1 = mainThreadMs();
+  const main1 = mainThreadCpuMs(process.pid);
   const out = {
     main: main0 === undefined || main1 === undefined ? null : ((main1 - main0) * 1000) / n,
     all: ((allThreadsMs() - all0) * 1000) / n,
