@@ -68,6 +68,16 @@ export interface WriterStats {
   unavailable_since: number | null;
 }
 
+/** A writer's counts before its first row. */
+export const noCounts = (): Omit<WriterStats, 'pending'> => ({
+  written: 0,
+  failures: 0,
+  dropped: 0,
+  pruned: 0,
+  last_error: null,
+  unavailable_since: null,
+});
+
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const LOG_EVERY_MS = 60 * 1000;
 /** Backoff between attempts while the store cannot be reached: doubles from the first to the last. */
@@ -104,14 +114,7 @@ export class AccessLogWriter<T = AccessLogRow> implements RowWriter<T> {
   private overflowed = false;
   private readonly maxBuffered: number;
   private readonly now: () => number;
-  private readonly counts: Omit<WriterStats, 'pending'> = {
-    written: 0,
-    failures: 0,
-    dropped: 0,
-    pruned: 0,
-    last_error: null,
-    unavailable_since: null,
-  };
+  private readonly counts = noCounts();
 
   constructor(
     private readonly store: BatchSink<T>,

@@ -9,7 +9,7 @@
  * come back after each write and are read here as the writer's, plus the rows still on their way.
  */
 import type { AccessLogRow } from '../row.ts';
-import type { RowWriter, WriterLog, WriterStats } from '../writer.ts';
+import { noCounts, type RowWriter, type WriterLog, type WriterStats } from '../writer.ts';
 import type { WriterReport } from './thread-store.ts';
 
 /** What this needs of the thread (thread-store.ts). */
@@ -30,18 +30,7 @@ export const SLICE_ROWS = 500;
 
 const LOG_EVERY_MS = 60_000;
 
-const NO_REPORT: WriterReport = {
-  stats: {
-    pending: 0,
-    written: 0,
-    failures: 0,
-    dropped: 0,
-    pruned: 0,
-    last_error: null,
-    unavailable_since: null,
-  },
-  received: 0,
-};
+const NO_REPORT: WriterReport = { stats: { pending: 0, ...noCounts() }, received: 0 };
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -56,13 +45,7 @@ export class ThreadWriter implements RowWriter<AccessLogRow> {
   private sent = 0;
   private report = NO_REPORT;
   /** What threads that ended reported, and the rows lost with them. */
-  private readonly past = {
-    written: 0,
-    failures: 0,
-    dropped: 0,
-    pruned: 0,
-    last_error: null as string | null,
-  };
+  private readonly past = noCounts();
   private closed = false;
   private loggedAt = Number.NEGATIVE_INFINITY;
 
