@@ -12,7 +12,6 @@ import type { Settings } from '../config/schema.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { toRow } from './access-log/row.ts';
 import type { AccessLogStore } from './access-log/store.ts';
-import type { RowWriter } from './access-log/writer.ts';
 import { registerDashboard } from './dashboard-routes.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { RateLimitReading, RefreshResult } from './metrics.ts';
@@ -78,13 +77,6 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
   const rateLimits = deps.rateLimits ?? (accounts ? () => accounts.readings() : undefined);
   const accountViews = accounts ? () => accounts.views() : undefined;
 
-  const writerOptions = {
-    batchSize: o.batch_size,
-    flushIntervalMs: o.flush_interval_ms,
-    retentionDays: o.retention_days,
-    maxBuffered: deps.settings.storage.buffer_rows,
-    closeTimeoutMs: deps.settings.storage.flush_timeout_s * 1000,
-  };
   let store: AccessLogStore | undefined;
   let storeError: string | undefined;
   let ownStorage: Storage | undefined;
@@ -97,10 +89,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
       // on the calling thread, which would hold every request in flight.
       store = storage.postgres
         ? new (await import('./access-log/postgres/store.ts')).PgAccessLogStore(storage.postgres)
-        : await (await import('./access-log/duckdb/thread-store.ts')).DuckDbThreadStore.open(o.duckdb_path, {
-            options: writerOptions,
-            log,
-          });
+        : await (await import('./access-log/duckdb/thread-store.ts')).DuckDbThreadStore.open(o.duckdb_path);
     } catch (err) {
       storeError = (err as Error).message;
       log.error(
@@ -109,11 +98,17 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
       );
     }
   } else store = deps.store;
-  // Like the store, the writers and the logs API load only when the access log is on. The DuckDB
-  // thread runs its own writer (the rows wait for their batch there, not on this thread's heap).
-  const writer: RowWriter | undefined =
-    store?.writer ??
-    (store && new (await import('./access-log/writer.ts')).AccessLogWriter(store, { ...writerOptions, log }));
+  // Like the store, the writers and the logs API load only when the access log is on.
+  const writer = store
+    ? new (await import('./access-log/writer.ts')).AccessLogWriter(store, {
+        batchSize: o.batch_size,
+        flushIntervalMs: o.flush_interval_ms,
+        retentionDays: o.retention_days,
+        maxBuffered: deps.settings.storage.buffer_rows,
+        closeTimeoutMs: deps.settings.storage.flush_timeout_s * 1000,
+        log,
+      })
+    : undefined;
   const captureStore = on.capture ? store?.captures : undefined;
   const captures =
     captureStore && o.capture !== 'off'

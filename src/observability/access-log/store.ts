@@ -4,7 +4,6 @@
  */
 import type { CaptureStore } from '../capture/store.ts';
 import type { AccessLogRow } from './row.ts';
-import type { RowWriter } from './writer.ts';
 
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
 
@@ -126,9 +125,4 @@ export interface AccessLogStore {
   close(): Promise<void>;
   /** The captured requests, kept beside the access log (observability.capture). */
   readonly captures?: CaptureStore;
-  /**
-   * A writer of the store's own, used instead of a new AccessLogWriter: the DuckDB thread runs the
-   * writer where the file is, and this hands it the rows.
-   */
-  readonly writer?: RowWriter;
 }

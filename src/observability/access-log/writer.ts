@@ -19,27 +19,12 @@ export interface BatchSink<T> {
   prune(before: number): Promise<number>;
 }
 
-/** What a writer logs with: pino's, or the DuckDB thread's stand-in that passes lines to it. */
-export type WriterLog = Pick<Logger, 'info' | 'warn' | 'error'>;
-
-/** Rows on their way to a store: this writer, or its stand-in for the DuckDB thread's (thread-writer.ts). */
-export interface RowWriter<T = AccessLogRow> {
-  /** Hot path: never throws, never waits. */
-  push(row: T): void;
-  readonly pending: number;
-  readonly stats: WriterStats;
-  /** Write what waits; false when the store was still unreachable after `timeoutMs`. */
-  flush(timeoutMs?: number): Promise<boolean>;
-  /** Write what is left (for a bounded time), then take no more rows. */
-  close(): Promise<void>;
-}
-
 export interface WriterOptions {
   batchSize: number;
   flushIntervalMs: number;
   /** Prune rows older than this many days, at start and hourly (0 = keep forever). */
   retentionDays: number;
-  log: WriterLog;
+  log: Logger;
   /** Most rows held in memory while the store is failing; older ones are dropped first. */
   maxBuffered?: number;
   /** How long `close` keeps trying to write what is left (default 5 s). */
@@ -50,8 +35,6 @@ export interface WriterOptions {
   /** A row's weight (bytes) and the most weight held while waiting: beyond it the oldest rows go. */
   weigh?: (row: never) => number;
   maxWeight?: number;
-  /** Called after each write attempt and prune: the DuckDB thread reports its stats with it. */
-  changed?: () => void;
 }
 
 export interface WriterStats {
@@ -68,16 +51,6 @@ export interface WriterStats {
   unavailable_since: number | null;
 }
 
-/** A writer's counts before its first row. */
-export const noCounts = (): Omit<WriterStats, 'pending'> => ({
-  written: 0,
-  failures: 0,
-  dropped: 0,
-  pruned: 0,
-  last_error: null,
-  unavailable_since: null,
-});
-
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const LOG_EVERY_MS = 60 * 1000;
 /** Backoff between attempts while the store cannot be reached: doubles from the first to the last. */
@@ -93,7 +66,7 @@ function atMost(p: Promise<unknown> | undefined, ms: number): Promise<unknown> {
   return Promise.race(p ? [p, timeout] : [timeout]).finally(() => clearTimeout(timer));
 }
 
-export class AccessLogWriter<T = AccessLogRow> implements RowWriter<T> {
+export class AccessLogWriter<T = AccessLogRow> {
   private buffer: T[] = [];
   /** A batch that failed once and waits for its second try. */
   private retry: T[] = [];
@@ -114,7 +87,14 @@ export class AccessLogWriter<T = AccessLogRow> implements RowWriter<T> {
   private overflowed = false;
   private readonly maxBuffered: number;
   private readonly now: () => number;
-  private readonly counts = noCounts();
+  private readonly counts: Omit<WriterStats, 'pending'> = {
+    written: 0,
+    failures: 0,
+    dropped: 0,
+    pruned: 0,
+    last_error: null,
+    unavailable_since: null,
+  };
 
   constructor(
     private readonly store: BatchSink<T>,
@@ -251,7 +231,6 @@ export class AccessLogWriter<T = AccessLogRow> implements RowWriter<T> {
   private runOnce(): Promise<void> {
     const p = this.writeBatch().then((ok) => {
       this.flushing = undefined;
-      this.opts.changed?.();
       // Under a burst, full batches go one after another instead of one per interval.
       if (ok && this.buffer.length >= this.opts.batchSize) this.kickSoon();
     });
@@ -336,7 +315,6 @@ export class AccessLogWriter<T = AccessLogRow> implements RowWriter<T> {
       this.counts.last_error = (err as Error).message ?? String(err);
       this.warn(err, `${this.what}: pruning failed`);
     }
-    this.opts.changed?.();
   }
 
   /** At most one warning a minute: a broken disk must not flood the log too. */

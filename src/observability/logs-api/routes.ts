@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { AccountView } from '../../accounts/index.ts';
 import type { AccessLogRow } from '../access-log/row.ts';
 import type { AccessLogStore, StoreStatus } from '../access-log/store.ts';
-import type { RowWriter, WriterStats } from '../access-log/writer.ts';
+import type { AccessLogWriter, WriterStats } from '../access-log/writer.ts';
 import type { CaptureMode } from '../capture/recorder.ts';
 import { fromStoredDoc } from '../capture/store-doc.ts';
 import type { RequestDetail } from '../capture/types.ts';
@@ -21,7 +21,7 @@ import type { StreamHub } from './stream.ts';
 
 export interface LogsApiDeps {
   store: AccessLogStore;
-  writer: RowWriter;
+  writer: AccessLogWriter;
   hub: StreamHub;
   log: Logger;
   settings: {

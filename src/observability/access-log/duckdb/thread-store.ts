@@ -2,13 +2,10 @@
  * The access log's DuckDB file, run on a thread of its own (thread.ts) so that writing it never
  * holds the event loop: `ccproxy serve` uses this, `ccproxy usage` and the tests the in-process
  * DuckDbStore it wraps. Every method is one message to the thread and one reply; rows cross by
- * structured clone (~2 µs a row on this thread; DuckDB's append and commit ~8 µs a row, there).
+ * structured clone, which costs this thread ~2.5 µs a row (DuckDB's append and commit ~8 µs a row,
+ * there), so a big batch crosses in slices, one per turn of the event loop.
  *
- * Opened with a writer's options, the thread runs the access log's writer too, and `writer` is its
- * stand-in here (thread-writer.ts): rows are handed over within milliseconds of their request's end
- * and wait for their batch there.
- *
- * If the thread dies, the calls waiting on it fail, the rows its writer held are counted as dropped,
+ * If the thread dies, the calls waiting on it fail (the writer keeps their rows and tries again)
  * and the next call starts a new one. `close()` waits for the thread to write what it was given and
  * end, so no row handed over before it is lost.
  */
@@ -19,39 +16,31 @@ import type { CaptureStats, CaptureStore } from '../../capture/store.ts';
 import type { StoredCapture } from '../../capture/store-doc.ts';
 import type { AccessLogRow } from '../row.ts';
 import type { AccessLogStore, Analytics, AnalyticsQuery, LogPage, LogQuery, StoreStatus } from '../store.ts';
-import type { WriterLog, WriterOptions, WriterStats } from '../writer.ts';
 import type { DuckDbStore } from './store.ts';
-import { ThreadWriter } from './thread-writer.ts';
 
-/** The store methods a call can name, and the thread's writer's two. */
-type Op =
-  | (Exclude<keyof (AccessLogStore & CaptureStore), 'captures' | 'writer'> & keyof DuckDbStore)
-  | 'flushWriter'
-  | 'closeWriter';
+/**
+ * The store methods a call can name, and the thread's own three for a batch sent in slices: `stage`
+ * (a slice, kept on the thread), `insertStaged` (the last slice: the batch is written) and `unstage`.
+ */
+type Op = (Exclude<keyof (AccessLogStore & CaptureStore), 'captures'> & keyof DuckDbStore) | StagingOp;
+export type StagingOp = 'stage' | 'insertStaged' | 'unstage';
 export type StoreCall = { id: number; op: Op; args: unknown[] };
-/** Rows for the thread's writer: no reply. */
-export type Append = { rows: readonly AccessLogRow[] };
-export type ToThread = StoreCall | Append;
 /** `id` 0 answers the thread's start: `value` 'ready', or the `error` opening the file gave. */
 export type StoreReply = { id: number; value?: unknown; error?: string };
-/** The thread's writer's stats (after each write), and how many rows it had received by then. */
-export type WriterReport = { stats: WriterStats; received: number };
-export type FromThread =
-  | StoreReply
-  | { report: WriterReport }
-  | { log: ['info' | 'warn' | 'error', object, string] };
 
-/** The writer's options that cross to the thread (its log lines come back to `log`). */
-export type ThreadWriterOptions = Omit<
-  WriterOptions,
-  'log' | 'now' | 'changed' | 'weigh' | 'maxWeight' | 'what'
->;
-export type ThreadSetup = { file: string; writer?: ThreadWriterOptions };
+/**
+ * Rows per message. A batch of 2,000 in one message would hold every request for ~5 ms while it is
+ * copied; in slices of 500 each turn of the event loop holds them ~1 ms.
+ */
+export const SLICE_ROWS = 500;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** thread.ts beside this file: .ts when run from the sources (tsx), .js when built. */
 const THREAD = new URL(`./thread${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
-function newThread(workerData: ThreadSetup): Worker {
+function newThread(file: string): Worker {
+  const workerData = { file };
   if (THREAD.pathname.endsWith('.js')) return new Worker(THREAD, { workerData });
   // From the sources (the tests): on Node 20 a worker does not get tsx's loader from `--import tsx`,
   // so the thread's TypeScript is loaded through tsx's API.
@@ -64,8 +53,6 @@ function newThread(workerData: ThreadSetup): Worker {
 
 export class DuckDbThreadStore implements AccessLogStore, CaptureStore {
   readonly captures: CaptureStore = this;
-  /** The thread's writer, when opened with one. */
-  readonly writer: ThreadWriter | undefined;
   private thread: Promise<Worker> | undefined;
   /** The running thread, once it has opened the file. */
   private worker: Worker | undefined;
@@ -73,46 +60,29 @@ export class DuckDbThreadStore implements AccessLogStore, CaptureStore {
   private ended: Promise<unknown> = Promise.resolve();
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private lastId = 0;
+  private lastBatch = 0;
+  /** Batches still being sent in slices: close() lets them finish first. */
+  private readonly sending = new Set<Promise<void>>();
   private closed = false;
   private closing = false;
 
-  private constructor(
-    private readonly setup: ThreadSetup,
-    log?: WriterLog,
-  ) {
-    if (setup.writer && log)
-      this.writer = new ThreadWriter(
-        {
-          append: (rows) => this.append(rows),
-          call: (op, ...args) => this.call(op, ...args),
-        },
-        log,
-      );
-  }
+  private constructor(private readonly file: string) {}
 
-  /**
-   * Open (creating the file) on a new thread; rejects with DuckDbStore.open's error if it cannot.
-   * With `writer`, the thread runs the access log's writer with these options (its lines go to `log`).
-   */
-  static async open(
-    file: string,
-    writer?: { options: ThreadWriterOptions; log: WriterLog },
-  ): Promise<DuckDbThreadStore> {
-    const store = new DuckDbThreadStore({ file: path.resolve(file), writer: writer?.options }, writer?.log);
+  /** Open (creating the file) on a new thread; rejects with DuckDbStore.open's error if it cannot. */
+  static async open(file: string): Promise<DuckDbThreadStore> {
+    const store = new DuckDbThreadStore(path.resolve(file));
     await store.start();
     return store;
   }
 
   private start(): Promise<Worker> {
     this.thread ??= new Promise<Worker>((resolve, reject) => {
-      const worker = newThread(this.setup);
+      const worker = newThread(this.file);
       this.ended = new Promise((ended) => worker.once('exit', ended));
       let started = false;
-      worker.on('message', (m: FromThread) => {
-        if ('report' in m) return this.writer?.reported(m.report);
-        if ('log' in m) return this.writer?.logged(...m.log);
-        if (m.id !== 0) return this.settle(m);
-        if (m.error !== undefined) return reject(new Error(m.error));
+      worker.on('message', (r: StoreReply) => {
+        if (r.id !== 0) return this.settle(r);
+        if (r.error !== undefined) return reject(new Error(r.error));
         started = true;
         this.worker = worker;
         // From now on only a call in flight keeps the process alive (see call()); an idle log does not.
@@ -129,7 +99,6 @@ export class DuckDbThreadStore implements AccessLogStore, CaptureStore {
         this.worker = undefined;
         for (const w of this.waiting.values()) w.reject(err);
         this.waiting.clear();
-        if (!this.closing) this.writer?.threadLost(err);
       });
     });
     // A thread that could not start is tried again by the next call.
@@ -150,13 +119,6 @@ export class DuckDbThreadStore implements AccessLogStore, CaptureStore {
     });
   }
 
-  /** Rows for the thread's writer (no reply); resolves once posted, to a thread that is running. */
-  private async append(rows: readonly AccessLogRow[]): Promise<void> {
-    if (this.closed) throw new Error('The access log is closed.');
-    const worker = this.worker ?? (await this.start());
-    worker.postMessage({ rows } satisfies Append);
-  }
-
   private settle(r: StoreReply): void {
     const w = this.waiting.get(r.id);
     if (!w) return;
@@ -167,7 +129,36 @@ export class DuckDbThreadStore implements AccessLogStore, CaptureStore {
   }
 
   insertBatch(rows: readonly AccessLogRow[]): Promise<void> {
-    return rows.length === 0 ? Promise.resolve() : this.call('insertBatch', rows);
+    if (rows.length === 0) return Promise.resolve();
+    if (rows.length <= SLICE_ROWS) return this.call('insertBatch', rows);
+    const sending = this.insertSliced(rows);
+    this.sending.add(sending);
+    const done = () => this.sending.delete(sending);
+    sending.then(done, done);
+    return sending;
+  }
+
+  /**
+   * A batch in slices: the thread keeps each slice and writes the whole batch when the
+   * last arrives with the count it must have kept (a thread that died and was replaced mid-batch has
+   * lost the first slices: the batch fails and the writer sends it again).
+   */
+  private async insertSliced(rows: readonly AccessLogRow[]): Promise<void> {
+    const batch = ++this.lastBatch;
+    const calls: Promise<unknown>[] = [];
+    let failed = false;
+    let sent = 0;
+    for (; sent + SLICE_ROWS < rows.length && !failed; sent += SLICE_ROWS) {
+      const call = this.call('stage', batch, rows.slice(sent, sent + SLICE_ROWS));
+      call.catch(() => {
+        failed = true;
+      });
+      calls.push(call);
+      await nextTurn();
+    }
+    if (failed) this.call('unstage', batch).catch(() => {});
+    else calls.push(this.call('insertStaged', batch, sent, rows.slice(sent)));
+    await Promise.all(calls);
   }
   query(q: LogQuery): Promise<LogPage> {
     return this.call('query', q);
@@ -197,19 +188,18 @@ export class DuckDbThreadStore implements AccessLogStore, CaptureStore {
     return this.call('captureStats');
   }
 
-  /** Write what was handed over (the writer's rows too), checkpoint, close the file and end the thread. */
+  /** Write what was handed over, checkpoint, close the file and end the thread. */
   async close(): Promise<void> {
     if (this.closed) return;
-    // No thread (it died) and no rows waiting for one: nothing to write.
-    if (!this.thread && !this.writer?.pending) {
+    if (!this.thread) {
       this.closed = true;
       return;
     }
     // The thread's end is awaited: it must keep the process alive until then.
     this.closing = true;
     this.worker?.ref();
+    await Promise.allSettled(this.sending);
     try {
-      await this.writer?.close();
       await this.call('close');
     } finally {
       this.closed = true;
