@@ -126,6 +126,25 @@ test('rows read back from the DuckDB file: tokens, cost, TTFT, error kinds, both
   assert.equal(e!.error_kind, 'upstream', 'a 5xx without a kind gets one from its status');
 });
 
+test('counts past the INTEGER columns are kept at their bound, not refused with their batch', async (t) => {
+  const file = path.join(tempDir(t), 'log.duckdb');
+  const store = await DuckDbStore.open(file);
+  const pricing = createPricing();
+  const wild = toRow(
+    record({ id: 'wild', usage: { input: 3e9, output: 12.6, cacheRead: -5 }, sdkTurns: 2.5, retries: 1e6 }),
+    pricing,
+  );
+  assert.deepEqual(
+    [wild.input_tokens, wild.output_tokens, wild.cache_read_tokens, wild.sdk_turns],
+    [2 ** 31 - 1, 13, 0, 3],
+  );
+  await store.insertBatch([toRow(record({ id: 'tame' }), pricing), wild]);
+  await store.close();
+  const [r] = await readFile(file, "SELECT input_tokens, retries FROM requests WHERE id = 'wild'");
+  assert.deepEqual(r, { input_tokens: 2 ** 31 - 1, retries: 32767 });
+  assert.equal((await readFile(file)).length, 2);
+});
+
 test('rows survive close and reopen', async (t) => {
   const file = path.join(tempDir(t), 'log.duckdb');
   let { lifecycle, obs } = await open(file);

@@ -79,7 +79,10 @@ export const ROW_COLUMNS = [
 
 const MAX_TEXT = 512;
 const text = (s: string | undefined): string | null => (s ? s.slice(0, MAX_TEXT) : null);
-const count = (n: number | undefined): number => (Number.isFinite(n) && n! > 0 ? Math.round(n!) : 0);
+/** The columns' INTEGER bound: a count past it (a broken usage report) is kept at it, not refused with its batch. */
+const INT_MAX = 2 ** 31 - 1;
+const count = (n: number | undefined): number =>
+  Number.isFinite(n) && n! > 0 ? Math.min(Math.round(n!), INT_MAX) : 0;
 const ms = (n: number | undefined): number | null =>
   Number.isFinite(n) ? Math.round(n! * 1000) / 1000 : null;
 
@@ -115,7 +118,7 @@ export function toRow(r: RequestRecord, pricing: Pricing): AccessLogRow {
     cost_usd: cost,
     stop_reason: text(r.stopReason),
     retries: count(r.retries),
-    sdk_turns: Number.isFinite(r.sdkTurns) ? r.sdkTurns! : null,
+    sdk_turns: Number.isFinite(r.sdkTurns) ? count(r.sdkTurns) : null,
     sdk_cost_usd: Number.isFinite(r.sdkCostUsd) ? r.sdkCostUsd! : null,
     user_agent: text(r.userAgent),
     upstream_request_id: text(r.upstreamRequestId),

@@ -124,7 +124,7 @@ export class DuckDbStore implements AccessLogStore, CaptureStore {
   private constructor(
     private readonly file: string,
     private readonly instance: DuckDBInstance,
-    private readonly conn: DuckDBConnection | undefined,
+    private readonly writer: DuckDBConnection | undefined,
     private readonly version: number,
   ) {}
 
@@ -153,7 +153,7 @@ export class DuckDbStore implements AccessLogStore, CaptureStore {
 
   /** Run a write after the ones before it. */
   private write<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
-    const writer = this.conn;
+    const writer = this.writer;
     if (!writer) return Promise.reject(new Error('The access log was opened read-only.'));
     if (this.closed) return Promise.reject(new Error('The access log is closed.'));
     const run = this.writes.then(() => fn(writer)).finally(() => keepPrivate(`${this.file}.wal`));
@@ -225,7 +225,7 @@ export class DuckDbStore implements AccessLogStore, CaptureStore {
   }
 
   async prune(before: number): Promise<number> {
-    if (!this.conn) return 0;
+    if (!this.writer) return 0;
     const r = await this.write((conn) =>
       conn.run(`DELETE FROM ${TABLE} WHERE ts < make_timestamp($before::BIGINT * 1000)`, {
         before: Math.trunc(before),
@@ -257,13 +257,13 @@ export class DuckDbStore implements AccessLogStore, CaptureStore {
   }
 
   async pruneCaptures(before: number): Promise<number> {
-    if (!this.conn) return 0;
+    if (!this.writer) return 0;
     const { sql, params } = pruneCapturesSql(CAPTURES, duckdb, before);
     return (await this.write((conn) => conn.run(sql, params.values))).rowsChanged;
   }
 
   async boundCaptures(maxBytes: number): Promise<number> {
-    if (!this.conn) return 0;
+    if (!this.writer) return 0;
     return this.write(async (conn) => {
       const over = overBoundSql(CAPTURES, duckdb, maxBytes);
       const r = (await conn.runAndReadAll(over.sql, over.params.values)).getRowObjectsJS()[0];
@@ -281,10 +281,10 @@ export class DuckDbStore implements AccessLogStore, CaptureStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.conn) {
+    if (this.writer) {
       // Fold the WAL into the file so a reader opening it read-only later sees everything.
       await this.write((conn) => conn.run('CHECKPOINT')).catch(() => {});
-      this.conn.closeSync();
+      this.writer.closeSync();
     }
     this.closed = true;
     this.instance.closeSync();
