@@ -145,6 +145,23 @@ test('counts past the INTEGER columns are kept at their bound, not refused with 
   assert.equal((await readFile(file)).length, 2);
 });
 
+test('a table with a column this build does not write refuses the batch with a reason, not a crash', async (t) => {
+  const file = path.join(tempDir(t), 'log.duckdb');
+  await (await DuckDbStore.open(file)).close();
+  const db = await DuckDBInstance.create(file);
+  const conn = await db.connect();
+  await conn.run('ALTER TABLE requests ADD COLUMN extra VARCHAR');
+  conn.closeSync();
+  db.closeSync();
+  const store = await DuckDbStore.open(file);
+  t.after(() => store.close());
+  await assert.rejects(
+    store.insertBatch([toRow(record(), createPricing())]),
+    /has 29 columns where this ccproxy writes 28/,
+  );
+  assert.equal((await store.status()).rows, 0);
+});
+
 test('rows survive close and reopen', async (t) => {
   const file = path.join(tempDir(t), 'log.duckdb');
   let { lifecycle, obs } = await open(file);

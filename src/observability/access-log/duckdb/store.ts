@@ -23,7 +23,7 @@ import {
 } from '../../capture/sql.ts';
 import type { CaptureStats, CaptureStore } from '../../capture/store.ts';
 import type { StoredCapture } from '../../capture/store-doc.ts';
-import type { AccessLogRow } from '../row.ts';
+import { type AccessLogRow, ROW_COLUMNS } from '../row.ts';
 import type { AccessLogStore, Analytics, AnalyticsQuery, LogPage, LogQuery, StoreStatus } from '../store.ts';
 import { aggregate, duckdb, queryPage } from './queries.ts';
 import { CAPTURES, migrate, SCHEMA_VERSION, schemaVersion, TABLE } from './schema.ts';
@@ -57,40 +57,15 @@ function keepPrivate(file: string): void {
 }
 
 /**
- * The access log's columns in the table's order, each read from a row. Rows go in column by column
- * (a data chunk of up to 2,048): numbers are written to the chunk's memory from JS and copied in once
- * a column, where the appender took one native call a value — ~30 a row (docs/performance.md).
+ * Each column's value from a row, in the table's order (ROW_COLUMNS). Rows go in column by column (a
+ * data chunk of up to 2,048): numbers are written to the chunk's memory from JS and copied in once a
+ * column, where the appender took one native call a value — ~30 a row (docs/performance.md).
  */
-const COLUMNS: ReadonlyArray<(r: AccessLogRow) => DuckDBValue> = [
-  (r) => r.id,
-  (r) => new DuckDBTimestampValue(BigInt(Math.trunc(r.ts)) * 1000n),
-  (r) => r.mode,
-  (r) => r.format,
-  (r) => r.method,
-  (r) => r.path,
-  (r) => r.client_model,
-  (r) => r.upstream_model,
-  (r) => r.stream,
-  (r) => r.status,
-  (r) => r.error_kind,
-  (r) => r.duration_ms,
-  (r) => r.ttft_ms,
-  (r) => r.input_tokens,
-  (r) => r.output_tokens,
-  (r) => r.cache_read_tokens,
-  (r) => r.cache_write_tokens,
-  (r) => r.cache_write_1h_tokens,
-  (r) => r.cost_usd,
-  (r) => r.stop_reason,
-  (r) => Math.min(r.retries, 32767),
-  (r) => r.sdk_turns,
-  (r) => r.sdk_cost_usd,
-  (r) => r.user_agent,
-  (r) => r.upstream_request_id,
-  (r) => r.client_aborted,
-  (r) => r.account,
-  (r) => r.billing,
-];
+const COLUMNS: ReadonlyArray<(r: AccessLogRow) => DuckDBValue> = ROW_COLUMNS.map((c) => {
+  if (c === 'ts') return (r: AccessLogRow) => new DuckDBTimestampValue(BigInt(Math.trunc(r.ts)) * 1000n);
+  if (c === 'retries') return (r: AccessLogRow) => Math.min(r.retries, 32767); // SMALLINT
+  return (r: AccessLogRow) => r[c];
+});
 
 /** Rows per data chunk: DuckDB's vector size. */
 const CHUNK_ROWS = 2048;
@@ -178,6 +153,11 @@ export class DuckDbStore implements AccessLogStore, CaptureStore {
       const appender = await conn.createAppender(TABLE);
       try {
         const types = Array.from({ length: appender.columnCount }, (_, c) => appender.columnType(c));
+        // A chunk with a column left unwritten crashes the process when appended: refuse it here.
+        if (types.length !== COLUMNS.length)
+          throw new Error(
+            `The access log's table has ${types.length} columns where this ccproxy writes ${COLUMNS.length}.`,
+          );
         for (let from = 0; from < rows.length; from += CHUNK_ROWS) {
           if (from > 0) await yieldToLoop();
           appendChunk(appender, types, rows, from, Math.min(from + CHUNK_ROWS, rows.length));
