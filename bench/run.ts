@@ -4,13 +4,13 @@
  * pass-through (the floor). The upstream writes every SSE event in a write of its own, as the real
  * API does. Every part runs in a process of its own; rounds are interleaved; medians are reported
  * with p99s beside them, and the spread of the rounds where it says something. Ends with issue 13's
- * table: ccproxy, the floor and the goal. Loopback only, bounded in count and time (~14 minutes on
+ * table: ccproxy, the floor and the goal. Loopback only, bounded in count and time (~17 minutes on
  * 2 cores, ~4 with --quick).
  *
  *   npm run bench                 all scenarios
  *   npm run bench -- --quick      one short round of each (SDK mode: 3 rounds)
  *   npm run bench -- --only=burst,openai
- *        memory (always), idle, nonstream, stream, openai, burst, observability, observability-pg,
+ *        memory (always), idle, nonstream, stream, openai, burst, burst-start, observability, observability-pg,
  *        capture, sdk, accounts, observability-inprocess
  *   npm run bench -- --baseline=../other-checkout    the same scenarios for a second ccproxy (its
  *        bin/ccproxy.js, built) beside this one, rounds interleaved: an A/B in one run
@@ -48,6 +48,8 @@ const SECONDS = QUICK ? 1.5 : 3;
 const BURST = 1000;
 const BURST_PACE_MS = 20;
 const BURST_ROUNDS = QUICK ? 1 : 3;
+/** Fresh processes per target in the burst-start scenario. */
+const START_RUNS = QUICK ? 1 : 3;
 /** After a load, before "idle" memory is read: sockets close, timers fire, then a full GC. */
 const SETTLE_MS = 3000;
 const TOKEN = 'sk-ant-oat01-bench-token-000000000000000000';
@@ -487,6 +489,41 @@ async function main() {
     }
   }
 
+  if (wanted('burst-start')) {
+    // What a user meets first: a burst soon after start, in fresh processes (no warm-up, no forced
+    // collection), two back to back. V8's heuristics decide early, so a long-running process's
+    // figure above can hide this one (docs/performance.md, thirteenth session).
+    console.log(
+      `\nBursts right after start: ${START_RUNS} fresh processes each, two bursts of ${BURST} streams`,
+    );
+    const starts = [
+      { name: 'pass-through', start: () => startChild('passthrough.mjs', env, TOKEN) },
+      ...variants.map((v) => ({ name: v.name, start: () => startVariant(v) })),
+    ];
+    const peaks = new Map<string, number[]>();
+    for (let i = 0; i < START_RUNS; i++) {
+      for (const s of starts) {
+        const child = await s.start();
+        pin(child.proc.pid, 1);
+        const t = anth(s.name, child, '/api/v1/messages');
+        await burst(t);
+        await delay(500);
+        await burst(t);
+        peaks.set(s.name, [...(peaks.get(s.name) ?? []), (child.peak() ?? Number.NaN) / MB]);
+        await child.stop();
+      }
+    }
+    for (const [name, mb] of peaks) {
+      note(name, 'startPeakRss', Math.max(...mb) * MB);
+      report('burst after start', {
+        target: name,
+        'peak RSS MB (median)': median(mb),
+        'peak RSS MB (highest)': Math.max(...mb),
+        'runs MB': mb.map(round).join(' / '),
+      });
+    }
+  }
+
   await Promise.all([passthrough.stop(), ...proxies.map((p) => p.stop())]);
 
   if (wanted('observability') || wanted('observability-pg')) {
@@ -809,6 +846,13 @@ function issueTable(names: string[]) {
       mb(fl('peakRss')),
       '≤ 150 MB',
       (n) => ok(f(n, 'peakRss') <= 150 * MB, f(n, 'peakRss')),
+    ],
+    [
+      `peak RSS, two bursts of ${BURST} right after start (highest of ${START_RUNS})`,
+      (n) => mb(f(n, 'startPeakRss')),
+      mb(fl('startPeakRss')),
+      '≤ 150 MB',
+      (n) => ok(f(n, 'startPeakRss') <= 150 * MB, f(n, 'startPeakRss')),
     ],
     [
       'idle RSS after the load',

@@ -7,6 +7,7 @@ import { completionScript } from './completion.ts';
 import { registerConfig } from './config.ts';
 import { registerGenerateToken } from './generate-token.ts';
 import { LAUNCHERS, registerLaunchers } from './launch.ts';
+import { applyRuntimeV8Flags } from './self.ts';
 import { registerServe } from './serve.ts';
 import { registerService } from './service.ts';
 import { registerStatus } from './status.ts';
@@ -84,6 +85,7 @@ function acceptSettingsFlagsEverywhere(program: Command): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  applyRuntimeV8Flags(process.execArgv, process.env);
   // OAuth login, refresh and profile calls honour HTTPS_PROXY / HTTP_PROXY / NO_PROXY as the
   // upstream calls do (src/http-client.ts); a malformed one is named before anything starts.
   const e = process.env;
