@@ -490,9 +490,9 @@ async function main() {
   }
 
   if (wanted('burst-start')) {
-    // What a user meets first: a burst soon after start, in fresh processes (no warm-up, no forced
-    // collection), two back to back. V8's heuristics decide early, so a long-running process's
-    // figure above can hide this one (docs/performance.md, thirteenth session).
+    // What a user meets first: bursts soon after start, in fresh processes (no warm-up, no forced
+    // collection), two back to back. The long-running processes above, warmed up and collected, can
+    // read otherwise (docs/performance.md, thirteenth session).
     console.log(
       `\nBursts right after start: ${START_RUNS} fresh processes each, two bursts of ${BURST} streams`,
     );
