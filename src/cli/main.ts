@@ -85,7 +85,7 @@ function acceptSettingsFlagsEverywhere(program: Command): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  applyRuntimeV8Flags(process.execArgv, process.env);
+  applyRuntimeV8Flags(process.execArgv);
   // OAuth login, refresh and profile calls honour HTTPS_PROXY / HTTP_PROXY / NO_PROXY as the
   // upstream calls do (src/http-client.ts); a malformed one is named before anything starts.
   const e = process.env;

@@ -45,9 +45,12 @@ export function backgroundNodeFlags(execArgv: readonly string[], env: NodeJS.Pro
  */
 export const RUNTIME_V8_FLAGS = ['--no-allocation-site-pretenuring'] as const;
 
-/** Sets RUNTIME_V8_FLAGS, less those node's flags or NODE_OPTIONS already set either way; returns what it set. */
-export function applyRuntimeV8Flags(execArgv: readonly string[], env: NodeJS.ProcessEnv): string[] {
-  const given = [...execArgv, env.NODE_OPTIONS ?? ''].join(' ');
+/**
+ * Sets RUNTIME_V8_FLAGS, less those node's command line already sets either way (node refuses them
+ * in NODE_OPTIONS); returns what it set.
+ */
+export function applyRuntimeV8Flags(execArgv: readonly string[]): string[] {
+  const given = execArgv.join(' ');
   const flags = RUNTIME_V8_FLAGS.filter((f) => !given.includes(f.replace(/^--(no-)?/, '')));
   for (const f of flags) v8.setFlagsFromString(f);
   return flags;

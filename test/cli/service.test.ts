@@ -96,13 +96,13 @@ describe('the service files', () => {
       assert.ok(entrypoint.includes(`exec node ${flag} "$ccproxy"`), flag);
   });
 
-  it("every ccproxy turns allocation-site pretenuring off itself, unless node's flags or NODE_OPTIONS choose", () => {
+  it("every ccproxy turns allocation-site pretenuring off itself, unless node's command line chooses", () => {
     // A flag V8 does not know is ignored from inside without a word; node refuses it on its command line.
     const known = spawnSync(process.execPath, [...RUNTIME_V8_FLAGS, '-e', '0'], { encoding: 'utf8' });
     assert.equal(known.status, 0, known.stderr);
-    assert.deepEqual(applyRuntimeV8Flags([], {}), [...RUNTIME_V8_FLAGS]);
-    assert.deepEqual(applyRuntimeV8Flags(['--allocation-site-pretenuring'], {}), []);
-    assert.deepEqual(applyRuntimeV8Flags([], { NODE_OPTIONS: '--no-allocation-site-pretenuring' }), []);
+    assert.deepEqual(applyRuntimeV8Flags([]), [...RUNTIME_V8_FLAGS]);
+    assert.deepEqual(applyRuntimeV8Flags(['--allocation-site-pretenuring']), []);
+    assert.deepEqual(applyRuntimeV8Flags(['--no-allocation-site-pretenuring']), []);
   });
 
   it('launchd: the same command line, kept alive after a failure, its output in a log file', () => {
