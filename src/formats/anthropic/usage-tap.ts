@@ -16,7 +16,6 @@ export interface TapResult {
 
 const LF = 0x0a;
 const CR = 0x0d;
-const END_OF_EVENT = Buffer.from('\n');
 /** Events that carry no usage: their first line is looked at, the rest never decoded. Most of a stream is these. */
 const SKIPPED = ['content_block_delta', 'content_block_start', 'content_block_stop', 'ping'].map((t) =>
   Buffer.from(`event: ${t}\n`),
@@ -28,24 +27,28 @@ const MAX_EVENT_BYTES = 16 * 1024 * 1024;
  * For `text/event-stream` bodies: parses only the events that carry usage. It sits on the
  * pass-through path of every stream, so it works on bytes: events are cut at blank lines and one
  * whose first line names a delta (or a ping, a block start or stop) is passed over undecoded; only
- * message_start, message_delta, error and anything unexpected go through the SSE parser. Byte
- * loops in JS, not Buffer's `indexOf(buffer)`/`compare`: their native calls cost more than the
- * few bytes they look at. A stream framed with CR (SSE allows it, the API does not send it) goes
- * through the parser whole.
+ * message_start, message_delta, error and anything unexpected have their fields read (`eventFields`).
+ * Byte loops in JS, not Buffer's `indexOf(buffer)`/`compare`: their native calls cost more than
+ * the few bytes they look at. A stream framed with CR (SSE allows it, the API does not send it)
+ * goes through the SSE parser whole, made only then: a parser and its UTF-8 decoder held by every
+ * open stream were ~1 KB of each one's heap (docs/performance.md, fourteenth session).
  */
 export class SseUsageTap {
-  private readonly reader = new SseReader();
+  private reader: SseReader | undefined;
   readonly result: TapResult = {};
   /** The bytes of the event not yet ended by a blank line. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private mode: 'bytes' | 'parser' | 'off' = 'bytes';
+  /** The next event is the stream's first (a byte-order mark may lead it). */
+  private first = true;
 
   push(chunk: Uint8Array): void {
     if (this.mode === 'off') return;
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     if (this.mode === 'bytes' && buf.includes(CR)) {
       this.mode = 'parser';
+      this.reader = new SseReader();
       this.parse(...this.takePending());
     }
     if (this.mode === 'parser') {
@@ -79,20 +82,24 @@ export class SseUsageTap {
       const whole = Buffer.concat(this.takePending());
       this.event(whole, 0, whole.length);
     }
-    for (const ev of this.reader.end()) this.take(ev.event, ev.data);
+    if (this.reader) for (const ev of this.reader.end()) this.take(ev.event, ev.data);
     return this.result;
   }
 
   /** One event: `buf[start, end)`, its lines each ending in LF, without the blank line. */
   private event(buf: Buffer, start: number, end: number): void {
+    const first = this.first;
+    this.first = false;
     if (end - start <= 1) return; // an extra blank line
     for (const prefix of SKIPPED) if (startsWith(buf, start, end, prefix)) return;
-    this.parse(buf.subarray(start, end), END_OF_EVENT);
+    const ev = eventFields(buf, start, end, first);
+    if (ev) this.take(ev.event, ev.data);
   }
 
   private parse(...bufs: Buffer[]): void {
+    const reader = this.reader!;
     for (const b of bufs) {
-      for (const ev of this.reader.push(b)) this.take(ev.event, ev.data);
+      for (const ev of reader.push(b)) this.take(ev.event, ev.data);
     }
   }
 
@@ -152,6 +159,48 @@ function blankLine(buf: Buffer, from: number, afterLf: boolean): number {
     if (buf[i + 1] === LF) return i + 1;
   }
   return -1;
+}
+
+const EVENT = Buffer.from('event:');
+const DATA = Buffer.from('data:');
+const SPACE = 0x20;
+const BOM = [0xef, 0xbb, 0xbf];
+
+/**
+ * The `event` and `data` fields of one LF-framed event, `buf[start, end)` (each line ending in LF),
+ * read as the SSE spec says: one space after the colon is dropped, `data` lines join with LF, other
+ * fields and comments are ignored. No data line, no event (the spec dispatches none).
+ */
+export function eventFields(
+  buf: Buffer,
+  start: number,
+  end: number,
+  first: boolean,
+): { event?: string; data: string } | undefined {
+  if (
+    first &&
+    end - start >= 3 &&
+    buf[start] === BOM[0] &&
+    buf[start + 1] === BOM[1] &&
+    buf[start + 2] === BOM[2]
+  )
+    start += 3;
+  let event: string | undefined;
+  let data: string | undefined;
+  for (let line = start; line < end; ) {
+    let eol = buf.indexOf(LF, line);
+    if (eol === -1 || eol > end) eol = end;
+    if (startsWith(buf, line, eol, DATA)) {
+      const from = line + DATA.length + (buf[line + DATA.length] === SPACE ? 1 : 0);
+      const text = buf.toString('utf8', from, eol);
+      data = data === undefined ? text : `${data}\n${text}`;
+    } else if (startsWith(buf, line, eol, EVENT)) {
+      const from = line + EVENT.length + (buf[line + EVENT.length] === SPACE ? 1 : 0);
+      event = buf.toString('utf8', from, eol);
+    }
+    line = eol + 1;
+  }
+  return data === undefined ? undefined : { event: event || undefined, data };
 }
 
 function startsWith(buf: Buffer, start: number, end: number, prefix: Buffer): boolean {

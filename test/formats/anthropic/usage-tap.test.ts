@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { MessageAccumulator } from '../../../src/formats/anthropic/accumulate.ts';
+import { SseReader } from '../../../src/formats/anthropic/sse.ts';
 import type { StreamEvent } from '../../../src/formats/anthropic/types.ts';
-import { SseUsageTap, type TapResult } from '../../../src/formats/anthropic/usage-tap.ts';
+import { eventFields, SseUsageTap, type TapResult } from '../../../src/formats/anthropic/usage-tap.ts';
 import { anthropicSse, fixtureNames, readChunks } from '../../support/fixtures.ts';
 
 const STREAMS = fixtureNames('anthropic', '.chunks.txt');
@@ -101,5 +102,34 @@ describe('the SSE usage tap', () => {
     for (let i = 0; i < 17; i++) tap.push(mb);
     tap.push(Buffer.from('\n\n'));
     assert.equal(tap.end().model, 'm');
+  });
+
+  it("reads an event's fields as the SSE parser does, without one", () => {
+    const line = fc.oneof(
+      fc.constantFrom(
+        'event: message_start',
+        'event:message_delta',
+        'event:',
+        'event: x y',
+        ': note',
+        'id: 7',
+        'retry: 10',
+      ),
+      fc.string({ maxLength: 8 }).map((t) => `data: ${t.replace(/[\r\n]/g, '')}`),
+      fc.string({ maxLength: 8 }).map((t) => `data:${t.replace(/[\r\n]/g, '')}`),
+      fc.constant('data: héllo ✓'),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 6 }), fc.boolean(), (lines, bom) => {
+        const text = `${lines.join('\n')}\n`;
+        const bytes = Buffer.concat([Buffer.from(bom ? [0xef, 0xbb, 0xbf] : []), Buffer.from(text)]);
+        const reader = new SseReader();
+        const parsed = [...reader.push(bytes), ...reader.push('\n'), ...reader.end()];
+        const got = eventFields(bytes, 0, bytes.length, true);
+        if (parsed.length === 0) return assert.equal(got, undefined);
+        assert.deepEqual(got, { event: parsed[0]!.event, data: parsed[0]!.data });
+      }),
+      { numRuns: 300 },
+    );
   });
 });
