@@ -42,7 +42,7 @@ export interface Timeouts {
 export interface SendOptions {
   method: string;
   headers: OutgoingHttpHeaders;
-  body?: string;
+  body?: string | Buffer;
   signal?: Abortable;
   agent?: http.Agent;
   timeouts: Timeouts;

@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyContentTypeParser, FastifyInstance } from 'fastify';
+import { rememberBytes } from '../body-bytes.ts';
 import { ProxyError } from '../errors.ts';
 import { JsonShapeScanner, MAX_JSON_DEPTH, MAX_JSON_ELEMENTS } from './json-shape.ts';
 
@@ -84,7 +85,9 @@ export function readJsonBody(
       try {
         const bytes = Buffer.concat(chunks, received);
         keep?.(bytes);
-        resolve(parse(bytes.toString('utf8')));
+        const value = parse(bytes.toString('utf8'));
+        rememberBytes(value, bytes);
+        resolve(value);
       } catch (err) {
         reject(err);
       }

@@ -13,6 +13,7 @@ import {
   type Lease,
   stripSignedThinking,
 } from '../../accounts/index.ts';
+import { bytesAsSent } from '../../body-bytes.ts';
 import type { Settings } from '../../config/schema.ts';
 import { ProxyError } from '../../errors.ts';
 import { decodeEvents, snippet } from '../../formats/anthropic/sse.ts';
@@ -63,7 +64,7 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
   async function call(
     ctx: RequestContext,
     path: string,
-    body: string,
+    body: string | Buffer,
     lease: Lease,
   ): Promise<UpstreamResponse> {
     const release = await slot(ctx);
@@ -156,6 +157,10 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
     throw err;
   }
 
+  /** What goes upstream: the client's own bytes while the request is as it came, else the request re-serialized. */
+  const bodyOf = (request: MessagesRequest): string | Buffer =>
+    bytesAsSent(request) ?? JSON.stringify(request);
+
   /** The upstream's answer as it is, for a client that speaks Anthropic. */
   const rawReply = (res: UpstreamResponse): Reply => {
     const headers = clientHeaders(res.headers);
@@ -204,14 +209,14 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
           injectSystemPrompt(request, settings.claude.system_prompt_injection);
         let res: UpstreamResponse;
         try {
-          res = await call(ctx, path, JSON.stringify(request), lease);
+          res = await call(ctx, path, bodyOf(request), lease);
         } catch (err) {
           // Thinking signed for another account (a conversation this instance did not see begin):
           // once without it, on the same account.
           if (!accounts.several || stripped || !signatureRejected(err) || !hasSignedThinking(request))
             throw err;
           strip(lease, 'the upstream refused their signatures');
-          res = await call(ctx, path, JSON.stringify(request), lease);
+          res = await call(ctx, path, bodyOf(request), lease);
         }
         lease.succeeded();
         return res;

@@ -37,7 +37,8 @@ export interface CallOptions {
   method: 'GET' | 'POST';
   /** Path and query, e.g. `/v1/messages?beta=true`. */
   path: string;
-  body?: string;
+  /** JSON: text, or the bytes the client sent. */
+  body?: string | Buffer;
   clientHeaders: IncomingHttpHeaders;
   signal: Abortable;
   log: Logger;
@@ -153,7 +154,12 @@ export class Upstream {
       const token = await credential.token();
       const path = this.basePath + opts.path;
       const headers = upstreamHeaders(opts.clientHeaders, token, this.identity, credential.scheme);
-      opts.capture?.upstreamSent({ method: opts.method, url: this.origin + path, headers, body: opts.body });
+      opts.capture?.upstreamSent({
+        method: opts.method,
+        url: this.origin + path,
+        headers,
+        body: opts.body?.toString(),
+      });
       let res: UpstreamResponse;
       try {
         res = await send(this.target, path, {
