@@ -34,8 +34,8 @@ ENV NODE_ENV=production \
     SERVER__HOST=0.0.0.0 \
     SERVER__PORT=8000 \
     SERVER__LOG_FORMAT=json \
-    MALLOC_TRIM_THRESHOLD_=131072 \
-    MALLOC_MMAP_THRESHOLD_=131072
+    MALLOC_TRIM_THRESHOLD_=524288 \
+    MALLOC_MMAP_THRESHOLD_=524288
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist

@@ -4,13 +4,13 @@
  * pass-through (the floor). The upstream writes every SSE event in a write of its own, as the real
  * API does. Every part runs in a process of its own; rounds are interleaved; medians are reported
  * with p99s beside them, and the spread of the rounds where it says something. Ends with issue 13's
- * table: ccproxy, the floor and the goal. Loopback only, bounded in count and time (~17 minutes on
+ * table: ccproxy, the floor and the goal. Loopback only, bounded in count and time (~18 minutes on
  * 2 cores, ~4 with --quick).
  *
  *   npm run bench                 all scenarios
  *   npm run bench -- --quick      one short round of each (SDK mode: 3 rounds)
  *   npm run bench -- --only=burst,openai
- *        memory (always), idle, nonstream, stream, openai, burst, burst-start, observability, observability-pg,
+ *        memory (always), idle, nonstream, agent, stream, openai, burst, burst-start, observability, observability-pg,
  *        capture, sdk, accounts, observability-inprocess
  *   npm run bench -- --baseline=../other-checkout    the same scenarios for a second ccproxy (its
  *        bin/ccproxy.js, built) beside this one, rounds interleaved: an A/B in one run
@@ -29,6 +29,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BACKGROUND_ENV, BACKGROUND_NODE_FLAGS } from '../src/cli/self.ts';
 import { findPostgresBin, startPostgres, type TestPostgres } from '../test/support/postgres.ts';
+import { agentRequest } from './agent-request.ts';
 import { type Child, startCcproxy, start as startChild } from './child.ts';
 import { type LoadResult, median, percentile, runLoad } from './load.ts';
 import { DELTAS } from './upstream.ts';
@@ -389,6 +390,40 @@ async function main() {
           'p99 ms': tally.med(t.name, 'p99'),
         });
       }
+    }
+  }
+
+  if (wanted('agent')) {
+    // Claude Code's requests are ~100–500 KB (its system prompt, tools and the conversation so far),
+    // a few at a time: what a proxy does per byte of request shows here and nowhere else.
+    console.log(
+      '\nAgent-sized requests (~150 KB: system prompt, 20 tools, a tool-use history), 4 concurrent',
+    );
+    const bodies = { true: agentRequest(true), false: agentRequest(false) };
+    const agent = (t: Target): Target => ({ ...t, body: (stream) => bodies[`${stream}`] });
+    const targets = [direct, floor, ...ccp].map(agent);
+    const tally = new Tally();
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const t of targets) {
+        const m = await measure(t, { stream: false, concurrency: 4, durationMs: SECONDS * 1000 });
+        tally.add(t.name, 'rps', m.rps);
+        tally.add(t.name, 'cpu', m.cpuPerReq);
+        tally.add(t.name, 'p50', median(m.latencyMs));
+        tally.add(t.name, 'p99', p99(m.latencyMs));
+      }
+    }
+    const d = tally.med('direct', 'rps');
+    for (const t of targets) {
+      note(t.name, 'agentX', tally.med(t.name, 'rps') / d);
+      report('agent c=4', {
+        target: t.name,
+        'req/s': tally.med(t.name, 'rps'),
+        'req/s rounds': spread(tally.get(t.name, 'rps')),
+        'x direct': tally.med(t.name, 'rps') / d,
+        'cpu ms/req': t === direct ? Number.NaN : tally.med(t.name, 'cpu'),
+        'latency p50 ms': tally.med(t.name, 'p50'),
+        'p99 ms': tally.med(t.name, 'p99'),
+      });
     }
   }
 
@@ -889,6 +924,13 @@ function issueTable(names: string[]) {
       x(fl('nonstreamX')),
       '≥ 0.27×',
       (n) => ok(f(n, 'nonstreamX') >= 0.27, f(n, 'nonstreamX')),
+    ],
+    [
+      'agent-sized requests (~150 KB), 4 concurrent: throughput vs direct (no goal)',
+      (n) => x(f(n, 'agentX')),
+      x(fl('agentX')),
+      '—',
+      () => undefined,
     ],
     [
       'everything in observability on: throughput cost',

@@ -112,7 +112,7 @@ describe('ccproxy claude / codex: the agents through a proxy the launcher starts
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       assert.ok(cmdline.includes('--max-semi-space-size=4'), cmdline.join(' '));
       const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      assert.ok(environ.includes('MALLOC_TRIM_THRESHOLD_=131072'), 'glibc malloc settings');
+      assert.ok(environ.includes('MALLOC_TRIM_THRESHOLD_=524288'), 'glibc malloc settings');
     }
     // It went through the proxy: the upstream saw the subscription's token, not the proxy's.
     const sent = fake.messages().at(-1)!;
