@@ -1,17 +1,19 @@
 /**
  * A request that ccproxy has no reason to change goes upstream as the bytes the client sent (its
  * spacing, key order, escapes and number spellings intact); one it changes — Claude Code's identity
- * added, a model mapped, ccproxy's own field taken out — goes as the changed request.
+ * added, a model mapped — goes as those bytes with the changed fields patched in, and one that lost
+ * a field (ccproxy's own) re-serialized.
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { bytesAsSent, rememberBytes } from '../../src/body-bytes.ts';
+import fc from 'fast-check';
+import { jsonBody, rememberBytes } from '../../src/body-bytes.ts';
 import { startProxy, type TestProxy } from '../helpers/proxy.ts';
 import { type FakeUpstream, reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
 
 const IDENTITY = "You are Claude Code, Anthropic's official CLI for Claude.";
 
-describe('what goes upstream: the client’s bytes, unless ccproxy changed the request', () => {
+describe('what goes upstream: the client’s bytes, with what ccproxy changed patched in', () => {
   let fake: FakeUpstream;
   let proxy: TestProxy;
 
@@ -52,7 +54,7 @@ describe('what goes upstream: the client’s bytes, unless ccproxy changed the r
     assert.equal(fake.messages()[0]!.rawBody, body);
   });
 
-  it('a request that needs Claude Code’s identity goes up re-written, with it first', async () => {
+  it('a request that needs Claude Code’s identity gets it patched in first, the rest as sent', async () => {
     fake.enqueue(reply.text('ok'));
     const body =
       '{"model": "claude-sonnet-5-5", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}';
@@ -60,21 +62,22 @@ describe('what goes upstream: the client’s bytes, unless ccproxy changed the r
     assert.equal(res.status, 200);
     await res.json();
     const got = fake.messages()[0]!;
-    assert.notEqual(got.rawBody, body);
+    // Patched into the client's bytes, not re-serialized: the rest is as it came.
+    assert.ok(got.rawBody.startsWith('{"system":[{'), got.rawBody);
+    assert.ok(got.rawBody.endsWith(`,${body.slice(1)}`), got.rawBody);
     const sent = got.body as { system: Array<{ text: string }>; messages: unknown[] };
     assert.equal(sent.system[0]!.text, IDENTITY);
     assert.deepEqual(sent.messages, [{ role: 'user', content: 'hi' }]);
   });
 
-  it('a mapped model and ccproxy’s own field are changes too', async () => {
+  it('a mapped model is patched in; ccproxy’s own field is taken out', async () => {
     fake.enqueue(reply.text('a'), reply.text('b'));
     const system = `"system": "${IDENTITY}"`;
-    let res = await post(
-      `{"model": "team-default", "max_tokens": 8, ${system}, "messages": [{"role": "user", "content": "x"}]}`,
-    );
+    const mapped = `{"model": "team-default", "max_tokens": 8, ${system}, "messages": [{"role": "user", "content": "x"}]}`;
+    let res = await post(mapped);
     assert.equal(res.status, 200);
     await res.json();
-    assert.equal((fake.messages()[0]!.body as { model: string }).model, 'claude-haiku-4-5');
+    assert.equal(fake.messages()[0]!.rawBody, mapped.replace('"team-default"', '"claude-haiku-4-5"'));
     res = await post(
       `{"model": "claude-sonnet-5-5", "max_tokens": 8, ${system}, "messages": [{"role": "user", "content": "x"}], "ccproxy": {}}`,
     );
@@ -86,36 +89,70 @@ describe('what goes upstream: the client’s bytes, unless ccproxy changed the r
   });
 });
 
-describe('bytesAsSent', () => {
-  const parsed = () => {
-    const bytes = Buffer.from('{"a":1,"b":{"c":2},"d":[3]}');
-    const value = JSON.parse(bytes.toString()) as Record<string, unknown>;
+describe('jsonBody: the client’s bytes with ccproxy’s changes patched in', () => {
+  const parsed = (text: string) => {
+    const bytes = Buffer.from(text);
+    const value = JSON.parse(text) as Record<string, unknown>;
     rememberBytes(value, bytes);
-    return { value, bytes };
+    return value;
+  };
+  const sent = (v: object) => {
+    const b = jsonBody(v);
+    return typeof b === 'string' ? b : b.toString();
   };
 
-  it('gives the bytes while the top level is as parsed, and nothing once a field is replaced, added or removed', () => {
-    const { value, bytes } = parsed();
-    assert.equal(bytesAsSent(value), bytes);
-    value.b = { c: 2 };
-    assert.equal(bytesAsSent(value), undefined);
-    const added = parsed().value;
-    added.e = 4;
-    assert.equal(bytesAsSent(added), undefined);
-    const removed = parsed().value;
-    delete removed.d;
-    assert.equal(bytesAsSent(removed), undefined);
-    const moved = parsed().value;
-    const a = moved.a;
-    delete moved.a;
-    moved.a = a;
-    assert.equal(bytesAsSent(moved), undefined, 'the same fields in another order');
+  it('gives the bytes themselves while nothing changed', () => {
+    const text = '{ "a": 1, "b": {"c": 2}, "d": [3] }';
+    assert.equal(sent(parsed(text)), text);
   });
 
-  it('knows nothing of objects it was not given, nor of arrays', () => {
-    assert.equal(bytesAsSent({ a: 1 }), undefined);
-    const list = [1];
-    rememberBytes(list, Buffer.from('[1]'));
-    assert.equal(bytesAsSent(list), undefined);
+  it('patches a replaced field in place and adds a new one first, leaving the rest byte for byte', () => {
+    const v = parsed('{ "model" : "x",\n "messages": [ {"role": "user"} ], "n": 1e2 }');
+    v.model = 'claude-haiku-4-5';
+    v.system = [{ type: 'text', text: 'hi "there"' }];
+    assert.equal(
+      sent(v),
+      '{"system":[{"type":"text","text":"hi \\"there\\""}], "model" : "claude-haiku-4-5",\n "messages": [ {"role": "user"} ], "n": 1e2 }',
+    );
+  });
+
+  it('serializes the whole when a field was taken out, is undefined, or the bytes are ambiguous', () => {
+    const removed = parsed('{"a": 1, "ccproxy": {}}');
+    delete removed.ccproxy;
+    assert.equal(sent(removed), '{"a":1}');
+    const undef = parsed('{"a": 1, "b": 2}');
+    undef.b = undefined;
+    assert.equal(sent(undef), '{"a":1}');
+    const twice = parsed('{"a": 1, "a": 2, "b": 3}');
+    twice.a = 9;
+    assert.equal(sent(twice), '{"a":9,"b":3}');
+    const escaped = parsed('{"\\u0061": 1, "b": 2}');
+    escaped.b = 3;
+    assert.equal(sent(escaped), '{"a":1,"b":3}');
+    assert.equal(sent({ a: 1 }), '{"a":1}', 'a value it was never given');
+  });
+
+  it('any object, formatted any way, with any fields replaced or added: what is sent parses to the changed value', () => {
+    const json = fc.jsonValue({ maxDepth: 3 });
+    const space = fc.constantFrom('', ' ', '\n', '\t ', '  \r\n');
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ maxLength: 6 }), json, { maxKeys: 6 }),
+        fc.array(fc.tuple(fc.string({ maxLength: 6 }), json), { maxLength: 3 }),
+        space,
+        fc.nat(),
+        (object, edits, ws, indent) => {
+          const text = JSON.stringify(object, null, indent % 3 === 0 ? undefined : ws.length || 1).replace(
+            /^\{/,
+            `${ws}{${ws}`,
+          );
+          const value = parsed(text);
+          for (const [key, v] of edits) value[key] = v;
+          const out = sent(value);
+          assert.deepEqual(JSON.parse(out), JSON.parse(JSON.stringify(value)));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

@@ -13,7 +13,7 @@ import {
   type Lease,
   stripSignedThinking,
 } from '../../accounts/index.ts';
-import { bytesAsSent } from '../../body-bytes.ts';
+import { jsonBody } from '../../body-bytes.ts';
 import type { Settings } from '../../config/schema.ts';
 import { ProxyError } from '../../errors.ts';
 import { decodeEvents, snippet } from '../../formats/anthropic/sse.ts';
@@ -157,9 +157,8 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
     throw err;
   }
 
-  /** What goes upstream: the client's own bytes while the request is as it came, else the request re-serialized. */
-  const bodyOf = (request: MessagesRequest): string | Buffer =>
-    bytesAsSent(request) ?? JSON.stringify(request);
+  /** What goes upstream: the client's own bytes, with what ccproxy changed patched in (body-bytes.ts). */
+  const bodyOf = (request: MessagesRequest): string | Buffer => jsonBody(request);
 
   /** The upstream's answer as it is, for a client that speaks Anthropic. */
   const rawReply = (res: UpstreamResponse): Reply => {
