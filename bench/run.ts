@@ -221,6 +221,40 @@ class Tally {
   }
 }
 
+/**
+ * Interleaved rounds of non-streamed requests to each target (the first is `direct`), reported under
+ * `section`; returns each target's throughput as a share of direct's.
+ */
+async function nonStreamedRounds(section: string, targets: Target[], concurrency: number) {
+  const tally = new Tally();
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const t of targets) {
+      const m = await measure(t, { stream: false, concurrency, durationMs: SECONDS * 1000 });
+      tally.add(t.name, 'rps', m.rps);
+      tally.add(t.name, 'cpu', m.cpuPerReq);
+      tally.add(t.name, 'p50', median(m.latencyMs));
+      tally.add(t.name, 'p99', p99(m.latencyMs));
+    }
+  }
+  const direct = targets[0]!;
+  const d = tally.med(direct.name, 'rps');
+  const shares = new Map<string, number>();
+  for (const t of targets) {
+    const x = tally.med(t.name, 'rps') / d;
+    shares.set(t.name, x);
+    report(section, {
+      target: t.name,
+      'req/s': tally.med(t.name, 'rps'),
+      'req/s rounds': spread(tally.get(t.name, 'rps')),
+      'x direct': x,
+      'cpu ms/req': t === direct ? Number.NaN : tally.med(t.name, 'cpu'),
+      'latency p50 ms': tally.med(t.name, 'p50'),
+      'p99 ms': tally.med(t.name, 'p99'),
+    });
+  }
+  return shares;
+}
+
 /** The figures issue 13's table is made of, filled in as the scenarios run. */
 const figures: Record<string, Record<string, number>> = {};
 const note = (target: string, key: string, v: number) => {
@@ -365,31 +399,8 @@ async function main() {
   if (wanted('nonstream')) {
     console.log('\nNon-streaming requests');
     for (const concurrency of [16, 64]) {
-      const tally = new Tally();
-      const targets = [direct, floor, ...ccp];
-      for (let r = 0; r < ROUNDS; r++) {
-        for (const t of targets) {
-          const m = await measure(t, { stream: false, concurrency, durationMs: SECONDS * 1000 });
-          tally.add(t.name, 'rps', m.rps);
-          tally.add(t.name, 'cpu', m.cpuPerReq);
-          tally.add(t.name, 'p50', median(m.latencyMs));
-          tally.add(t.name, 'p99', p99(m.latencyMs));
-        }
-      }
-      const d = tally.med('direct', 'rps');
-      for (const t of targets) {
-        const x = tally.med(t.name, 'rps') / d;
-        if (concurrency === 16) note(t.name, 'nonstreamX', x);
-        report(`nonstream c=${concurrency}`, {
-          target: t.name,
-          'req/s': tally.med(t.name, 'rps'),
-          'req/s rounds': spread(tally.get(t.name, 'rps')),
-          'x direct': x,
-          'cpu ms/req': t === direct ? Number.NaN : tally.med(t.name, 'cpu'),
-          'latency p50 ms': tally.med(t.name, 'p50'),
-          'p99 ms': tally.med(t.name, 'p99'),
-        });
-      }
+      const x = await nonStreamedRounds(`nonstream c=${concurrency}`, [direct, floor, ...ccp], concurrency);
+      if (concurrency === 16) for (const [name, v] of x) note(name, 'nonstreamX', v);
     }
   }
 
@@ -401,30 +412,8 @@ async function main() {
     );
     const bodies = { true: agentRequest(true), false: agentRequest(false) };
     const agent = (t: Target): Target => ({ ...t, body: (stream) => bodies[`${stream}`] });
-    const targets = [direct, floor, ...ccp].map(agent);
-    const tally = new Tally();
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const t of targets) {
-        const m = await measure(t, { stream: false, concurrency: 4, durationMs: SECONDS * 1000 });
-        tally.add(t.name, 'rps', m.rps);
-        tally.add(t.name, 'cpu', m.cpuPerReq);
-        tally.add(t.name, 'p50', median(m.latencyMs));
-        tally.add(t.name, 'p99', p99(m.latencyMs));
-      }
-    }
-    const d = tally.med('direct', 'rps');
-    for (const t of targets) {
-      note(t.name, 'agentX', tally.med(t.name, 'rps') / d);
-      report('agent c=4', {
-        target: t.name,
-        'req/s': tally.med(t.name, 'rps'),
-        'req/s rounds': spread(tally.get(t.name, 'rps')),
-        'x direct': tally.med(t.name, 'rps') / d,
-        'cpu ms/req': t === direct ? Number.NaN : tally.med(t.name, 'cpu'),
-        'latency p50 ms': tally.med(t.name, 'p50'),
-        'p99 ms': tally.med(t.name, 'p99'),
-      });
-    }
+    const x = await nonStreamedRounds('agent c=4', [direct, floor, ...ccp].map(agent), 4);
+    for (const [name, v] of x) note(name, 'agentX', v);
   }
 
   if (wanted('stream') || wanted('openai')) {

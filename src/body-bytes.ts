@@ -7,6 +7,17 @@
  * place, so comparing the top level with what was parsed finds every change.
  */
 
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+} from './json-bytes.ts';
+
 /** The bytes, and the top level as parsed from them. */
 interface Sent {
   bytes: Buffer;
@@ -58,15 +69,6 @@ function changesSince(record: Record<string, unknown>, sent: Sent): Map<string, 
 }
 
 class Unpatchable extends Error {}
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
 
 const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 

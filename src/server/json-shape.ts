@@ -10,6 +10,17 @@
  * Bytes are safe to scan one by one: in UTF-8 no byte of a multi-byte character is ASCII.
  */
 
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+} from '../json-bytes.ts';
+
 /** Deeper than any real request (the deepest are JSON schemas in tool definitions, a few dozen). */
 export const MAX_JSON_DEPTH = 256;
 
@@ -25,15 +36,6 @@ export interface JsonShapeLimits {
 }
 
 export type ShapeExcess = 'depth' | 'elements';
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
 
 /** Fed a body chunk by chunk; says which limit the bytes so far exceed, if any. State spans chunks. */
 export class JsonShapeScanner {
