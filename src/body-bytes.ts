@@ -7,30 +7,26 @@
  * place, so comparing the top level with what was parsed finds every change.
  */
 
-import {
-  BACKSLASH,
-  CLOSE_BRACE,
-  CLOSE_BRACKET,
-  COLON,
-  COMMA,
-  OPEN_BRACE,
-  OPEN_BRACKET,
-  QUOTE,
-} from './json-bytes.ts';
+import { BACKSLASH, CLOSE_BRACE, COLON, COMMA, OPEN_BRACE, QUOTE } from './json-bytes.ts';
 
-/** The bytes, and the top level as parsed from them. */
+/** The bytes, the top level as parsed from them, and where its members are in the bytes. */
 interface Sent {
   bytes: Buffer;
   keys: string[];
   values: unknown[];
+  separators: readonly number[];
 }
 
 const asSent = new WeakMap<object, Sent>();
 
-/** Remember `bytes` as what `value` (a JSON object, just parsed from them) was sent as. */
-export function rememberBytes(value: unknown, bytes: Buffer): void {
+/**
+ * Remember `bytes` as what `value` (a JSON object, just parsed from them) was sent as. `separators`
+ * are the offsets of its top level's structure, as JsonShapeScanner's `topLevel` reads them while
+ * the body arrives: a change is then patched in without reading the bytes again.
+ */
+export function rememberBytes(value: unknown, bytes: Buffer, separators: readonly number[]): void {
   if (value !== null && typeof value === 'object' && !Array.isArray(value))
-    asSent.set(value, { bytes, keys: Object.keys(value), values: Object.values(value) });
+    asSent.set(value, { bytes, keys: Object.keys(value), values: Object.values(value), separators });
 }
 
 /**
@@ -43,7 +39,7 @@ export function jsonBody(value: object): Buffer | string {
   const changes = sent && changesSince(value as Record<string, unknown>, sent);
   if (!sent || !changes) return JSON.stringify(value);
   if (changes.size === 0) return sent.bytes;
-  return patchTopLevel(sent.bytes, changes) ?? JSON.stringify(value);
+  return patchTopLevel(sent.bytes, sent.separators, changes) ?? JSON.stringify(value);
 }
 
 /**
@@ -68,108 +64,63 @@ function changesSince(record: Record<string, unknown>, sent: Sent): Map<string, 
   return changes;
 }
 
-class Unpatchable extends Error {}
-
 const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /**
- * `bytes`, a JSON object (valid: it was parsed), with the top-level members named in `changes` given
- * the JSON text there as their value: a member present once is replaced in place, one absent is
- * added first. Undefined where a patch could say something else than the parsed value would: a key
- * changed appears twice (JSON.parse keeps the last), or a top-level key is written with an escape.
+ * `bytes`, a JSON object (valid: it was parsed) whose top level's structure is at `separators`, with
+ * the top-level members named in `changes` given the JSON text there as their value: a member
+ * present once is replaced in place, one absent is added first. Undefined where a patch could say
+ * something else than the parsed value would: a key changed appears twice (JSON.parse keeps the
+ * last), or a top-level key is written with an escape.
  */
-export function patchTopLevel(bytes: Buffer, changes: ReadonlyMap<string, string>): Buffer | undefined {
-  try {
-    return patch(bytes, changes);
-  } catch (err) {
-    if (err instanceof Unpatchable) return undefined;
-    throw err;
-  }
-}
-
-function patch(bytes: Buffer, changes: ReadonlyMap<string, string>): Buffer {
-  const n = bytes.length;
-  let i = skipSpace(bytes, 0);
-  if (bytes[i] !== OPEN_BRACE) throw new Unpatchable();
-  const open = i;
-  i++;
-  const parts: Buffer[] = [];
-  let copied = 0;
+export function patchTopLevel(
+  bytes: Buffer,
+  separators: readonly number[],
+  changes: ReadonlyMap<string, string>,
+): Buffer | undefined {
+  const last = separators.length - 1;
+  // `{`, then a `:` and a `,` or the closing `}` for each member.
+  const members = last === 1 ? 0 : last / 2;
+  if (
+    !Number.isInteger(members) ||
+    bytes[separators[0]!] !== OPEN_BRACE ||
+    bytes[separators[last]!] !== CLOSE_BRACE
+  )
+    return undefined;
+  const open = separators[0]! + 1;
+  const parts: Uint8Array[] = [bytes.subarray(0, open), Buffer.alloc(0)];
+  let copied = open;
   const seen = new Set<string>();
-  let members = 0;
-  for (;;) {
-    i = skipSpace(bytes, i);
-    if (bytes[i] === CLOSE_BRACE) break;
-    if (bytes[i] !== QUOTE) throw new Unpatchable();
-    const keyEnd = stringEnd(bytes, i);
-    if (bytes.subarray(i, keyEnd).includes(BACKSLASH)) throw new Unpatchable();
-    const key = bytes.toString('utf8', i + 1, keyEnd - 1);
-    i = skipSpace(bytes, keyEnd);
-    if (bytes[i] !== COLON) throw new Unpatchable();
-    const valueStart = skipSpace(bytes, i + 1);
-    const valueEnd = valueEndAt(bytes, valueStart);
-    members++;
+  for (let m = 0; m < members; m++) {
+    const colon = separators[2 * m + 1]!;
+    const next = separators[2 * m + 2]!;
+    if (bytes[colon] !== COLON || (m < members - 1 && bytes[next] !== COMMA)) return undefined;
+    const key = keyBetween(bytes, separators[2 * m]! + 1, colon);
+    if (key === undefined) return undefined;
     const text = changes.get(key);
-    if (text !== undefined) {
-      if (seen.has(key)) throw new Unpatchable();
-      seen.add(key);
-      parts.push(bytes.subarray(copied, valueStart), Buffer.from(text));
-      copied = valueEnd;
-    }
-    i = skipSpace(bytes, valueEnd);
-    if (bytes[i] === COMMA) i++;
-    else if (bytes[i] === CLOSE_BRACE) break;
-    else throw new Unpatchable();
-    if (i >= n) throw new Unpatchable();
+    if (text === undefined) continue;
+    if (seen.has(key)) return undefined;
+    seen.add(key);
+    let start = colon + 1;
+    while (isSpace(bytes[start])) start++;
+    let end = next;
+    while (isSpace(bytes[end - 1])) end--;
+    parts.push(bytes.subarray(copied, start), Buffer.from(text));
+    copied = end;
   }
   parts.push(bytes.subarray(copied));
-  const added = [...changes].filter(([key]) => !seen.has(key));
-  if (added.length > 0) {
-    const text = added.map(([key, value]) => `${JSON.stringify(key)}:${value}`).join(',');
-    // Right after the opening brace, which the first part (from byte 0) always holds.
-    const first = parts[0]!;
-    parts.splice(
-      0,
-      1,
-      first.subarray(0, open + 1),
-      Buffer.from(members > 0 ? `${text},` : text),
-      first.subarray(open + 1),
-    );
-  }
+  let added = '';
+  for (const [key, text] of changes) if (!seen.has(key)) added += `${JSON.stringify(key)}:${text},`;
+  // Right after the opening brace; the comma only where members follow.
+  if (added) parts[1] = Buffer.from(members > 0 ? added : added.slice(0, -1));
   return Buffer.concat(parts);
 }
 
-function skipSpace(bytes: Buffer, i: number): number {
-  while (isSpace(bytes[i])) i++;
-  return i;
-}
-
-/** The index after the closing quote of the string that opens at `i`. */
-function stringEnd(bytes: Buffer, i: number): number {
-  for (let j = i + 1; j < bytes.length; j++) {
-    const c = bytes[j];
-    if (c === BACKSLASH) j++;
-    else if (c === QUOTE) return j + 1;
-  }
-  throw new Unpatchable();
-}
-
-/** The index just after the value that starts at `i` (a member of the top-level object). */
-function valueEndAt(bytes: Buffer, i: number): number {
-  let depth = 0;
-  let j = i;
-  for (; j < bytes.length; j++) {
-    const c = bytes[j];
-    if (c === QUOTE) {
-      j = stringEnd(bytes, j) - 1;
-      if (depth === 0) return j + 1;
-    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
-    else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-      if (depth === 0) break; // the top-level object's own brace: a number or literal ended here
-      depth--;
-      if (depth === 0) return j + 1;
-    } else if (depth === 0 && (c === COMMA || isSpace(c))) break;
-  }
-  if (j === i) throw new Unpatchable();
-  return j;
+/** The key quoted between `from` and `to` (spaces around it), or undefined if it has an escape. */
+function keyBetween(bytes: Buffer, from: number, to: number): string | undefined {
+  while (isSpace(bytes[from])) from++;
+  while (isSpace(bytes[to - 1])) to--;
+  if (bytes[from] !== QUOTE || bytes[to - 1] !== QUOTE || to - from < 2) return undefined;
+  for (let i = from + 1; i < to - 1; i++) if (bytes[i] === BACKSLASH) return undefined;
+  return bytes.toString('utf8', from + 1, to - 1);
 }

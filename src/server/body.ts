@@ -86,7 +86,7 @@ export function readJsonBody(
         const bytes = Buffer.concat(chunks, received);
         keep?.(bytes);
         const value = parse(bytes.toString('utf8'));
-        rememberBytes(value, bytes);
+        rememberBytes(value, bytes, scanner.topLevel);
         resolve(value);
       } catch (err) {
         reject(err);

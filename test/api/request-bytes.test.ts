@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { jsonBody, rememberBytes } from '../../src/body-bytes.ts';
+import { JsonShapeScanner } from '../../src/server/json-shape.ts';
 import { startProxy, type TestProxy } from '../helpers/proxy.ts';
 import { type FakeUpstream, reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
 
@@ -90,10 +91,17 @@ describe('what goes upstream: the client’s bytes, with what ccproxy changed pa
 });
 
 describe('jsonBody: the client’s bytes with ccproxy’s changes patched in', () => {
-  const parsed = (text: string) => {
+  /** As the body reader does: the bytes scanned as they arrive (in `cuts`-sized chunks), then parsed. */
+  const parsed = (text: string, cuts: number[] = []) => {
     const bytes = Buffer.from(text);
+    const scanner = new JsonShapeScanner();
+    let at = 0;
+    for (const size of [...cuts, bytes.length]) {
+      scanner.feed(bytes.subarray(at, Math.min(bytes.length, at + size)));
+      at = Math.min(bytes.length, at + size);
+    }
     const value = JSON.parse(text) as Record<string, unknown>;
-    rememberBytes(value, bytes);
+    rememberBytes(value, bytes, scanner.topLevel);
     return value;
   };
   const sent = (v: object) => {
@@ -132,6 +140,23 @@ describe('jsonBody: the client’s bytes with ccproxy’s changes patched in', (
     assert.equal(sent({ a: 1 }), '{"a":1}', 'a value it was never given');
   });
 
+  it('adds to an empty object, and patches a body whose structure arrived split across chunks', () => {
+    const empty = parsed(' { } ');
+    empty.model = 'm';
+    assert.equal(sent(empty), ' {"model":"m" } ');
+    const text = '{"model": "x", "messages": [{"content": "a,b:c}"}], "stream" : true }';
+    for (let cut = 1; cut < text.length; cut++) {
+      const v = parsed(text, [cut, 1, 2]);
+      v.model = 'y';
+      v.stream = false;
+      assert.equal(
+        sent(v),
+        '{"model": "y", "messages": [{"content": "a,b:c}"}], "stream" : false }',
+        `cut at ${cut}`,
+      );
+    }
+  });
+
   it('any object, formatted any way, with any fields replaced or added: what is sent parses to the changed value', () => {
     const json = fc.jsonValue({ maxDepth: 3 });
     const space = fc.constantFrom('', ' ', '\n', '\t ', '  \r\n');
@@ -141,12 +166,13 @@ describe('jsonBody: the client’s bytes with ccproxy’s changes patched in', (
         fc.array(fc.tuple(fc.string({ maxLength: 6 }), json), { maxLength: 3 }),
         space,
         fc.nat(),
-        (object, edits, ws, indent) => {
+        fc.array(fc.integer({ min: 1, max: 7 }), { maxLength: 8 }),
+        (object, edits, ws, indent, cuts) => {
           const text = JSON.stringify(object, null, indent % 3 === 0 ? undefined : ws.length || 1).replace(
             /^\{/,
             `${ws}{${ws}`,
           );
-          const value = parsed(text);
+          const value = parsed(text, cuts);
           for (const [key, v] of edits) value[key] = v;
           const out = sent(value);
           assert.deepEqual(JSON.parse(out), JSON.parse(JSON.stringify(value)));

@@ -96,6 +96,51 @@ describe('JSON shape scan', () => {
       { numRuns: 500 },
     );
   });
+
+  it('long strings of quotes, backslashes and brackets, cut anywhere: still text (the jumps past 32 bytes)', () => {
+    // Long strings are searched with indexOf rather than byte by byte: escapes dense or sparse,
+    // a cut inside an escape or a run of backslashes, must end the string where JSON.parse does.
+    const piece = fc.constantFrom('"', '\\', '\\"', '[', ']', '{', '}', ',', ':', 'x', 'é', '\n', ' ');
+    const long = fc.array(piece, { maxLength: 200 }).map((p) => p.join(''));
+    const run = fc.tuple(long, fc.nat({ max: 120 })).map(([s, pad]) => `${'a'.repeat(pad)}${s}`);
+    fc.assert(
+      fc.property(
+        fc.array(run, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (strings, cuts) => {
+          const v = { a: strings, b: [[strings[0]]], c: 1 };
+          const text = JSON.stringify(v);
+          assert.equal(scan(text, { maxDepth: 3, maxElements: elementsOf(v) }, cuts), undefined);
+          assert.equal(scan(text, { maxDepth: 2, maxElements: 1e9 }, cuts), 'depth');
+          assert.equal(scan(text, { maxDepth: 9, maxElements: elementsOf(v) - 1 }, cuts), 'elements');
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('reads where a top-level object’s members are: its brace, each colon and comma, its closing brace', () => {
+    const text = ' { "a" : "x,y:{}" , "b":[1,{"c":2}],"d\\"":{} } ';
+    const at = (c: string, from = 0) => Buffer.from(text).indexOf(c, from);
+    const expected = [
+      at('{'),
+      at(':'),
+      at(',', at('"x,y') + 8),
+      at(':', at('"b"')),
+      at(',', at(']')),
+      at(':', at('"d')),
+      text.lastIndexOf('}'),
+    ];
+    for (let cut = 0; cut <= text.length; cut++) {
+      const scanner = new JsonShapeScanner(loose);
+      scanner.feed(Buffer.from(text).subarray(0, cut));
+      scanner.feed(Buffer.from(text).subarray(cut));
+      assert.deepEqual(scanner.topLevel, expected, `cut at ${cut}`);
+    }
+    const array = new JsonShapeScanner(loose);
+    array.feed(Buffer.from('[{"a":1},{"b":2}]'));
+    assert.deepEqual(array.topLevel, [], 'not an object: nothing to patch');
+  });
 });
 
 describe('JSON media types', () => {
