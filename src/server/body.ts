@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyContentTypeParser, FastifyInstance } from 'fastify';
 import { rememberBytes } from '../body-bytes.ts';
 import { ProxyError } from '../errors.ts';
+import { LARGE_TEXT, parseInPieces } from './json-pieces.ts';
 import { JsonShapeScanner, MAX_JSON_DEPTH, MAX_JSON_ELEMENTS } from './json-shape.ts';
 
 /**
@@ -85,7 +86,10 @@ export function readJsonBody(
       try {
         const bytes = Buffer.concat(chunks, received);
         keep?.(bytes);
-        const value = parse(bytes.toString('utf8'));
+        // A large body in pieces: one text that large costs more to make than to parse (json-pieces.ts).
+        const value =
+          (bytes.length >= LARGE_TEXT && parseInPieces(bytes, scanner.topLevel, scanner.nested)) ||
+          parse(bytes.toString('utf8'));
         rememberBytes(value, bytes, scanner.topLevel);
         resolve(value);
       } catch (err) {

@@ -68,6 +68,12 @@ export class JsonShapeScanner {
    * body is not an object. Read only for a body that parsed (body-bytes.ts patches values there).
    */
   readonly topLevel: number[] = [];
+  /**
+   * One level down, inside a top-level object: the `[` or `{` opening a member's value, each `,` in
+   * it and its closing bracket — for an array, where its items are (json-pieces.ts parses a large
+   * one an item at a time).
+   */
+  readonly nested: number[] = [];
 
   constructor(
     private readonly limits: JsonShapeLimits = { maxDepth: MAX_JSON_DEPTH, maxElements: MAX_JSON_ELEMENTS },
@@ -113,17 +119,20 @@ export class JsonShapeScanner {
         case OPEN_BRACE:
         case OPEN_BRACKET:
           if (this.depth === 0 && c === OPEN_BRACE) this.topLevel.push(base + i);
+          else if (this.depth === 1 && this.topLevel.length > 0) this.nested.push(base + i);
           if (++this.depth > maxDepth) return 'depth';
           if (++this.elements > maxElements) return 'elements';
           break;
         case CLOSE_BRACE:
         case CLOSE_BRACKET:
           if (this.depth === 1 && this.topLevel.length > 0) this.topLevel.push(base + i);
+          else if (this.depth === 2 && this.topLevel.length > 0) this.nested.push(base + i);
           if (this.depth > 0) this.depth--;
           break;
         case COMMA:
         case COLON:
           if (this.depth === 1 && this.topLevel.length > 0) this.topLevel.push(base + i);
+          else if (this.depth === 2 && c === COMMA && this.topLevel.length > 0) this.nested.push(base + i);
           if (++this.elements > maxElements) return 'elements';
           break;
       }

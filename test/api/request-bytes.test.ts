@@ -88,6 +88,32 @@ describe('what goes upstream: the client’s bytes, with what ccproxy changed pa
     assert.equal('ccproxy' in (second.body as object), false);
     assert.equal(second.rawBody.includes('ccproxy'), false);
   });
+
+  it('an agent-sized request (read in pieces) goes as sent, or with its model patched; a broken one gets JSON’s own error', async () => {
+    fake.enqueue(reply.text('a'), reply.text('b'));
+    const turn = (i: number) =>
+      `{"role": "${i % 2 ? 'assistant' : 'user'}", "content": [{"type": "text", "text": "line ${i}: \\"quoted\\", [brackets] and caf\\u00e9\\n${'x'.repeat(900)}"}]}`;
+    const messages = `[ ${Array.from({ length: 400 }, (_, i) => turn(i)).join(',\n ')} ]`;
+    const body = `{"model": "team-default", "max_tokens": 8, "system": "${IDENTITY}", "messages": ${messages}}`;
+    assert.ok(body.length > 300_000);
+    let res = await post(body.replace('team-default', 'claude-sonnet-5-5'));
+    assert.equal(res.status, 200, await res.clone().text());
+    await res.json();
+    assert.equal(fake.messages()[0]!.rawBody, body.replace('team-default', 'claude-sonnet-5-5'));
+    res = await post(body);
+    assert.equal(res.status, 200);
+    await res.json();
+    const mapped = fake.messages()[1]!;
+    assert.equal(mapped.rawBody, body.replace('"team-default"', '"claude-haiku-4-5"'));
+    assert.deepEqual((mapped.body as { messages: unknown[] }).messages, JSON.parse(messages));
+
+    res = await post(body.replace(/ \]\}$/, ', ]}')); // a comma after the last message
+    assert.equal(res.status, 400);
+    const err = (await res.json()) as { error: { type: string; message: string } };
+    assert.equal(err.error.type, 'invalid_request_error');
+    assert.match(err.error.message, /^The request body is not valid JSON: /);
+    assert.equal(fake.messages().length, 2);
+  });
 });
 
 describe('jsonBody: the client’s bytes with ccproxy’s changes patched in', () => {

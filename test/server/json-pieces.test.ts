@@ -1,0 +1,80 @@
+/**
+ * A large body parsed a piece at a time (src/server/json-pieces.ts) gives what JSON.parse of the
+ * whole gives, or nothing (then the whole is parsed, and a body that is not JSON gets its error).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { parseInPieces } from '../../src/server/json-pieces.ts';
+import { JsonShapeScanner } from '../../src/server/json-shape.ts';
+
+/** As the body reader does: scanned as it arrives (cut at `cuts`), then parsed in pieces. */
+function pieces(text: string, cuts: number[] = [], largeArray = 0) {
+  const bytes = Buffer.from(text);
+  const scanner = new JsonShapeScanner({ maxDepth: 1e9, maxElements: 1e9 });
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  let from = 0;
+  for (const to of [...points, bytes.length]) {
+    scanner.feed(bytes.subarray(from, to));
+    from = to;
+  }
+  return parseInPieces(bytes, scanner.topLevel, scanner.nested, largeArray);
+}
+
+describe('a large body parsed in pieces', () => {
+  it('any object, formatted any way, cut anywhere: what JSON.parse gives, key order included', () => {
+    const space = fc.constantFrom('', ' ', '\n', '\t ', '  \r\n');
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 }),
+        space,
+        fc.nat(),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (object, ws, indent, cuts) => {
+          const text = `${ws}${JSON.stringify(object, null, indent % 3 === 0 ? undefined : ws.length || 1)}${ws}`;
+          const got = pieces(text, cuts);
+          if (got === undefined) return assert.ok(Object.hasOwn(object, '__proto__'), text);
+          const whole = JSON.parse(text) as object;
+          assert.deepEqual(got, whole);
+          assert.deepEqual(Object.keys(got), Object.keys(whole));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('an array member item by item, only when it is large', () => {
+    const text =
+      '{"model": "m", "messages": [ {"role": "user", "content": "a,b]"} , [1, [2]], "x", 3 ], "n": [] }';
+    assert.deepEqual(pieces(text), JSON.parse(text));
+    assert.deepEqual(pieces(text, [], 1e9), JSON.parse(text));
+    assert.deepEqual(pieces('{"a": [ ], "b": [1]}'), { a: [], b: [1] });
+  });
+
+  it('a repeated key keeps its first place and its last value, as JSON.parse does', () => {
+    assert.deepEqual(pieces('{"a": 1, "b": 2, "a": 3}'), JSON.parse('{"a": 1, "b": 2, "a": 3}'));
+    assert.deepEqual(Object.keys(pieces('{"a": 1, "b": 2, "a": 3}')!), ['a', 'b']);
+  });
+
+  it('anything JSON.parse would refuse, or word differently, is left to it', () => {
+    for (const text of [
+      '{"a": 1} x',
+      'x {"a": 1}',
+      '\uFEFF{"a": 1}',
+      '{"a": 1 "b": 2}',
+      '{"a": 1,}',
+      '{"a": [1,]}',
+      '{"a": [1}',
+      '{"a": [1] 2}',
+      '{"a" 1}',
+      '{a: 1}',
+      '{"a": tru}',
+      '{"__proto__": {"x": 1}}',
+      '[1, 2]',
+      '"text"',
+      '',
+      '{',
+    ])
+      assert.equal(pieces(text), undefined, text);
+  });
+});
