@@ -70,6 +70,7 @@ describe('a large body parsed in pieces', () => {
       '{a: 1}',
       '{"a": tru}',
       '{"__proto__": {"x": 1}}',
+      `{${Array.from({ length: 300 }, (_, i) => `"k${i}": ${i}`).join(',')}}`, // more members than a request has
       '[1, 2]',
       '"text"',
       '',
