@@ -7,7 +7,7 @@
  * place, so comparing the top level with what was parsed finds every change.
  */
 
-import { BACKSLASH, CLOSE_BRACE, COLON, COMMA, OPEN_BRACE, QUOTE } from './json-bytes.ts';
+import { BACKSLASH, CLOSE_BRACE, COLON, COMMA, isSpace, OPEN_BRACE, QUOTE } from './json-bytes.ts';
 
 /** The bytes, the top level as parsed from them, and where its members are in the bytes. */
 interface Sent {
@@ -63,8 +63,6 @@ function changesSince(record: Record<string, unknown>, sent: Sent): Map<string, 
     if (!changes.has(key) && !sent.keys.includes(key) && !change(key)) return undefined;
   return changes;
 }
-
-const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /**
  * `bytes`, a JSON object (valid: it was parsed) whose top level's structure is at `separators`, with

@@ -9,7 +9,15 @@
  * account for, a piece that does not parse) answers undefined, and the caller parses the whole,
  * which also words the error for a body that is not JSON.
  */
-import { CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET } from '../json-bytes.ts';
+import {
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  isSpace,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+} from '../json-bytes.ts';
 
 /** Text this long is a large object to V8 (kMaxRegularHeapObjectSize). */
 export const LARGE_TEXT = 128 * 1024;
@@ -21,8 +29,6 @@ export const LARGE_TEXT = 128 * 1024;
  * one-byte items is one parse, not a million.
  */
 const MAX_MEMBERS = 256;
-
-const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 function onlySpace(bytes: Buffer, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (!isSpace(bytes[i])) return false;
