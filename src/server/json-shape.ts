@@ -6,7 +6,8 @@
  * structural elements as chunks arrive, so such a body is refused while it is still being received.
  * The translators also walk requests recursively; the depth bound keeps them off the stack limit.
  * The same pass notes where a top-level object's members are, so that a field ccproxy changes can be
- * patched into the client's bytes without reading them again (body-bytes.ts).
+ * patched into the client's bytes without reading them again (body-bytes.ts), and a large body parsed
+ * a member at a time (json-pieces.ts).
  *
  * The scan never validates: a malformed body passes through to `JSON.parse`, which says what is wrong.
  * Bytes are safe to scan one by one: in UTF-8 no byte of a multi-byte character is ASCII.
@@ -65,7 +66,8 @@ export class JsonShapeScanner {
    * Where a top-level object's members are, by the offsets of its structure: its `{`, then each
    * member's `:` and the `,` (or, for the last, the `}`) after its value — so a key lies between a
    * separator and the next `:`, its value between that `:` and the next separator. Empty when the
-   * body is not an object. Read only for a body that parsed (body-bytes.ts patches values there).
+   * body is not an object. Trusted only once the body parsed (body-bytes.ts patches values there;
+   * json-pieces.ts checks every piece it parses).
    */
   readonly topLevel: number[] = [];
   /**
