@@ -13,6 +13,7 @@ import { BACKSLASH, CLOSE_BRACE, COLON, COMMA, isSpace, OPEN_BRACE, QUOTE } from
 interface Sent {
   bytes: Buffer;
   keys: string[];
+  /** Each member's value, or its Unread while nothing has read it. */
   values: unknown[];
   separators: readonly number[];
 }
@@ -20,13 +21,78 @@ interface Sent {
 const asSent = new WeakMap<object, Sent>();
 
 /**
+ * A member of a large body left as its bytes until something reads it (server/json-pieces.ts). The
+ * API path forwards Claude Code's conversation and tools without looking inside them, and parsing
+ * them was most of what such a request cost ccproxy (docs/performance.md, sixteenth session).
+ */
+class Unread {
+  state: 'unread' | 'read' | 'replaced' = 'unread';
+  value: unknown;
+  constructor(
+    /** The member's first byte (`[` for an array), for checks that need only its kind. */
+    readonly first: number,
+    readonly parse: () => unknown,
+  ) {}
+
+  /** Whether the member still says what its bytes say: not read, or read and not replaced since. */
+  untouched(record: Record<string, unknown>, key: string): boolean {
+    return this.state === 'unread' || (this.state === 'read' && record[key] === this.value);
+  }
+}
+
+const unreadOf = new WeakMap<object, Map<string, Unread>>();
+
+/**
+ * Make `target[key]` a member parsed on first read (`parse`, which throws for bytes that are not
+ * JSON) and replaced like any other by an assignment. `first` is its first byte.
+ */
+export function leaveUnread(
+  target: Record<string, unknown>,
+  key: string,
+  first: number,
+  parse: () => unknown,
+): void {
+  const u = new Unread(first, parse);
+  const settle = (value: unknown) =>
+    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  Object.defineProperty(target, key, {
+    get() {
+      const value = u.parse();
+      u.state = 'read';
+      u.value = value;
+      settle(value);
+      return value;
+    },
+    set(value: unknown) {
+      u.state = 'replaced';
+      settle(value);
+    },
+    enumerable: true,
+    configurable: true,
+  });
+  const members = unreadOf.get(target) ?? new Map<string, Unread>();
+  unreadOf.set(target, members.set(key, u));
+}
+
+/** The first byte of `target[key]` if it is a member nothing has read yet (see leaveUnread). */
+export function unreadFirstByte(target: object, key: string): number | undefined {
+  const u = unreadOf.get(target)?.get(key);
+  return u?.state === 'unread' ? u.first : undefined;
+}
+
+/**
  * Remember `bytes` as what `value` (a JSON object, just parsed from them) was sent as. `separators`
  * are the offsets of its top level's structure, as JsonShapeScanner's `topLevel` reads them while
  * the body arrives: a change is then patched in without reading the bytes again.
  */
 export function rememberBytes(value: unknown, bytes: Buffer, separators: readonly number[]): void {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value))
-    asSent.set(value, { bytes, keys: Object.keys(value), values: Object.values(value), separators });
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+  const keys = Object.keys(value);
+  const unread = unreadOf.get(value);
+  const values = unread
+    ? keys.map((k) => unread.get(k) ?? (value as Record<string, unknown>)[k])
+    : Object.values(value);
+  asSent.set(value, { bytes, keys, values, separators });
 }
 
 /**
@@ -57,7 +123,9 @@ function changesSince(record: Record<string, unknown>, sent: Sent): Map<string, 
   for (let i = 0; i < sent.keys.length; i++) {
     const key = sent.keys[i]!;
     if (!Object.hasOwn(record, key)) return undefined;
-    if (record[key] !== sent.values[i] && !change(key)) return undefined;
+    const was = sent.values[i];
+    const same = was instanceof Unread ? was.untouched(record, key) : record[key] === was;
+    if (!same && !change(key)) return undefined;
   }
   for (const key of Object.keys(record))
     if (!changes.has(key) && !sent.keys.includes(key) && !change(key)) return undefined;

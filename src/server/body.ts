@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyContentTypeParser, FastifyInstance } from 'fastify';
 import { rememberBytes } from '../body-bytes.ts';
 import { ProxyError } from '../errors.ts';
-import { LARGE_TEXT, parseInPieces } from './json-pieces.ts';
+import { LARGE_TEXT, PIECES_FROM, parseInPieces, UNREAD_FROM } from './json-pieces.ts';
 import { JsonShapeScanner, MAX_JSON_DEPTH, MAX_JSON_ELEMENTS } from './json-shape.ts';
 
 /**
@@ -86,9 +86,11 @@ export function readJsonBody(
       try {
         const bytes = Buffer.concat(chunks, received);
         keep?.(bytes);
-        // A large body in pieces: one text that large costs more to make than to parse (json-pieces.ts).
+        // A large body in pieces, its largest members unread until something reads them: one text
+        // that large costs more to make than to parse, and most of it is only passed on (json-pieces.ts).
         const value =
-          (bytes.length >= LARGE_TEXT && parseInPieces(bytes, scanner.topLevel, scanner.nested)) ||
+          (bytes.length >= PIECES_FROM &&
+            parseInPieces(bytes, scanner.topLevel, scanner.nested, LARGE_TEXT, UNREAD_FROM)) ||
           parse(bytes.toString('utf8'));
         rememberBytes(value, bytes, scanner.topLevel);
         resolve(value);

@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { jsonBody, rememberBytes } from '../../src/body-bytes.ts';
+import OpenAI from 'openai';
+import { jsonBody, rememberBytes, unreadFirstByte } from '../../src/body-bytes.ts';
+import { parseInPieces } from '../../src/server/json-pieces.ts';
 import { JsonShapeScanner } from '../../src/server/json-shape.ts';
 import { startProxy, type TestProxy } from '../helpers/proxy.ts';
 import { type FakeUpstream, reply, startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
@@ -114,6 +116,46 @@ describe('what goes upstream: the client’s bytes, with what ccproxy changed pa
     assert.match(err.error.message, /^The request body is not valid JSON: /);
     assert.equal(fake.messages().length, 2);
   });
+
+  it('a conversation ccproxy has no reason to read goes unread: the upstream judges what is inside it', async () => {
+    // Claude Code's request with a message that is not JSON inside: ccproxy passes it on as sent (it
+    // reads only the top level), and the upstream answers its 400 in Anthropic's shape.
+    const turn = (i: number) => `{"role": "user", "content": "${'y'.repeat(1000)} ${i}"}`;
+    const turns = Array.from({ length: 60 }, (_, i) => turn(i));
+    turns[30] = '{"role": "user", "content": tru}';
+    const body = `{"model": "claude-sonnet-5-5", "max_tokens": 8, "system": "${IDENTITY}", "messages": [${turns.join(',')}]}`;
+    let res = await post(body);
+    assert.equal(res.status, 400);
+    const err = (await res.json()) as { type: string; error: { type: string; message: string } };
+    assert.equal(err.type, 'error');
+    assert.equal(err.error.type, 'invalid_request_error');
+    assert.match(err.error.message, /valid JSON/);
+    assert.equal(fake.messages()[0]!.rawBody, body);
+    // An OpenAI client's conversation is read (to translate it): the same flaw is ccproxy's 400, in
+    // OpenAI's shape, naming the member.
+    const openai = new OpenAI({ baseURL: `${proxy.url}/api/v1`, apiKey: 'dummy', maxRetries: 0 });
+    const content = 'z'.repeat(1000);
+    const broken = `{"model": "claude-sonnet-5-5", "messages": [${Array.from({ length: 40 }, () => `{"role": "user", "content": "${content}"}`).join(',')}, {"role": "user", "content": nul}]}`;
+    res = await fetch(`${proxy.url}/api/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer dummy' },
+      body: broken,
+    });
+    assert.equal(res.status, 400);
+    const oe = (await res.json()) as { error: { type: string; message: string } };
+    assert.equal(oe.error.type, 'invalid_request_error');
+    assert.match(oe.error.message, /^The request body is not valid JSON: in "messages", /);
+    assert.equal(fake.messages().length, 1);
+    // Still serving, and a sound conversation of that size goes through both ways.
+    fake.enqueue(reply.text('fine'), reply.text('fine'));
+    res = await post(body.replace('{"role": "user", "content": tru}', turn(30)));
+    assert.equal(res.status, 200);
+    await res.json();
+    const done = await openai.chat.completions.create(
+      JSON.parse(broken.replace(', {"role": "user", "content": nul}', '')),
+    );
+    assert.equal(done.choices[0]!.message.content, 'fine');
+  });
 });
 
 describe('jsonBody: the client’s bytes with ccproxy’s changes patched in', () => {
@@ -181,6 +223,33 @@ describe('jsonBody: the client’s bytes with ccproxy’s changes patched in', (
         `cut at ${cut}`,
       );
     }
+  });
+
+  it('members left unread stay unread: sent as they came, patched only when replaced', () => {
+    const text = '{"model": "x", "messages": [ {"role": "user", "content": "hi"} ], "tools": [ "a", "b" ] }';
+    /** As the body reader does for a large body, with every member over 8 bytes unread. */
+    const lazy = () => {
+      const bytes = Buffer.from(text);
+      const scanner = new JsonShapeScanner();
+      scanner.feed(bytes);
+      const value = parseInPieces(bytes, scanner.topLevel, scanner.nested, 0, 8)!;
+      rememberBytes(value, bytes, scanner.topLevel);
+      return value;
+    };
+    let v = lazy();
+    v.model = 'y';
+    assert.equal(sent(v), text.replace('"x"', '"y"'));
+    assert.equal(unreadFirstByte(v, 'messages'), '['.charCodeAt(0), 'the patch did not read it');
+    v = lazy();
+    assert.equal((v.messages as unknown[]).length, 1); // read, not changed
+    assert.equal(sent(v), text);
+    v.messages = [];
+    assert.equal(sent(v), text.replace('[ {"role": "user", "content": "hi"} ]', '[]'));
+    v = lazy();
+    assert.equal(unreadFirstByte(v, 'tools'), '['.charCodeAt(0));
+    v.tools = [{ name: 't' }]; // replaced without being read
+    assert.equal(sent(v), text.replace('[ "a", "b" ] }', '[{"name":"t"}] }'));
+    assert.equal(unreadFirstByte(v, 'messages'), '['.charCodeAt(0));
   });
 
   it('any object, formatted any way, with any fields replaced or added: what is sent parses to the changed value', () => {

@@ -5,11 +5,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { unreadFirstByte } from '../../src/body-bytes.ts';
+import { ProxyError } from '../../src/errors.ts';
 import { parseInPieces } from '../../src/server/json-pieces.ts';
 import { JsonShapeScanner } from '../../src/server/json-shape.ts';
 
 /** As the body reader does: scanned as it arrives (cut at `cuts`), then parsed in pieces. */
-function pieces(text: string, cuts: number[] = [], largeArray = 0) {
+function pieces(text: string, cuts: number[] = [], largeArray = 0, unreadFrom = Number.POSITIVE_INFINITY) {
   const bytes = Buffer.from(text);
   const scanner = new JsonShapeScanner({ maxDepth: 1e9, maxElements: 1e9 });
   const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
@@ -18,7 +20,7 @@ function pieces(text: string, cuts: number[] = [], largeArray = 0) {
     scanner.feed(bytes.subarray(from, to));
     from = to;
   }
-  return parseInPieces(bytes, scanner.topLevel, scanner.nested, largeArray);
+  return parseInPieces(bytes, scanner.topLevel, scanner.nested, largeArray, unreadFrom);
 }
 
 describe('a large body parsed in pieces', () => {
@@ -77,5 +79,67 @@ describe('a large body parsed in pieces', () => {
       '{',
     ])
       assert.equal(pieces(text), undefined, text);
+  });
+
+  it('members left unread: any object, cut anywhere, reads as JSON.parse gives, each parsed once', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 }),
+        fc.nat({ max: 40 }),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (object, unreadFrom, spaced, cuts) => {
+          const text = JSON.stringify(object, null, spaced ? 1 : undefined);
+          const got = pieces(text, cuts, 0, unreadFrom);
+          if (got === undefined) return assert.ok(Object.hasOwn(object, '__proto__'), text);
+          const whole = JSON.parse(text) as Record<string, unknown>;
+          assert.deepEqual(Object.keys(got), Object.keys(whole));
+          for (const key of Object.keys(whole)) {
+            const first = unreadFirstByte(got, key);
+            if (first !== undefined) assert.equal(String.fromCharCode(first), JSON.stringify(whole[key])[0]);
+          }
+          assert.deepEqual(got, whole);
+          // Read once: the same object on every read, nothing left unread.
+          for (const key of Object.keys(whole)) {
+            assert.equal(got[key], got[key]);
+            assert.equal(unreadFirstByte(got, key), undefined);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('an unread member that is not JSON inside is a 400 when read; a broken structure is refused at once', () => {
+    // (Two items without a comma between are one item that is not JSON, found when read.)
+    const got = pieces(
+      '{"model": "m", "messages": [{"role": "user"} {"content": 1}], "tools": {"a": tru}}',
+      [],
+      0,
+      10,
+    )!;
+    assert.equal(got.model, 'm');
+    assert.equal(unreadFirstByte(got, 'messages'), '['.charCodeAt(0));
+    assert.equal(unreadFirstByte(got, 'tools'), '{'.charCodeAt(0));
+    for (const key of ['messages', 'tools'])
+      assert.throws(
+        () => got[key],
+        (err) =>
+          err instanceof ProxyError &&
+          err.status === 400 &&
+          err.message.startsWith(`The request body is not valid JSON: in "${key}", `),
+      );
+    // Replaced, it is what was assigned.
+    got.messages = [];
+    assert.deepEqual(got.messages, []);
+    assert.equal(unreadFirstByte(got, 'messages'), undefined);
+    // Commas, brackets and empty items are checked before anything is left unread.
+    for (const text of [
+      '{"messages": [{"a": 1},]}',
+      '{"messages": [ , {"a": 1}]}',
+      '{"messages": [{"a": 1}] x}',
+      '{"messages":          }',
+    ])
+      assert.equal(pieces(text, [], 0, 10), undefined, text);
   });
 });

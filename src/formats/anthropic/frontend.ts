@@ -3,7 +3,9 @@
  * mapping, and rendering is identity. In API mode its answers usually bypass `render*` entirely:
  * the upstream's bytes go straight to the client.
  */
+import { unreadFirstByte } from '../../body-bytes.ts';
 import { anthropicErrorType, ProxyError } from '../../errors.ts';
+import { OPEN_BRACKET } from '../../json-bytes.ts';
 import { isObject } from '../fields.ts';
 import type { Frontend, Parsed, RenderedError } from '../frontend.ts';
 import { resolveModel } from '../models.ts';
@@ -19,8 +21,11 @@ export function validateMessagesRequest(body: unknown, { requireMaxTokens = true
   if (body.model === undefined) throw ProxyError.invalid('model: Field required', 'model');
   if (typeof body.model !== 'string' || body.model === '')
     throw ProxyError.invalid('model: Input should be a non-empty string', 'model');
-  if (body.messages === undefined) throw ProxyError.invalid('messages: Field required', 'messages');
-  if (!Array.isArray(body.messages))
+  // A large conversation is left unread (server/json-pieces.ts): its first byte says it is a list.
+  const unread = unreadFirstByte(body, 'messages');
+  if (unread === undefined && body.messages === undefined)
+    throw ProxyError.invalid('messages: Field required', 'messages');
+  if (unread === undefined ? !Array.isArray(body.messages) : unread !== OPEN_BRACKET)
     throw ProxyError.invalid('messages: Input should be a valid list', 'messages');
   if (requireMaxTokens && body.max_tokens === undefined)
     throw ProxyError.invalid('max_tokens: Field required', 'max_tokens');
