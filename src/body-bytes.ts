@@ -7,11 +7,15 @@
  * place, so comparing the top level with what was parsed finds every change.
  */
 
+import type { ChunkedBytes } from './chunked-bytes.ts';
 import { BACKSLASH, CLOSE_BRACE, COLON, COMMA, isSpace, OPEN_BRACE, QUOTE } from './json-bytes.ts';
+
+/** A body smaller than this goes upstream in one buffer; a larger one as the chunks it came in. */
+const JOIN_BELOW = 32 * 1024;
 
 /** The bytes, the top level as parsed from them, and where its members are in the bytes. */
 interface Sent {
-  bytes: Buffer;
+  bytes: ChunkedBytes;
   keys: string[];
   /** Each member's value, or its Unread while nothing has read it. */
   values: unknown[];
@@ -29,8 +33,7 @@ class Unread {
   state: 'unread' | 'read' | 'replaced' = 'unread';
   value: unknown;
   constructor(
-    /** The member's first byte (`[` for an array), for checks that need only its kind. */
-    readonly first: number,
+    readonly at: UnreadBytes,
     readonly parse: () => unknown,
   ) {}
 
@@ -42,17 +45,24 @@ class Unread {
 
 const unreadOf = new WeakMap<object, Map<string, Unread>>();
 
+/** Where an unread member's value is: `bytes` from `from` to `to`, spaces trimmed. */
+export interface UnreadBytes {
+  bytes: ChunkedBytes;
+  from: number;
+  to: number;
+}
+
 /**
  * Make `target[key]` a member parsed on first read (`parse`, which throws for bytes that are not
- * JSON) and replaced like any other by an assignment. `first` is its first byte.
+ * JSON) and replaced like any other by an assignment.
  */
 export function leaveUnread(
   target: Record<string, unknown>,
   key: string,
-  first: number,
+  at: UnreadBytes,
   parse: () => unknown,
 ): void {
-  const u = new Unread(first, parse);
+  const u = new Unread(at, parse);
   const settle = (value: unknown) =>
     Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
   Object.defineProperty(target, key, {
@@ -74,10 +84,38 @@ export function leaveUnread(
   unreadOf.set(target, members.set(key, u));
 }
 
+function unread(target: object, key: string): UnreadBytes | undefined {
+  const u = unreadOf.get(target)?.get(key);
+  return u?.state === 'unread' ? u.at : undefined;
+}
+
 /** The first byte of `target[key]` if it is a member nothing has read yet (see leaveUnread). */
 export function unreadFirstByte(target: object, key: string): number | undefined {
-  const u = unreadOf.get(target)?.get(key);
-  return u?.state === 'unread' ? u.first : undefined;
+  const at = unread(target, key);
+  return at?.bytes.at(at.from);
+}
+
+/**
+ * If nothing has read `target[key]`: each place `name` is a key inside it, as the first bytes of its
+ * value (up to 16, as text). Read from the bytes, so it may count more than a parse would (a string
+ * value spelled "name" followed by a colon cannot occur in JSON; a key of that name in some object a
+ * reader would not look into can), never fewer, short of a key written with escapes.
+ */
+export function keyInUnread(target: object, key: string, name: string): string[] | undefined {
+  const at = unread(target, key);
+  if (!at) return undefined;
+  const { bytes, to } = at;
+  const quoted = Buffer.from(JSON.stringify(name));
+  const values: string[] = [];
+  for (let i = bytes.indexOf(quoted, at.from, to); i !== -1; i = bytes.indexOf(quoted, i + 1, to)) {
+    let j = i + quoted.length;
+    while (isSpace(bytes.at(j))) j++;
+    if (bytes.at(j) !== COLON) continue;
+    j++;
+    while (isSpace(bytes.at(j))) j++;
+    values.push(bytes.text(j, Math.min(j + 16, to)));
+  }
+  return values;
 }
 
 /**
@@ -85,7 +123,7 @@ export function unreadFirstByte(target: object, key: string): number | undefined
  * are the offsets of its top level's structure, as JsonShapeScanner's `topLevel` reads them while
  * the body arrives: a change is then patched in without reading the bytes again.
  */
-export function rememberBytes(value: unknown, bytes: Buffer, separators: readonly number[]): void {
+export function rememberBytes(value: unknown, bytes: ChunkedBytes, separators: readonly number[]): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
   const keys = Object.keys(value);
   const unread = unreadOf.get(value);
@@ -98,14 +136,16 @@ export function rememberBytes(value: unknown, bytes: Buffer, separators: readonl
 /**
  * What to send for `value`: the client's bytes if nothing changed; those bytes with the changed
  * top-level fields patched in (`patchTopLevel`) if fields were only replaced or added; else the
- * value serialized whole.
+ * value serialized whole. A large body's bytes are a list of buffers, never joined (chunked-bytes.ts).
  */
-export function jsonBody(value: object): Buffer | string {
+export function jsonBody(value: object): Buffer | string | readonly Buffer[] {
   const sent = asSent.get(value);
   const changes = sent && changesSince(value as Record<string, unknown>, sent);
   if (!sent || !changes) return JSON.stringify(value);
-  if (changes.size === 0) return sent.bytes;
-  return patchTopLevel(sent.bytes, sent.separators, changes) ?? JSON.stringify(value);
+  const parts = changes.size === 0 ? sent.bytes.chunks : patchTopLevel(sent.bytes, sent.separators, changes);
+  if (!parts) return JSON.stringify(value);
+  if (parts.length === 1) return parts[0]!;
+  return sent.bytes.length < JOIN_BELOW ? Buffer.concat(parts) : parts;
 }
 
 /**
@@ -140,27 +180,28 @@ function changesSince(record: Record<string, unknown>, sent: Sent): Map<string, 
  * last), or a top-level key is written with an escape.
  */
 export function patchTopLevel(
-  bytes: Buffer,
+  bytes: ChunkedBytes,
   separators: readonly number[],
   changes: ReadonlyMap<string, string>,
-): Buffer | undefined {
+): Buffer[] | undefined {
   const last = separators.length - 1;
   // `{`, then a `:` and a `,` or the closing `}` for each member.
   const members = last === 1 ? 0 : last / 2;
   if (
     !Number.isInteger(members) ||
-    bytes[separators[0]!] !== OPEN_BRACE ||
-    bytes[separators[last]!] !== CLOSE_BRACE
+    bytes.at(separators[0]!) !== OPEN_BRACE ||
+    bytes.at(separators[last]!) !== CLOSE_BRACE
   )
     return undefined;
   const open = separators[0]! + 1;
-  const parts: Uint8Array[] = [bytes.subarray(0, open), Buffer.alloc(0)];
+  const parts: Buffer[] = bytes.slices(0, open);
+  const addedAt = parts.length;
   let copied = open;
   const seen = new Set<string>();
   for (let m = 0; m < members; m++) {
     const colon = separators[2 * m + 1]!;
     const next = separators[2 * m + 2]!;
-    if (bytes[colon] !== COLON || (m < members - 1 && bytes[next] !== COMMA)) return undefined;
+    if (bytes.at(colon) !== COLON || (m < members - 1 && bytes.at(next) !== COMMA)) return undefined;
     const key = keyBetween(bytes, separators[2 * m]! + 1, colon);
     if (key === undefined) return undefined;
     const text = changes.get(key);
@@ -168,25 +209,25 @@ export function patchTopLevel(
     if (seen.has(key)) return undefined;
     seen.add(key);
     let start = colon + 1;
-    while (isSpace(bytes[start])) start++;
+    while (isSpace(bytes.at(start))) start++;
     let end = next;
-    while (isSpace(bytes[end - 1])) end--;
-    parts.push(bytes.subarray(copied, start), Buffer.from(text));
+    while (isSpace(bytes.at(end - 1))) end--;
+    parts.push(...bytes.slices(copied, start), Buffer.from(text));
     copied = end;
   }
-  parts.push(bytes.subarray(copied));
+  parts.push(...bytes.slices(copied, bytes.length));
   let added = '';
   for (const [key, text] of changes) if (!seen.has(key)) added += `${JSON.stringify(key)}:${text},`;
   // Right after the opening brace; the comma only where members follow.
-  if (added) parts[1] = Buffer.from(members > 0 ? added : added.slice(0, -1));
-  return Buffer.concat(parts);
+  if (added) parts.splice(addedAt, 0, Buffer.from(members > 0 ? added : added.slice(0, -1)));
+  return parts;
 }
 
 /** The key quoted between `from` and `to` (spaces around it), or undefined if it has an escape. */
-function keyBetween(bytes: Buffer, from: number, to: number): string | undefined {
-  while (isSpace(bytes[from])) from++;
-  while (isSpace(bytes[to - 1])) to--;
-  if (bytes[from] !== QUOTE || bytes[to - 1] !== QUOTE || to - from < 2) return undefined;
-  for (let i = from + 1; i < to - 1; i++) if (bytes[i] === BACKSLASH) return undefined;
-  return bytes.toString('utf8', from + 1, to - 1);
+function keyBetween(bytes: ChunkedBytes, from: number, to: number): string | undefined {
+  while (isSpace(bytes.at(from))) from++;
+  while (isSpace(bytes.at(to - 1))) to--;
+  if (bytes.at(from) !== QUOTE || bytes.at(to - 1) !== QUOTE || to - from < 2) return undefined;
+  for (let i = from + 1; i < to - 1; i++) if (bytes.at(i) === BACKSLASH) return undefined;
+  return bytes.text(from + 1, to - 1);
 }

@@ -39,10 +39,28 @@ export interface Timeouts {
   idleMs: number;
 }
 
+/** A request's body: text, bytes, or bytes in pieces (a large body as it came: chunked-bytes.ts). */
+export type RequestBody = string | Buffer | readonly Buffer[];
+
+/** A body's length in bytes. */
+export function bodyLength(body: RequestBody): number {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (Buffer.isBuffer(body)) return body.length;
+  let n = 0;
+  for (const b of body) n += b.length;
+  return n;
+}
+
+/** A body as text (for request capture). */
+export function bodyText(body: RequestBody): string {
+  if (typeof body === 'string') return body;
+  return (Buffer.isBuffer(body) ? body : Buffer.concat(body)).toString('utf8');
+}
+
 export interface SendOptions {
   method: string;
   headers: OutgoingHttpHeaders;
-  body?: string | Buffer;
+  body?: RequestBody;
   signal?: Abortable;
   agent?: http.Agent;
   timeouts: Timeouts;
@@ -68,7 +86,7 @@ export function send(origin: URL, path: string, o: SendOptions): Promise<HttpRes
         agent: o.agent,
       });
       // Set on the request rather than on a copy of the headers: node sets each header this way anyway.
-      if (o.body !== undefined) req.setHeader('content-length', Buffer.byteLength(o.body));
+      if (o.body !== undefined) req.setHeader('content-length', bodyLength(o.body));
     } catch (err) {
       reject(err); // an invalid header value, an unknown protocol
       return;
@@ -120,7 +138,11 @@ export function send(origin: URL, path: string, o: SendOptions): Promise<HttpRes
       if (idleMs > 0) req.setTimeout(idleMs, () => res.destroy(new HttpTimeout('idle', idleMs)));
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
     });
-    req.end(o.body);
+    // Pieces are written as they are: node sends what waits for the socket in one writev.
+    if (typeof o.body === 'object' && !Buffer.isBuffer(o.body)) {
+      for (const b of o.body) req.write(b);
+      req.end();
+    } else req.end(o.body);
   });
 }
 

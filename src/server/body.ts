@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyContentTypeParser, FastifyInstance } from 'fastify';
 import { rememberBytes } from '../body-bytes.ts';
+import { ChunkedBytes } from '../chunked-bytes.ts';
 import { ProxyError } from '../errors.ts';
 import { LARGE_TEXT, PIECES_FROM, parseInPieces, UNREAD_FROM } from './json-pieces.ts';
 import { JsonShapeScanner, MAX_JSON_DEPTH, MAX_JSON_ELEMENTS } from './json-shape.ts';
@@ -84,14 +85,15 @@ export function readJsonBody(
     const onEnd = () => {
       detach();
       try {
-        const bytes = Buffer.concat(chunks, received);
-        keep?.(bytes);
+        // Not joined: a large body's copy was a large allocation outside V8's heap (chunked-bytes.ts).
+        const bytes = new ChunkedBytes(chunks);
+        keep?.(bytes.whole());
         // A large body in pieces, its largest members unread until something reads them: one text
         // that large costs more to make than to parse, and most of it is only passed on (json-pieces.ts).
         const value =
           (bytes.length >= PIECES_FROM &&
             parseInPieces(bytes, scanner.topLevel, scanner.nested, LARGE_TEXT, UNREAD_FROM)) ||
-          parse(bytes.toString('utf8'));
+          parse(bytes.text(0, bytes.length));
         rememberBytes(value, bytes, scanner.topLevel);
         resolve(value);
       } catch (err) {

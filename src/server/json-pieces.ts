@@ -16,6 +16,7 @@
  * read — a 400 then — or the upstream's, which answers a body that is not JSON with a 400 of its own.
  */
 import { leaveUnread } from '../body-bytes.ts';
+import type { ChunkedBytes } from '../chunked-bytes.ts';
 import { ProxyError } from '../errors.ts';
 import {
   CLOSE_BRACE,
@@ -46,8 +47,8 @@ export const PIECES_FROM = 32 * 1024;
  */
 const MAX_MEMBERS = 256;
 
-function onlySpace(bytes: Buffer, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (!isSpace(bytes[i])) return false;
+function onlySpace(bytes: ChunkedBytes, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!isSpace(bytes.at(i))) return false;
   return true;
 }
 
@@ -56,7 +57,7 @@ function onlySpace(bytes: Buffer, from: number, to: number): boolean {
  * undefined where only parsing the whole says what they hold.
  */
 export function parseInPieces(
-  bytes: Buffer,
+  bytes: ChunkedBytes,
   topLevel: readonly number[],
   nested: readonly number[],
   /** Array members this long are parsed an item at a time (smaller in the tests). */
@@ -65,7 +66,7 @@ export function parseInPieces(
   unreadFrom = Number.POSITIVE_INFINITY,
 ): Record<string, unknown> | undefined {
   const last = topLevel.length - 1;
-  if (last < 1 || bytes[topLevel[0]!] !== OPEN_BRACE || bytes[topLevel[last]!] !== CLOSE_BRACE)
+  if (last < 1 || bytes.at(topLevel[0]!) !== OPEN_BRACE || bytes.at(topLevel[last]!) !== CLOSE_BRACE)
     return undefined;
   if (!onlySpace(bytes, 0, topLevel[0]!) || !onlySpace(bytes, topLevel[last]! + 1, bytes.length))
     return undefined;
@@ -77,8 +78,8 @@ export function parseInPieces(
     for (let m = 0; m < last / 2; m++) {
       const colon = topLevel[2 * m + 1]!;
       const end = topLevel[2 * m + 2]!;
-      if (bytes[colon] !== COLON || (end !== topLevel[last] && bytes[end] !== COMMA)) return undefined;
-      const key: unknown = JSON.parse(bytes.toString('utf8', topLevel[2 * m]! + 1, colon));
+      if (bytes.at(colon) !== COLON || (end !== topLevel[last] && bytes.at(end) !== COMMA)) return undefined;
+      const key: unknown = JSON.parse(bytes.text(topLevel[2 * m]! + 1, colon));
       if (typeof key !== 'string' || key === '__proto__') return undefined;
       while (k < nested.length && nested[k]! < colon) k++;
       let j = k;
@@ -89,28 +90,28 @@ export function parseInPieces(
         end - colon > largeArray &&
         from < to &&
         (to - from - 1) * (largeArray / 512) <= end - colon &&
-        bytes[nested[from]!] === OPEN_BRACKET &&
+        bytes.at(nested[from]!) === OPEN_BRACKET &&
         onlySpace(bytes, colon + 1, nested[from]!);
       if (end - colon >= unreadFrom) {
         let first = colon + 1;
-        while (first < end && isSpace(bytes[first])) first++;
+        while (first < end && isSpace(bytes.at(first))) first++;
         if (first === end) return undefined;
         if (
-          bytes[first] === OPEN_BRACKET &&
+          bytes.at(first) === OPEN_BRACKET &&
           (from === to || nested[from] !== first || !isArray(bytes, nested, from, to, end))
         )
           return undefined;
-        leaveUnread(out, key, bytes[first]!, () =>
+        let last = end;
+        while (isSpace(bytes.at(last - 1))) last--;
+        leaveUnread(out, key, { bytes, from: first, to: last }, () =>
           read(key, () =>
-            inItems
-              ? arrayInPieces(bytes, nested, from, to, end)
-              : JSON.parse(bytes.toString('utf8', colon + 1, end)),
+            inItems ? arrayInPieces(bytes, nested, from, to, end) : JSON.parse(bytes.text(colon + 1, end)),
           ),
         );
       } else
         out[key] = inItems
           ? arrayInPieces(bytes, nested, from, to, end)
-          : JSON.parse(bytes.toString('utf8', colon + 1, end));
+          : JSON.parse(bytes.text(colon + 1, end));
       k = j;
     }
   } catch {
@@ -132,12 +133,18 @@ function read(key: string, parse: () => unknown): unknown {
  * Whether `nested[from..to)` are the `[`, commas and `]` of an array ending (spaces aside) before
  * `end`, each item more than spaces: what is left to check is inside the items.
  */
-function isArray(bytes: Buffer, nested: readonly number[], from: number, to: number, end: number): boolean {
+function isArray(
+  bytes: ChunkedBytes,
+  nested: readonly number[],
+  from: number,
+  to: number,
+  end: number,
+): boolean {
   const close = nested[to - 1]!;
-  if (to - from < 2 || bytes[close] !== CLOSE_BRACKET || !onlySpace(bytes, close + 1, end)) return false;
+  if (to - from < 2 || bytes.at(close) !== CLOSE_BRACKET || !onlySpace(bytes, close + 1, end)) return false;
   if (to - from === 2 && onlySpace(bytes, nested[from]! + 1, close)) return true; // []
   for (let i = from; i < to - 1; i++) {
-    if (i > from && bytes[nested[i]!] !== COMMA) return false;
+    if (i > from && bytes.at(nested[i]!) !== COMMA) return false;
     if (onlySpace(bytes, nested[i]! + 1, nested[i + 1]!)) return false;
   }
   return true;
@@ -145,7 +152,7 @@ function isArray(bytes: Buffer, nested: readonly number[], from: number, to: num
 
 /** The array whose `[`, commas and `]` are `nested[from..to)`, ending (spaces aside) before `end`. */
 function arrayInPieces(
-  bytes: Buffer,
+  bytes: ChunkedBytes,
   nested: readonly number[],
   from: number,
   to: number,
@@ -154,7 +161,6 @@ function arrayInPieces(
   if (!isArray(bytes, nested, from, to, end)) throw new SyntaxError('not an array');
   const items: unknown[] = [];
   if (to - from === 2 && onlySpace(bytes, nested[from]! + 1, nested[from + 1]!)) return items;
-  for (let i = from; i < to - 1; i++)
-    items.push(JSON.parse(bytes.toString('utf8', nested[i]! + 1, nested[i + 1]!)));
+  for (let i = from; i < to - 1; i++) items.push(JSON.parse(bytes.text(nested[i]! + 1, nested[i + 1]!)));
   return items;
 }

@@ -9,6 +9,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import OpenAI from 'openai';
 import { jsonBody, rememberBytes, unreadFirstByte } from '../../src/body-bytes.ts';
+import { ChunkedBytes } from '../../src/chunked-bytes.ts';
 import { parseInPieces } from '../../src/server/json-pieces.ts';
 import { JsonShapeScanner } from '../../src/server/json-shape.ts';
 import { startProxy, type TestProxy } from '../helpers/proxy.ts';
@@ -163,18 +164,20 @@ describe('jsonBody: the client’s bytes with ccproxy’s changes patched in', (
   const parsed = (text: string, cuts: number[] = []) => {
     const bytes = Buffer.from(text);
     const scanner = new JsonShapeScanner();
+    const chunks: Buffer[] = [];
     let at = 0;
     for (const size of [...cuts, bytes.length]) {
-      scanner.feed(bytes.subarray(at, Math.min(bytes.length, at + size)));
+      chunks.push(bytes.subarray(at, Math.min(bytes.length, at + size)));
+      scanner.feed(chunks.at(-1)!);
       at = Math.min(bytes.length, at + size);
     }
     const value = JSON.parse(text) as Record<string, unknown>;
-    rememberBytes(value, bytes, scanner.topLevel);
+    rememberBytes(value, new ChunkedBytes(chunks), scanner.topLevel);
     return value;
   };
   const sent = (v: object) => {
     const b = jsonBody(v);
-    return typeof b === 'string' ? b : b.toString();
+    return typeof b === 'string' ? b : Buffer.concat(Buffer.isBuffer(b) ? [b] : b).toString();
   };
 
   it('gives the bytes themselves while nothing changed', () => {
@@ -232,8 +235,9 @@ describe('jsonBody: the client’s bytes with ccproxy’s changes patched in', (
       const bytes = Buffer.from(text);
       const scanner = new JsonShapeScanner();
       scanner.feed(bytes);
-      const value = parseInPieces(bytes, scanner.topLevel, scanner.nested, 0, 8)!;
-      rememberBytes(value, bytes, scanner.topLevel);
+      const chunked = new ChunkedBytes([bytes.subarray(0, 20), bytes.subarray(20)]);
+      const value = parseInPieces(chunked, scanner.topLevel, scanner.nested, 0, 8)!;
+      rememberBytes(value, chunked, scanner.topLevel);
       return value;
     };
     let v = lazy();

@@ -19,6 +19,7 @@ import { ProxyError } from '../../errors.ts';
 import { decodeEvents, snippet } from '../../formats/anthropic/sse.ts';
 import type { Message, MessagesRequest } from '../../formats/anthropic/types.ts';
 import { BUILTIN_MODELS, type ModelInfo } from '../../formats/models.ts';
+import type { RequestBody } from '../../http-client.ts';
 import { tapBody } from '../../observability/capture/recorder.ts';
 import type { Backend, Reply, RequestContext } from '../backend.ts';
 import { clientHeaders } from './headers.ts';
@@ -64,7 +65,7 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
   async function call(
     ctx: RequestContext,
     path: string,
-    body: string | Buffer,
+    body: RequestBody,
     lease: Lease,
   ): Promise<UpstreamResponse> {
     const release = await slot(ctx);
@@ -158,7 +159,7 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
   }
 
   /** What goes upstream: the client's own bytes, with what ccproxy changed patched in (body-bytes.ts). */
-  const bodyOf = (request: MessagesRequest): string | Buffer => jsonBody(request);
+  const bodyOf = (request: MessagesRequest): RequestBody => jsonBody(request);
 
   /** The upstream's answer as it is, for a client that speaks Anthropic. */
   const rawReply = (res: UpstreamResponse): Reply => {

@@ -3,6 +3,7 @@
  * start their system prompt with Claude Code's identity. Requests from Claude Code itself already
  * do; others get the identity prepended as its own first block.
  */
+import { keyInUnread } from '../../body-bytes.ts';
 import type { ContentBlock, MessagesRequest, OtherBlock, TextBlock } from '../../formats/anthropic/types.ts';
 
 export const CLAUDE_CODE_IDENTITY = "You are Claude Code, Anthropic's official CLI for Claude.";
@@ -58,9 +59,19 @@ export function cacheMarks(req: MessagesRequest): { count: number; oneHour: bool
       if (Array.isArray(inner)) visit(inner);
     }
   };
-  if (Array.isArray(req.system)) visit(req.system);
-  if (Array.isArray(req.tools)) for (const t of req.tools) if (t) mark(t.cache_control);
-  for (const m of req.messages) if (Array.isArray(m?.content)) visit(m.content);
+  // A large body's conversation and tools may be unread (server/json-pieces.ts): their marks are
+  // counted in their bytes rather than by parsing them (a key of that name anywhere counts, so the
+  // count errs high, which only costs our own block its mark).
+  const unread = (member: 'system' | 'tools' | 'messages'): boolean => {
+    const marks = keyInUnread(req, member, 'cache_control');
+    if (!marks) return false;
+    count += marks.length;
+    if (keyInUnread(req, member, 'ttl')!.some((v) => v.startsWith('"1h"'))) oneHour = true;
+    return true;
+  };
+  if (!unread('system') && Array.isArray(req.system)) visit(req.system);
+  if (!unread('tools') && Array.isArray(req.tools)) for (const t of req.tools) if (t) mark(t.cache_control);
+  if (!unread('messages')) for (const m of req.messages) if (Array.isArray(m?.content)) visit(m.content);
   return { count, oneHour };
 }
 

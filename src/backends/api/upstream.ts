@@ -13,7 +13,15 @@ import type { Settings } from '../../config/schema.ts';
 import { kindForAnthropicType, ProxyError } from '../../errors.ts';
 import { snippet } from '../../formats/anthropic/sse.ts';
 import type { ApiErrorBody } from '../../formats/anthropic/types.ts';
-import { createAgent, HttpTimeout, noProxyMatches, send, type Timeouts } from '../../http-client.ts';
+import {
+  bodyText,
+  createAgent,
+  HttpTimeout,
+  noProxyMatches,
+  type RequestBody,
+  send,
+  type Timeouts,
+} from '../../http-client.ts';
 import { isLoopback } from '../../loopback.ts';
 import type { UpstreamTap } from '../../observability/capture/recorder.ts';
 import { type IdentityHeaders, upstreamHeaders } from './headers.ts';
@@ -37,8 +45,8 @@ export interface CallOptions {
   method: 'GET' | 'POST';
   /** Path and query, e.g. `/v1/messages?beta=true`. */
   path: string;
-  /** JSON: text, or the bytes the client sent. */
-  body?: string | Buffer;
+  /** JSON: text, or the bytes the client sent (in pieces when large). */
+  body?: RequestBody;
   clientHeaders: IncomingHttpHeaders;
   signal: Abortable;
   log: Logger;
@@ -158,7 +166,7 @@ export class Upstream {
         method: opts.method,
         url: this.origin + path,
         headers,
-        body: opts.body?.toString(),
+        body: opts.body === undefined ? undefined : bodyText(opts.body),
       });
       let res: UpstreamResponse;
       try {

@@ -6,7 +6,11 @@ import {
   injectSystemPrompt,
   looksLikeClaudeCode,
 } from '../../../src/backends/api/system-prompt.ts';
+import { unreadFirstByte } from '../../../src/body-bytes.ts';
+import { ChunkedBytes } from '../../../src/chunked-bytes.ts';
 import type { MessagesRequest } from '../../../src/formats/anthropic/types.ts';
+import { parseInPieces } from '../../../src/server/json-pieces.ts';
+import { JsonShapeScanner } from '../../../src/server/json-shape.ts';
 
 const req = (system?: MessagesRequest['system'], extra: Partial<MessagesRequest> = {}): MessagesRequest => ({
   model: 'claude-sonnet-5-5',
@@ -94,5 +98,47 @@ describe('system prompt injection', () => {
       type: 'ephemeral',
       ttl: '1h',
     });
+  });
+
+  it('counts the marks of a conversation and tools left unread in their bytes, reading neither', () => {
+    const conversation = (ttl: string | undefined, escaped: boolean): MessagesRequest =>
+      req('S', {
+        tools: [
+          { name: 't', input_schema: { type: 'object', properties: { cache_control: { type: 'string' } } } },
+          { name: 'u', input_schema: { type: 'object' }, cache_control: eph },
+        ],
+        messages: [
+          // Text that talks about marks is not a mark.
+          {
+            role: 'user',
+            content: [{ type: 'text', text: escaped ? 'a "cache_control": {"ttl": "1h"}' : 'a' }],
+          },
+          {
+            role: 'user',
+            content: [{ type: 'text', text: 'b', cache_control: ttl ? { type: 'ephemeral', ttl } : eph }],
+          },
+        ],
+      });
+    for (const ttl of [undefined, '5m', '1h'])
+      for (const escaped of [false, true]) {
+        const r = conversation(ttl as string | undefined, escaped);
+        // Cut into chunks as a body arrives, every member over 8 bytes unread.
+        const bytes = Buffer.from(JSON.stringify(r, null, 1));
+        const scanner = new JsonShapeScanner();
+        scanner.feed(bytes);
+        const chunks = [bytes.subarray(0, 50), bytes.subarray(50, 61), bytes.subarray(61)];
+        const lazy = parseInPieces(
+          new ChunkedBytes(chunks),
+          scanner.topLevel,
+          scanner.nested,
+          0,
+          8,
+        ) as MessagesRequest;
+        const marks = cacheMarks(lazy);
+        assert.equal(unreadFirstByte(lazy, 'messages'), '['.charCodeAt(0), 'messages not read');
+        assert.equal(unreadFirstByte(lazy, 'tools'), '['.charCodeAt(0), 'tools not read');
+        // The parsed count, plus the tool's property named cache_control (the bytes' count errs high).
+        assert.deepEqual(marks, { count: cacheMarks(r).count + 1, oneHour: cacheMarks(r).oneHour });
+      }
   });
 });

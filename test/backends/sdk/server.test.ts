@@ -118,6 +118,24 @@ describe('SDK mode through the server with real clients', () => {
     );
   });
 
+  it('a large conversation that is not JSON inside is a 400 when the agent would read it', async () => {
+    // Left unread by the body reader (it is large), read by SDK mode to build the prompt: ccproxy's 400.
+    const turns = Array.from(
+      { length: 40 },
+      (_, i) => `{"role": "user", "content": "${'w'.repeat(1000)} ${i}"}`,
+    );
+    turns[20] = '{"role": "user", "content": [1 2]}';
+    const res = await fetch(`${proxy.url}/sdk/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'unused' },
+      body: `{"model": "claude-sonnet-5-5", "max_tokens": 16, "messages": [${turns.join(',')}]}`,
+    });
+    assert.equal(res.status, 400);
+    const err = (await res.json()) as { type: string; error: { type: string; message: string } };
+    assert.equal(err.error.type, 'invalid_request_error');
+    assert.match(err.error.message, /^The request body is not valid JSON: in "messages", /);
+  });
+
   it('OpenAI SDK: a completion and a stream with usage', async () => {
     h.fake.reset();
     h.fake.enqueue(reply.text('Plain answer.'));
