@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ChunkedBytes } from '../../src/chunked-bytes.ts';
+import { cut } from '../helpers/cut.ts';
 
 describe('a body as the chunks it came in', () => {
   it('reads as the joined bytes: bytes, views, text and searches, cut anywhere', () => {
@@ -17,14 +18,7 @@ describe('a body as the chunks it came in', () => {
         fc.nat(),
         (text, cuts, a, b) => {
           const whole = Buffer.from(text);
-          const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((x, y) => x - y);
-          const chunks: Buffer[] = [];
-          let from = 0;
-          for (const to of [...points, whole.length]) {
-            chunks.push(whole.subarray(from, to));
-            from = to;
-          }
-          const bytes = new ChunkedBytes(chunks);
+          const bytes = new ChunkedBytes(cut(whole, cuts));
           assert.equal(bytes.length, whole.length);
           assert.deepEqual(bytes.whole(), whole);
           for (let i = -1; i <= whole.length; i++) assert.equal(bytes.at(i), whole[i], `byte ${i}`);

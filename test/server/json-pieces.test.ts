@@ -10,19 +10,14 @@ import { ChunkedBytes } from '../../src/chunked-bytes.ts';
 import { ProxyError } from '../../src/errors.ts';
 import { parseInPieces } from '../../src/server/json-pieces.ts';
 import { JsonShapeScanner } from '../../src/server/json-shape.ts';
+import { cut } from '../helpers/cut.ts';
 
 /** As the body reader does: scanned as it arrives (cut at `cuts`), then parsed in pieces from those chunks. */
 function pieces(text: string, cuts: number[] = [], largeArray = 0, unreadFrom = Number.POSITIVE_INFINITY) {
   const bytes = Buffer.from(text);
   const scanner = new JsonShapeScanner({ maxDepth: 1e9, maxElements: 1e9 });
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  let from = 0;
-  const chunks: Buffer[] = [];
-  for (const to of [...points, bytes.length]) {
-    chunks.push(bytes.subarray(from, to));
-    scanner.feed(chunks.at(-1)!);
-    from = to;
-  }
+  const chunks = cut(bytes, cuts);
+  for (const chunk of chunks) scanner.feed(chunk);
   return parseInPieces(new ChunkedBytes(chunks), scanner.topLevel, scanner.nested, largeArray, unreadFrom);
 }
 

@@ -7,17 +7,15 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isJsonContentType } from '../../src/server/body.ts';
 import { JsonShapeScanner, MAX_JSON_DEPTH, type ShapeExcess } from '../../src/server/json-shape.ts';
+import { cut } from '../helpers/cut.ts';
 
 /** Feed `text` cut at `cuts` (byte offsets); the first excess reported, if any. */
 function scan(text: string, limits: { maxDepth: number; maxElements: number }, cuts: number[] = []) {
   const bytes = Buffer.from(text);
   const scanner = new JsonShapeScanner(limits);
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  let from = 0;
-  for (const to of [...points, bytes.length]) {
-    const excess = scanner.feed(bytes.subarray(from, to));
+  for (const chunk of cut(bytes, cuts)) {
+    const excess = scanner.feed(chunk);
     if (excess) return excess;
-    from = to;
   }
   return undefined;
 }

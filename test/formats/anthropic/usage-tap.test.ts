@@ -10,6 +10,7 @@ import { MessageAccumulator } from '../../../src/formats/anthropic/accumulate.ts
 import { SseReader } from '../../../src/formats/anthropic/sse.ts';
 import type { StreamEvent } from '../../../src/formats/anthropic/types.ts';
 import { eventFields, SseUsageTap, type TapResult } from '../../../src/formats/anthropic/usage-tap.ts';
+import { cut } from '../../helpers/cut.ts';
 import { anthropicSse, fixtureNames, readChunks } from '../../support/fixtures.ts';
 
 const STREAMS = fixtureNames('anthropic', '.chunks.txt');
@@ -18,18 +19,6 @@ function tapOf(chunks: Uint8Array[]): TapResult {
   const tap = new SseUsageTap();
   for (const c of chunks) tap.push(c);
   return tap.end();
-}
-
-/** Cut `bytes` at the given offsets (any order, duplicates allowed). */
-function cut(bytes: Buffer, at: number[]): Buffer[] {
-  const points = [...new Set(at.map((a) => a % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const p of [...points, bytes.length]) {
-    out.push(bytes.subarray(from, p));
-    from = p;
-  }
-  return out;
 }
 
 function expected(name: string): TapResult {

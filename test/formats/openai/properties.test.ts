@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { encodeEvent, parseEventData, SseReader } from '../../../src/formats/anthropic/sse.ts';
 import type { StreamEvent } from '../../../src/formats/anthropic/types.ts';
 import { openaiFrontend } from '../../../src/formats/openai/index.ts';
+import { cut } from '../../helpers/cut.ts';
 import { validateAnthropicRequest } from '../../support/anthropic-validator.ts';
 import { anthropicStream, openaiRequest, renderSetup } from './arbitraries.ts';
 import { accumulate, META, options, parsedFor, reassemble, renderStream } from './helpers.ts';
@@ -37,18 +38,13 @@ describe('openai frontend properties', () => {
         const direct = renderStream(events, parsed, opts);
 
         const bytes = new TextEncoder().encode(events.map(encodeEvent).join(''));
-        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
         const reader = new SseReader();
         const renderer = openaiFrontend.streamRenderer(parsed, META, opts);
         let out = '';
         const feed = (msgs: ReturnType<SseReader['push']>) => {
           for (const m of msgs) out += renderer.push(parseEventData(m) as StreamEvent);
         };
-        let prev = 0;
-        for (const p of [...points, bytes.length]) {
-          feed(reader.push(bytes.subarray(prev, p)));
-          prev = p;
-        }
+        for (const chunk of cut(bytes, cuts)) feed(reader.push(chunk));
         feed(reader.end());
         out += renderer.end();
         assert.equal(out, direct);
