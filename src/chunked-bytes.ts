@@ -1,10 +1,9 @@
 /**
  * A request body as the chunks it arrived in. Joined into one buffer, a large body was a second
- * allocation of its size outside V8's heap for every request; V8 counts that memory and, once
- * enough of it has piled up between young collections, runs full ones to find what it can free
- * (a 150 KB agent request: ~40 full collections per thousand requests; docs/performance.md,
- * sixteenth session). The body's reader, parser and patcher read it in place; what goes upstream
- * is its chunks.
+ * allocation of its size for every request, and on this kind of machine a fresh one: glibc hands
+ * freed memory back to the system, so joining a 150 KB body paid its page faults each time, 120–240
+ * µs where the copy alone is ~15 (docs/performance.md, sixteenth session). The body's reader, parser
+ * and patcher read it in place; what goes upstream is its chunks.
  */
 import { StringDecoder } from 'node:string_decoder';
 

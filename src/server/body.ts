@@ -85,7 +85,7 @@ export function readJsonBody(
     const onEnd = () => {
       detach();
       try {
-        // Not joined: a large body's copy was a large allocation outside V8's heap (chunked-bytes.ts).
+        // Not joined: a large body's copy cost more than the copying (chunked-bytes.ts).
         const bytes = new ChunkedBytes(chunks);
         keep?.(bytes.whole());
         // A large body in pieces, its largest members unread until something reads them: one text

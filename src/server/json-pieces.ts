@@ -1,7 +1,8 @@
 /**
- * A large JSON body parsed a piece at a time, its largest members not at all until read. A string of 128 KB or more is a large object to V8,
- * given fresh pages of its own: decoding a 150 KB agent request to text cost ~650 µs here, against
- * ~12 µs for 127 KB (docs/performance.md, fifteenth session), before `JSON.parse` had read a byte.
+ * A large JSON body parsed a piece at a time, its largest members not at all until read. A string
+ * of 128 KB or more is a large object to V8, given fresh pages of its own: decoding a 150 KB agent
+ * request to text cost ~650 µs here, against ~12 µs for 127 KB (docs/performance.md, fifteenth
+ * session), before `JSON.parse` had read a byte.
  * The body scan (json-shape.ts) has already found where the top-level members are, and where the
  * items of an array member are: each member is decoded and parsed on its own, and a member of 128 KB
  * or more that is an array (an agent's `messages`) an item at a time. The result is what
@@ -101,9 +102,9 @@ export function parseInPieces(
           (from === to || nested[from] !== first || !isArray(bytes, nested, from, to, end))
         )
           return undefined;
-        let last = end;
-        while (isSpace(bytes.at(last - 1))) last--;
-        leaveUnread(out, key, { bytes, from: first, to: last }, () =>
+        let valueEnd = end;
+        while (isSpace(bytes.at(valueEnd - 1))) valueEnd--;
+        leaveUnread(out, key, { bytes, from: first, to: valueEnd }, () =>
           read(key, () =>
             inItems ? arrayInPieces(bytes, nested, from, to, end) : JSON.parse(bytes.text(colon + 1, end)),
           ),
