@@ -11,7 +11,7 @@ export class ChunkedBytes {
   readonly length: number;
   /** Where each chunk starts in the body. */
   private readonly starts: number[];
-  /** The chunk of the last lookup: reads mostly move forward. */
+  /** The chunk of the last lookup: reads mostly stay near it. */
   private last = 0;
 
   constructor(readonly chunks: readonly Buffer[]) {
@@ -59,10 +59,7 @@ export class ChunkedBytes {
 
   /** Where `needle` first appears at or after `from`, ending by `to`; -1 where it does not. */
   indexOf(needle: Buffer, from: number, to: number): number {
-    if (this.chunks.length === 1) {
-      const at = this.chunks[0]!.subarray(0, to).indexOf(needle, from);
-      return at;
-    }
+    if (this.chunks.length === 1) return this.chunks[0]!.subarray(0, to).indexOf(needle, from);
     for (let c = this.chunkOf(Math.max(0, from)); c < this.chunks.length && this.starts[c]! < to; c++) {
       const start = this.starts[c]!;
       const chunk = this.chunks[c]!;
@@ -86,7 +83,8 @@ export class ChunkedBytes {
 
   private chunkOf(i: number): number {
     let c = this.last;
-    if (i < this.starts[c]!) c = 0;
+    // Backwards too (a patch steps back over spaces), without starting again from the first chunk.
+    while (c > 0 && this.starts[c]! > i) c--;
     while (c + 1 < this.chunks.length && this.starts[c + 1]! <= i) c++;
     this.last = c;
     return c;
