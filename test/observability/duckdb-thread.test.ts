@@ -1,7 +1,7 @@
 /**
  * The DuckDB access log on its own thread (what `ccproxy serve` runs): every store call crosses to
  * the thread and back with the same answers as the in-process store, open errors come back as
- * errors, a batch bigger than a slice crosses in slices and is written whole or not at all, a thread
+ * errors, a batch crosses as columns in one message (encoded a slice per turn), a thread
  * that dies fails only the calls it held and the next call starts a new one, and
  * close() writes everything it was handed before the thread ends.
  */
@@ -81,7 +81,15 @@ test('a thread that dies fails the calls it held; the next call starts a new one
   // the thread busy for far longer than the next statement takes to stop it).
   const worker = (store as unknown as { worker: Worker }).worker;
   const batch = rows(20_000, 'held');
+  const post = worker.postMessage.bind(worker);
+  const handedOver = new Promise<void>((resolve) => {
+    worker.postMessage = (m: unknown, transfer?: ArrayBuffer[]) => {
+      post(m, transfer);
+      resolve();
+    };
+  });
   const held = store.insertBatch(batch);
+  await handedOver;
   await worker.terminate();
   await assert.rejects(held, /DuckDB thread stopped/);
   await store.insertBatch(rows(3, 'after'));
@@ -100,14 +108,14 @@ test('close() writes every batch handed over before it, even ones still queued',
   assert.equal((await again.status()).rows, 2000);
 });
 
-test('a batch bigger than a slice crosses in slices and is written whole, in order', async (t) => {
+test('a batch is encoded a slice per turn, then crosses in one message, its values moved, not copied', async (t) => {
   const file = path.join(tempDir(t), 'log.duckdb');
   const store = await DuckDbThreadStore.open(file);
   const batch = rows(SLICE_ROWS * 2 + 37, 's');
-  // Each message to the thread, and the turn of the event loop it was sent in.
+  // Each message to the thread, the buffers it moved, and how many turns of the event loop passed.
   const worker = (store as unknown as { worker: Worker }).worker;
   const post = worker.postMessage.bind(worker);
-  const sent: Array<{ op: string; rows: number; turn: number }> = [];
+  const sent: Array<{ op: string; rows: number; moved: number; turn: number }> = [];
   let turn = 0;
   let counting = true;
   const count = () => {
@@ -115,23 +123,18 @@ test('a batch bigger than a slice crosses in slices and is written whole, in ord
     if (counting) setImmediate(count);
   };
   setImmediate(count);
-  worker.postMessage = (m: { op: string; args: unknown[] }) => {
-    const slice = m.args.find(Array.isArray) as unknown[] | undefined;
-    sent.push({ op: m.op, rows: slice?.length ?? 0, turn });
-    post(m);
+  worker.postMessage = (m: { op: string; args: Array<{ count?: number }> }, transfer?: ArrayBuffer[]) => {
+    sent.push({ op: m.op, rows: m.args[0]?.count ?? 0, moved: transfer?.length ?? 0, turn });
+    post(m, transfer);
   };
   await store.insertBatch(batch);
   counting = false;
   assert.deepEqual(
-    sent.map(({ op, rows }) => [op, rows]),
-    [
-      ['stage', SLICE_ROWS],
-      ['stage', SLICE_ROWS],
-      ['insertStaged', 37],
-    ],
+    sent.map(({ op, rows, moved }) => [op, rows, moved]),
+    [['insertColumns', SLICE_ROWS * 2 + 37, 1]],
   );
-  // Requests keep moving while it crosses: one slice per turn of the event loop.
-  assert.ok(sent[0]!.turn < sent[1]!.turn && sent[1]!.turn < sent[2]!.turn, JSON.stringify(sent));
+  // Requests kept moving while it was encoded: three slices, three turns.
+  assert.ok(sent[0]!.turn >= 2, JSON.stringify(sent));
   const ids = (await store.query({ order: 'asc', limit: 10_000 })).rows.map((r) => r.id);
   assert.deepEqual(
     ids,
@@ -140,21 +143,7 @@ test('a batch bigger than a slice crosses in slices and is written whole, in ord
   await store.close();
 });
 
-test('a batch whose first slices the thread does not hold is refused, not written in part', async (t) => {
-  const store = await DuckDbThreadStore.open(path.join(tempDir(t), 'log.duckdb'));
-  t.after(() => store.close());
-  // What a thread started in the middle of a batch sees: the last slice, and a count it never got.
-  const call = (store as unknown as { call: (op: string, ...args: unknown[]) => Promise<unknown> }).call.bind(
-    store,
-  );
-  await assert.rejects(
-    call('insertStaged', 7, SLICE_ROWS, rows(3, 'tail')),
-    /lost part of a batch \(0 of 500 rows\)/,
-  );
-  assert.equal((await store.status()).rows, 0);
-});
-
-test('close() waits for a batch still crossing in slices', async (t) => {
+test('close() waits for a batch still being encoded', async (t) => {
   const file = path.join(tempDir(t), 'log.duckdb');
   const store = await DuckDbThreadStore.open(file);
   const insert = store.insertBatch(rows(SLICE_ROWS * 3, 'c'));

@@ -12,7 +12,6 @@ import {
   DuckDBInstance,
   DuckDBTimestampValue,
   type DuckDBType,
-  type DuckDBValue,
 } from '@duckdb/node-api';
 import {
   boundDeleteSql,
@@ -25,6 +24,7 @@ import type { CaptureStats, CaptureStore } from '../../capture/store.ts';
 import type { StoredCapture } from '../../capture/store-doc.ts';
 import { type AccessLogRow, ROW_COLUMNS } from '../row.ts';
 import type { AccessLogStore, Analytics, AnalyticsQuery, LogPage, LogQuery, StoreStatus } from '../store.ts';
+import { columnValue, encodeRows, type RowColumns } from './columns.ts';
 import { aggregate, duckdb, queryPage } from './queries.ts';
 import { CAPTURES, migrate, SCHEMA_VERSION, schemaVersion, TABLE } from './schema.ts';
 
@@ -56,35 +56,41 @@ function keepPrivate(file: string): void {
   }
 }
 
-/**
- * Each column's value from a row, in the table's order (ROW_COLUMNS). Rows go in column by column (a
- * data chunk of up to 2,048): numbers are written to the chunk's memory from JS and copied in once a
- * column, where the appender took one native call a value — ~30 a row (docs/performance.md).
- */
-const COLUMNS: ReadonlyArray<(r: AccessLogRow) => DuckDBValue> = ROW_COLUMNS.map((c) => {
-  if (c === 'ts') return (r: AccessLogRow) => new DuckDBTimestampValue(BigInt(Math.trunc(r.ts)) * 1000n);
-  if (c === 'retries') return (r: AccessLogRow) => Math.min(r.retries, 32767); // SMALLINT
-  return (r: AccessLogRow) => r[c];
-});
-
 /** Rows per data chunk: DuckDB's vector size. */
 const CHUNK_ROWS = 2048;
+const TS = ROW_COLUMNS.indexOf('ts');
+const RETRIES = ROW_COLUMNS.indexOf('retries');
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Rows `from`..`to` (at most CHUNK_ROWS) as one data chunk of the appender's table. */
+/**
+ * The batch's rows `from`..`to` (at most CHUNK_ROWS) as one data chunk of the appender's table, filled
+ * column by column: numbers are written to the chunk's memory from JS and copied in once a column,
+ * where the appender took one native call a value — ~30 a row (docs/performance.md).
+ */
 function appendChunk(
   a: DuckDBAppender,
   types: DuckDBType[],
-  rows: readonly AccessLogRow[],
+  cols: RowColumns,
   from: number,
   to: number,
 ): void {
   const chunk = DuckDBDataChunk.create(types, to - from);
-  for (let c = 0; c < COLUMNS.length; c++) {
+  for (let c = 0; c < ROW_COLUMNS.length; c++) {
     const vector = chunk.getColumnVector(c);
-    const value = COLUMNS[c]!;
-    for (let i = from; i < to; i++) vector.setItem(i - from, value(rows[i]!));
+    for (let i = from; i < to; i++) {
+      const v = columnValue(cols, c, i);
+      vector.setItem(
+        i - from,
+        v === null
+          ? null
+          : c === TS
+            ? new DuckDBTimestampValue(BigInt(Math.trunc(v as number)) * 1000n)
+            : c === RETRIES
+              ? Math.min(v as number, 32767) // SMALLINT
+              : v,
+      );
+    }
     vector.flush();
   }
   a.appendDataChunk(chunk);
@@ -148,19 +154,24 @@ export class DuckDbStore implements AccessLogStore, CaptureStore {
   }
 
   insertBatch(rows: readonly AccessLogRow[]): Promise<void> {
-    if (rows.length === 0) return Promise.resolve();
+    return this.insertColumns(encodeRows(rows));
+  }
+
+  /** A batch already in columns (what the access log's thread is handed: thread-store.ts). */
+  insertColumns(cols: RowColumns): Promise<void> {
+    if (cols.count === 0) return Promise.resolve();
     return this.write(async (conn) => {
       const appender = await conn.createAppender(TABLE);
       try {
         const types = Array.from({ length: appender.columnCount }, (_, c) => appender.columnType(c));
         // A chunk with a column left unwritten crashes the process when appended: refuse it here.
-        if (types.length !== COLUMNS.length)
+        if (types.length !== ROW_COLUMNS.length)
           throw new Error(
-            `The access log's table has ${types.length} columns where this ccproxy writes ${COLUMNS.length}.`,
+            `The access log's table has ${types.length} columns where this ccproxy writes ${ROW_COLUMNS.length}.`,
           );
-        for (let from = 0; from < rows.length; from += CHUNK_ROWS) {
+        for (let from = 0; from < cols.count; from += CHUNK_ROWS) {
           if (from > 0) await yieldToLoop();
-          appendChunk(appender, types, rows, from, Math.min(from + CHUNK_ROWS, rows.length));
+          appendChunk(appender, types, cols, from, Math.min(from + CHUNK_ROWS, cols.count));
         }
         appender.flushSync();
       } catch (err) {

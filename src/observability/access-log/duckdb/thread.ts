@@ -6,7 +6,6 @@
  * come here too.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { AccessLogRow } from '../row.ts';
 import { DuckDbStore } from './store.ts';
 import type { StoreCall, StoreReply } from './thread-store.ts';
 
@@ -14,39 +13,8 @@ const port = parentPort!;
 const reply = (r: StoreReply) => port.postMessage(r);
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-/** The first slices of batches sent in slices (thread-store.ts), by batch. */
-const staged = new Map<number, AccessLogRow[]>();
-
-/** A batch's slices so far, and its last: written together, or refused if slices are missing. */
-function stagedBatch(batch: number, count: number, last: AccessLogRow[]): AccessLogRow[] {
-  const rows = staged.get(batch) ?? [];
-  staged.delete(batch);
-  if (rows.length !== count)
-    throw new Error(
-      `The access log's thread lost part of a batch (${rows.length} of ${count} rows); it is sent again.`,
-    );
-  for (const r of last) rows.push(r);
-  return rows;
-}
-
 function run(store: DuckDbStore, op: StoreCall['op'], args: unknown[]): unknown {
-  switch (op) {
-    case 'stage': {
-      const [batch, rows] = args as [number, AccessLogRow[]];
-      const kept = staged.get(batch);
-      if (kept) for (const r of rows) kept.push(r);
-      else staged.set(batch, rows);
-      return undefined;
-    }
-    case 'insertStaged': {
-      const [batch, count, last] = args as [number, number, AccessLogRow[]];
-      return store.insertBatch(stagedBatch(batch, count, last));
-    }
-    case 'unstage':
-      return staged.delete(args[0] as number);
-    default:
-      return (store[op] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
-  }
+  return (store[op] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
 }
 
 try {
