@@ -46,6 +46,15 @@ const BACKGROUND = args.includes('--background');
 const PIN = args.includes('--pin');
 const ROUNDS = roundsArg() ?? (QUICK ? 1 : 3);
 const SECONDS = QUICK ? 1.5 : 3;
+
+/**
+ * The targets in round r's order: forward, then backward (A B B A …). A target's place in a round
+ * biases what it reads — measured in the observability scenario: whichever build's `+obs` ran first
+ * read ~25 µs a request more, either way round (docs/performance.md, seventeenth session).
+ */
+function inRoundOrder<T>(targets: readonly T[], r: number): readonly T[] {
+  return r % 2 === 0 ? targets : [...targets].reverse();
+}
 const BURST = 1000;
 const BURST_PACE_MS = 20;
 const BURST_ROUNDS = QUICK ? 1 : 3;
@@ -228,7 +237,7 @@ class Tally {
 async function nonStreamedRounds(section: string, targets: Target[], concurrency: number) {
   const tally = new Tally();
   for (let r = 0; r < ROUNDS; r++) {
-    for (const t of targets) {
+    for (const t of inRoundOrder(targets, r)) {
       const m = await measure(t, { stream: false, concurrency, durationMs: SECONDS * 1000 });
       tally.add(t.name, 'rps', m.rps);
       tally.add(t.name, 'cpu', m.cpuPerReq);
@@ -422,7 +431,7 @@ async function main() {
     const tally = new Tally();
     let incomplete = 0;
     for (let r = 0; r < ROUNDS; r++) {
-      for (const t of targets) {
+      for (const t of inRoundOrder(targets, r)) {
         const one = await measure(t, { stream: true, concurrency: 1, count: QUICK ? 100 : 300 });
         tally.add(t.name, 'ttfb1', one.ttfbMs);
         const busy = await measure(t, { stream: true, concurrency: 100, durationMs: SECONDS * 1000 });
@@ -471,7 +480,7 @@ async function main() {
     const before = new Map<string, number>();
     for (const s of servers) before.set(s.name, (await s.child.usage(true)).rss);
     for (let r = 0; r < BURST_ROUNDS; r++) {
-      for (const t of targets) {
+      for (const t of inRoundOrder(targets, r)) {
         await delay(500); // the previous burst's sockets close
         const hwm = t.child!.resetPeak();
         let sampled = 0;
@@ -591,7 +600,7 @@ async function main() {
     for (const t of targets) await measure(t, { stream: false, concurrency: 8, count: 400 });
     const tally = new Tally();
     for (let r = 0; r < ROUNDS; r++) {
-      for (const t of targets) {
+      for (const t of inRoundOrder(targets, r)) {
         const m = await measure(t, { stream: false, concurrency: 16, durationMs: SECONDS * 1000 });
         tally.add(t.name, 'rps', m.rps);
         tally.add(t.name, 'cpu', m.cpuPerReq);
@@ -682,7 +691,7 @@ async function main() {
     const cpuStream = new Map<string, number[]>();
     const push = (m: Map<string, number[]>, k: string, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
     for (let r = 0; r < ROUNDS; r++) {
-      for (const t of targets) {
+      for (const t of inRoundOrder(targets, r)) {
         // Time to first byte one stream at a time, the writer quiet at the start (not still
         // storing an earlier load's backlog): the rate a person's clients make.
         await drained(t);
