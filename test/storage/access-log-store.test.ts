@@ -8,9 +8,15 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
+import { migrate } from '../../src/observability/access-log/duckdb/schema.ts';
 import { DuckDbStore } from '../../src/observability/access-log/duckdb/store.ts';
 import { PgAccessLogStore } from '../../src/observability/access-log/postgres/store.ts';
-import type { AccessLogRow } from '../../src/observability/access-log/row.ts';
+import {
+  type AccessLogRow,
+  COLUMN_TYPES,
+  type ColumnType,
+  ROW_COLUMNS,
+} from '../../src/observability/access-log/row.ts';
 import type { AccessLogStore, AnalyticsQuery, LogQuery } from '../../src/observability/access-log/store.ts';
 import { StorageUnavailableError } from '../../src/storage/errors.ts';
 import { PgDatabase } from '../../src/storage/postgres/database.ts';
@@ -191,6 +197,47 @@ describe('the access-log stores answer alike', { skip: postgresSkip() }, () => {
     assert.equal(
       totals.input_tokens,
       data.reduce((s, r) => s + r.input_tokens, 0),
+    );
+  });
+
+  test('both tables have the columns, in order, of the types row.ts says (COLUMN_TYPES)', async () => {
+    const duckTypes: Record<ColumnType, string> = {
+      text: 'VARCHAR',
+      timestamp: 'TIMESTAMP',
+      boolean: 'BOOLEAN',
+      smallint: 'SMALLINT',
+      integer: 'INTEGER',
+      double: 'DOUBLE',
+    };
+    const pgTypes: Record<ColumnType, string> = {
+      text: 'text',
+      timestamp: 'timestamp with time zone',
+      boolean: 'boolean',
+      smallint: 'smallint',
+      integer: 'integer',
+      double: 'double precision',
+    };
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    await migrate(conn);
+    const inDuck = (
+      await conn.runAndReadAll(
+        "SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_name = 'requests' ORDER BY ordinal_position",
+      )
+    ).getRowObjectsJS();
+    conn.closeSync();
+    instance.closeSync();
+    assert.deepEqual(
+      inDuck,
+      ROW_COLUMNS.map((c) => ({ name: c, type: duckTypes[COLUMN_TYPES[c]] })),
+    );
+    const inPg = await db.query(
+      "SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_name = 'ccproxy_requests' ORDER BY ordinal_position",
+    );
+    assert.deepEqual(
+      inPg.rows,
+      ROW_COLUMNS.map((c) => ({ name: c, type: pgTypes[COLUMN_TYPES[c]] })),
     );
   });
 

@@ -77,6 +77,43 @@ export const ROW_COLUMNS = [
   'billing',
 ] as const satisfies ReadonlyArray<keyof AccessLogRow>;
 
+/** What a column holds, as both stores type it (DuckDB's schema.ts and PostgreSQL's migrations). */
+export type ColumnType = 'text' | 'timestamp' | 'boolean' | 'smallint' | 'integer' | 'double';
+
+export const COLUMN_TYPES = {
+  id: 'text',
+  ts: 'timestamp',
+  mode: 'text',
+  format: 'text',
+  method: 'text',
+  path: 'text',
+  client_model: 'text',
+  upstream_model: 'text',
+  stream: 'boolean',
+  status: 'smallint',
+  error_kind: 'text',
+  duration_ms: 'double',
+  ttft_ms: 'double',
+  input_tokens: 'integer',
+  output_tokens: 'integer',
+  cache_read_tokens: 'integer',
+  cache_write_tokens: 'integer',
+  cache_write_1h_tokens: 'integer',
+  cost_usd: 'double',
+  stop_reason: 'text',
+  retries: 'smallint',
+  sdk_turns: 'integer',
+  sdk_cost_usd: 'double',
+  user_agent: 'text',
+  upstream_request_id: 'text',
+  client_aborted: 'boolean',
+  account: 'text',
+  billing: 'text',
+} as const satisfies Record<keyof AccessLogRow, ColumnType>;
+
+/** A SMALLINT's bound: a count past it (retries) is stored at it rather than refusing its batch. */
+export const SMALLINT_MAX = 32767;
+
 const MAX_TEXT = 512;
 const text = (s: string | undefined): string | null => (s ? s.slice(0, MAX_TEXT) : null);
 /** The columns' INTEGER bound: a count past it (a broken usage report) is kept at it, not refused with its batch. */

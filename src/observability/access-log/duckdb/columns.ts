@@ -7,44 +7,14 @@
  * together, encoding ~0.9 (docs/performance.md, seventeenth session), and the thread builds no
  * objects for its heap to collect.
  */
-import { type AccessLogRow, ROW_COLUMNS } from '../row.ts';
+import { type AccessLogRow, COLUMN_TYPES, ROW_COLUMNS } from '../row.ts';
 
 type Kind = 'text' | 'number' | 'bool';
 
-/** How each column is encoded. */
-const KIND = {
-  id: 'text',
-  ts: 'number',
-  mode: 'text',
-  format: 'text',
-  method: 'text',
-  path: 'text',
-  client_model: 'text',
-  upstream_model: 'text',
-  stream: 'bool',
-  status: 'number',
-  error_kind: 'text',
-  duration_ms: 'number',
-  ttft_ms: 'number',
-  input_tokens: 'number',
-  output_tokens: 'number',
-  cache_read_tokens: 'number',
-  cache_write_tokens: 'number',
-  cache_write_1h_tokens: 'number',
-  cost_usd: 'number',
-  stop_reason: 'text',
-  retries: 'number',
-  sdk_turns: 'number',
-  sdk_cost_usd: 'number',
-  user_agent: 'text',
-  upstream_request_id: 'text',
-  client_aborted: 'bool',
-  account: 'text',
-  billing: 'text',
-} as const satisfies Record<keyof AccessLogRow, Kind>;
-
-/** Each column's kind, in the table's order (ROW_COLUMNS). */
-export const COLUMN_KINDS: readonly Kind[] = ROW_COLUMNS.map((c) => KIND[c]);
+/** How each column is encoded, in the table's order (ROW_COLUMNS). */
+export const COLUMN_KINDS: readonly Kind[] = ROW_COLUMNS.map((c) =>
+  COLUMN_TYPES[c] === 'text' ? 'text' : COLUMN_TYPES[c] === 'boolean' ? 'bool' : 'number',
+);
 
 export interface RowColumns {
   count: number;

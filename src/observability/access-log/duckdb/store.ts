@@ -22,7 +22,7 @@ import {
 } from '../../capture/sql.ts';
 import type { CaptureStats, CaptureStore } from '../../capture/store.ts';
 import type { StoredCapture } from '../../capture/store-doc.ts';
-import { type AccessLogRow, ROW_COLUMNS } from '../row.ts';
+import { type AccessLogRow, COLUMN_TYPES, ROW_COLUMNS, SMALLINT_MAX } from '../row.ts';
 import type { AccessLogStore, Analytics, AnalyticsQuery, LogPage, LogQuery, StoreStatus } from '../store.ts';
 import { columnValue, encodeRows, type RowColumns } from './columns.ts';
 import { aggregate, duckdb, queryPage } from './queries.ts';
@@ -58,8 +58,7 @@ function keepPrivate(file: string): void {
 
 /** Rows per data chunk: DuckDB's vector size. */
 const CHUNK_ROWS = 2048;
-const TS = ROW_COLUMNS.indexOf('ts');
-const RETRIES = ROW_COLUMNS.indexOf('retries');
+const TYPES = ROW_COLUMNS.map((c) => COLUMN_TYPES[c]);
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -84,10 +83,10 @@ function appendChunk(
         i - from,
         v === null
           ? null
-          : c === TS
+          : TYPES[c] === 'timestamp'
             ? new DuckDBTimestampValue(BigInt(Math.trunc(v as number)) * 1000n)
-            : c === RETRIES
-              ? Math.min(v as number, 32767) // SMALLINT
+            : TYPES[c] === 'smallint'
+              ? Math.min(v as number, SMALLINT_MAX)
               : v,
       );
     }

@@ -16,7 +16,7 @@ import {
 } from '../../capture/sql.ts';
 import type { CaptureStats, CaptureStore } from '../../capture/store.ts';
 import type { StoredCapture } from '../../capture/store-doc.ts';
-import { type AccessLogRow, ROW_COLUMNS } from '../row.ts';
+import { type AccessLogRow, COLUMN_TYPES, type ColumnType, ROW_COLUMNS, SMALLINT_MAX } from '../row.ts';
 import { analyticsSql, type Dialect, type Params, pageSql, toAnalytics, toPage } from '../sql.ts';
 import type { AccessLogStore, Analytics, AnalyticsQuery, LogPage, LogQuery, StoreStatus } from '../store.ts';
 
@@ -42,46 +42,27 @@ export const postgres: Dialect<PgParams> = {
 };
 
 /** Each column's SQL type, for the unnest() arrays of a batch. */
-const TYPES: Record<(typeof ROW_COLUMNS)[number], string> = {
-  id: 'text',
-  ts: 'timestamptz',
-  mode: 'text',
-  format: 'text',
-  method: 'text',
-  path: 'text',
-  client_model: 'text',
-  upstream_model: 'text',
-  stream: 'boolean',
-  status: 'smallint',
-  error_kind: 'text',
-  duration_ms: 'float8',
-  ttft_ms: 'float8',
-  input_tokens: 'integer',
-  output_tokens: 'integer',
-  cache_read_tokens: 'integer',
-  cache_write_tokens: 'integer',
-  cache_write_1h_tokens: 'integer',
-  cost_usd: 'float8',
-  stop_reason: 'text',
-  retries: 'smallint',
-  sdk_turns: 'integer',
-  sdk_cost_usd: 'float8',
-  user_agent: 'text',
-  upstream_request_id: 'text',
-  client_aborted: 'boolean',
-  account: 'text',
-  billing: 'text',
+const PG_TYPES: Record<ColumnType, string> = {
+  text: 'text',
+  timestamp: 'timestamptz',
+  boolean: 'boolean',
+  smallint: 'smallint',
+  integer: 'integer',
+  double: 'float8',
 };
+const TYPES = ROW_COLUMNS.map((c) => PG_TYPES[COLUMN_TYPES[c]]);
 
 const INSERT = `INSERT INTO ${REQUESTS_TABLE} (${ROW_COLUMNS.join(', ')})
-  SELECT * FROM unnest(${ROW_COLUMNS.map((c, i) => `$${i + 1}::${TYPES[c]}[]`).join(', ')})
+  SELECT * FROM unnest(${TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
   ON CONFLICT (ts, id) DO NOTHING`;
 
-/** A row's value for its column, as the DuckDB appender stores it. */
+/** A row's value for its column, as the DuckDB store keeps it. */
 function cell(r: AccessLogRow, c: (typeof ROW_COLUMNS)[number]): unknown {
-  if (c === 'ts') return new Date(Math.trunc(r.ts));
-  if (c === 'retries') return Math.min(r.retries, 32767);
-  return r[c];
+  const v = r[c];
+  if (v === null) return v;
+  if (COLUMN_TYPES[c] === 'timestamp') return new Date(Math.trunc(v as number));
+  if (COLUMN_TYPES[c] === 'smallint') return Math.min(v as number, SMALLINT_MAX);
+  return v;
 }
 
 const INSERT_CAPTURES = `INSERT INTO ${CAPTURES_TABLE} (id, ts, size_bytes, truncated, doc)
