@@ -50,6 +50,8 @@ export interface UnreadBytes {
   bytes: ChunkedBytes;
   from: number;
   to: number;
+  /** For an array, where its `[`, commas and `]` are: each item lies between two of them. */
+  items?: readonly number[];
 }
 
 /**
@@ -93,6 +95,21 @@ function unread(target: object, key: string): UnreadBytes | undefined {
 export function unreadFirstByte(target: object, key: string): number | undefined {
   const at = unread(target, key);
   return at?.bytes.at(at.from);
+}
+
+/**
+ * If nothing has read `target[key]` and it is an array: its items, each parsed when reached, for a
+ * reader that needs only the first few (the whole stays unread). An item that is not JSON throws
+ * its SyntaxError when reached.
+ */
+export function unreadItems(target: object, key: string): Iterable<unknown> | undefined {
+  const at = unread(target, key);
+  return at?.items && itemsOf(at.bytes, at.items);
+}
+
+function* itemsOf(bytes: ChunkedBytes, items: readonly number[]): Generator<unknown> {
+  if (items.length === 2 && /^[ \t\n\r]*$/.test(bytes.text(items[0]! + 1, items[1]!))) return; // []
+  for (let i = 0; i < items.length - 1; i++) yield JSON.parse(bytes.text(items[i]! + 1, items[i + 1]!));
 }
 
 /**

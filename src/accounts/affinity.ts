@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { unreadItems } from '../body-bytes.ts';
 import type { MessagesRequest } from '../formats/anthropic/types.ts';
 
 const SAMPLE = 4096;
@@ -49,6 +50,25 @@ function sample(part: unknown): string {
   return out;
 }
 
+/**
+ * The conversation's first user message. A conversation left unread (a large body: body-bytes.ts)
+ * is read an item at a time up to it, not parsed whole: a 150 KB conversation read late cost several
+ * hundred µs, and its parse outlived young collections (docs/performance.md, sixteenth session).
+ */
+function firstUserMessage(request: MessagesRequest): { content?: unknown } | undefined {
+  const items = unreadItems(request, 'messages');
+  if (items) {
+    try {
+      for (const m of items)
+        if ((m as { role?: unknown } | null)?.role === 'user') return m as { content?: unknown };
+      return undefined;
+    } catch {
+      // Not JSON: reading the whole says so, in the client's format.
+    }
+  }
+  return Array.isArray(request.messages) ? request.messages.find((m) => m?.role === 'user') : undefined;
+}
+
 /** The key of the conversation a request belongs to; undefined when it has nothing to tell by. */
 export function conversationKey(
   request: MessagesRequest,
@@ -58,10 +78,7 @@ export function conversationKey(
   const session = claudeCodeSession(request, headers);
   if (session) return `cc:${session}`;
   if (sessionId) return `sdk:${sessionId}`;
-  const first = Array.isArray(request.messages)
-    ? request.messages.find((m) => m?.role === 'user')
-    : undefined;
-  const text = `${sample(request.system)}\u0000${sample(first?.content)}`;
+  const text = `${sample(request.system)}\u0000${sample(firstUserMessage(request)?.content)}`;
   if (text.length === 1) return undefined;
   return `h:${createHash('sha1').update(text).digest('base64url')}`;
 }

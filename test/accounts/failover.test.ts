@@ -207,6 +207,36 @@ describe('several accounts: failover, probes, affinity', () => {
     assert.deepEqual(used(), ['b', 'b', 'b', 'a', 'a']);
   });
 
+  it('an agent-sized conversation keeps its account too, its turns read only up to the first question', async () => {
+    // Large enough to be left unread (body-bytes.ts): the key reads the first user message item by
+    // item; the conversation goes upstream as the client sent it.
+    const bulk = 'code();\n'.repeat(5000);
+    const convo = async (first: string, turns: number) => {
+      const messages: Anthropic.MessageParam[] = [{ role: 'user', content: `${first}\n${bulk}` }];
+      for (let i = 0; i < turns; i++) {
+        const m = await ask('', { messages });
+        const sent = fake.messages().at(-1)!.rawBody;
+        assert.ok(sent.length > 32 * 1024, `${sent.length} bytes`);
+        assert.ok(sent.includes(JSON.stringify(messages)), 'the conversation as sent');
+        messages.push(
+          { role: 'assistant', content: (m.content[0] as Anthropic.TextBlock).text },
+          { role: 'user', content: `more ${i} ${bulk}` },
+        );
+      }
+    };
+    await convo('big one', 2);
+    assert.deepEqual(used(), ['a', 'a']);
+    exhausted.add('a');
+    await convo('big two', 1);
+    exhausted.delete('a');
+    clock += 4 * 3600_000;
+    fake.reset();
+    fake.handle(() => undefined);
+    await convo('big two', 3);
+    await convo('big one', 2);
+    assert.deepEqual(used(), ['b', 'b', 'b', 'a', 'a']);
+  });
+
   it('a conversation that must move drops the thinking signed by its old account, and succeeds', async () => {
     // The fake, like the API, refuses thinking another account signed.
     const signedBy = new Map<string, string>();

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { unreadFirstByte } from '../../src/body-bytes.ts';
+import { unreadFirstByte, unreadItems } from '../../src/body-bytes.ts';
 import { ChunkedBytes } from '../../src/chunked-bytes.ts';
 import { ProxyError } from '../../src/errors.ts';
 import { parseInPieces } from '../../src/server/json-pieces.ts';
@@ -95,6 +95,13 @@ describe('a large body parsed in pieces', () => {
           for (const key of Object.keys(whole)) {
             const first = unreadFirstByte(got, key);
             if (first !== undefined) assert.equal(String.fromCharCode(first), JSON.stringify(whole[key])[0]);
+            // An unread array gives its items one at a time, and stays unread.
+            const items = unreadItems(got, key);
+            assert.equal(items !== undefined, first !== undefined && Array.isArray(whole[key]), key);
+            if (items) {
+              assert.deepEqual([...items], whole[key]);
+              assert.equal(unreadFirstByte(got, key), first);
+            }
           }
           assert.deepEqual(got, whole);
           // Read once: the same object on every read, nothing left unread.
@@ -119,6 +126,15 @@ describe('a large body parsed in pieces', () => {
     assert.equal(got.model, 'm');
     assert.equal(unreadFirstByte(got, 'messages'), '['.charCodeAt(0));
     assert.equal(unreadFirstByte(got, 'tools'), '{'.charCodeAt(0));
+    // Item by item: an item that is not JSON is the error when reached, not before.
+    assert.throws(() => [...unreadItems(got, 'messages')!], SyntaxError);
+    assert.equal(unreadItems(got, 'tools'), undefined, 'not an array');
+    const items = unreadItems(
+      pieces('{"messages": [{"role": "user"}, {"content": tru}]}', [], 0, 10)!,
+      'messages',
+    )![Symbol.iterator]();
+    assert.deepEqual(items.next().value, { role: 'user' });
+    assert.throws(() => items.next(), SyntaxError);
     for (const key of ['messages', 'tools'])
       assert.throws(
         () => got[key],
