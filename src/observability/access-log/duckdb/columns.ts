@@ -12,7 +12,7 @@ import { type AccessLogRow, COLUMN_TYPES, ROW_COLUMNS } from '../row.ts';
 type Kind = 'text' | 'number' | 'bool';
 
 /** How each column is encoded, in the table's order (ROW_COLUMNS). */
-export const COLUMN_KINDS: readonly Kind[] = ROW_COLUMNS.map((c) =>
+const COLUMN_KINDS: readonly Kind[] = ROW_COLUMNS.map((c) =>
   COLUMN_TYPES[c] === 'text' ? 'text' : COLUMN_TYPES[c] === 'boolean' ? 'bool' : 'number',
 );
 

@@ -24,7 +24,7 @@ export type StoreCall = { id: number; op: Op; args: unknown[] };
 /** `id` 0 answers the thread's start: `value` 'ready', or the `error` opening the file gave. */
 export type StoreReply = { id: number; value?: unknown; error?: string };
 
-/** Rows encoded a turn of the event loop: a batch of 2,000 at once would hold every request ~2 ms. */
+/** Rows encoded a turn of the event loop: a batch of 2,000 at once would hold every request 2–4 ms. */
 export const SLICE_ROWS = 500;
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
