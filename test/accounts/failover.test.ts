@@ -179,6 +179,24 @@ describe('several accounts: failover, probes, affinity', () => {
     assert.equal(used().length, 1);
   });
 
+  /**
+   * Conversation one starts on a; a cools, so conversation two starts on b; when a is back, each
+   * conversation stays on its account. `convo(first, turns)` sends a conversation's next turns.
+   */
+  const eachStaysOnItsAccount = async (convo: (first: string, turns: number) => Promise<void>) => {
+    await convo('conversation one', 1);
+    assert.deepEqual(used(), ['a']);
+    exhausted.add('a');
+    await convo('conversation two', 1);
+    exhausted.delete('a');
+    clock += 4 * 3600_000;
+    fake.reset();
+    fake.handle(() => undefined);
+    await convo('conversation two', 3);
+    await convo('conversation one', 2);
+    assert.deepEqual(used(), ['b', 'b', 'b', 'a', 'a']);
+  };
+
   it('a conversation stays on its account while it can answer, also once its first choice is back', async () => {
     const convo = async (first: string, turns: number) => {
       const messages: OpenAI.ChatCompletionMessageParam[] = [
@@ -193,18 +211,7 @@ describe('several accounts: failover, probes, affinity', () => {
         );
       }
     };
-    await convo('conversation one', 1);
-    assert.deepEqual(used(), ['a']);
-    // a cools: a new conversation goes to b; when a is back, conversation two stays on b.
-    exhausted.add('a');
-    await convo('conversation two', 1);
-    exhausted.delete('a');
-    clock += 4 * 3600_000;
-    fake.reset();
-    fake.handle(() => undefined);
-    await convo('conversation two', 3);
-    await convo('conversation one', 2);
-    assert.deepEqual(used(), ['b', 'b', 'b', 'a', 'a']);
+    await eachStaysOnItsAccount(convo);
   });
 
   it('an agent-sized conversation keeps its account too, its turns read only up to the first question', async () => {
@@ -224,17 +231,7 @@ describe('several accounts: failover, probes, affinity', () => {
         );
       }
     };
-    await convo('big one', 2);
-    assert.deepEqual(used(), ['a', 'a']);
-    exhausted.add('a');
-    await convo('big two', 1);
-    exhausted.delete('a');
-    clock += 4 * 3600_000;
-    fake.reset();
-    fake.handle(() => undefined);
-    await convo('big two', 3);
-    await convo('big one', 2);
-    assert.deepEqual(used(), ['b', 'b', 'b', 'a', 'a']);
+    await eachStaysOnItsAccount(convo);
   });
 
   it('a conversation that must move drops the thinking signed by its old account, and succeeds', async () => {
