@@ -50,8 +50,8 @@ export interface UnreadBytes {
   bytes: ChunkedBytes;
   from: number;
   to: number;
-  /** For an array, where its `[`, commas and `]` are: each item lies between two of them. */
-  items?: readonly number[];
+  /** For an array, where its `[`, commas and `]` are (`offsets[from..to)`): each item lies between two. */
+  items?: { offsets: readonly number[]; from: number; to: number };
 }
 
 /**
@@ -107,9 +107,12 @@ export function unreadItems(target: object, key: string): Iterable<unknown> | un
   return at?.items && itemsOf(at.bytes, at.items);
 }
 
-function* itemsOf(bytes: ChunkedBytes, items: readonly number[]): Generator<unknown> {
-  if (items.length === 2 && /^[ \t\n\r]*$/.test(bytes.text(items[0]! + 1, items[1]!))) return; // []
-  for (let i = 0; i < items.length - 1; i++) yield JSON.parse(bytes.text(items[i]! + 1, items[i + 1]!));
+function* itemsOf(
+  bytes: ChunkedBytes,
+  { offsets, from, to }: NonNullable<UnreadBytes['items']>,
+): Generator<unknown> {
+  if (to - from === 2 && /^[ \t\n\r]*$/.test(bytes.text(offsets[from]! + 1, offsets[from + 1]!))) return; // []
+  for (let i = from; i < to - 1; i++) yield JSON.parse(bytes.text(offsets[i]! + 1, offsets[i + 1]!));
 }
 
 /**

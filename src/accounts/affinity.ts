@@ -50,18 +50,25 @@ function sample(part: unknown): string {
   return out;
 }
 
+/** How many items of an unread conversation are read looking for its first user message. */
+const FIRST_ITEMS = 8;
+
 /**
  * The conversation's first user message. A conversation left unread (a large body: body-bytes.ts)
  * is read an item at a time up to it, not parsed whole: a 150 KB conversation read late cost several
- * hundred µs, and its parse outlived young collections (docs/performance.md, sixteenth session).
+ * hundred µs, and its parse outlived young collections (docs/performance.md, sixteenth session). Past
+ * the first few items (an array of a million tiny items would be a million parses) it is read whole.
  */
 function firstUserMessage(request: MessagesRequest): { content?: unknown } | undefined {
   const items = unreadItems(request, 'messages');
   if (items) {
     try {
-      for (const m of items)
+      let n = 0;
+      for (const m of items) {
         if ((m as { role?: unknown } | null)?.role === 'user') return m as { content?: unknown };
-      return undefined;
+        if (++n === FIRST_ITEMS) break;
+      }
+      if (n < FIRST_ITEMS) return undefined;
     } catch {
       // Not JSON: reading the whole says so, in the client's format.
     }

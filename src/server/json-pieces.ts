@@ -104,7 +104,8 @@ export function parseInPieces(
           return undefined;
         let valueEnd = end;
         while (isSpace(bytes.at(valueEnd - 1))) valueEnd--;
-        const items = bytes.at(first) === OPEN_BRACKET ? nested.slice(from, to) : undefined;
+        // An array's `[`, commas and `]` (read in place: the parse below keeps `nested` anyway).
+        const items = bytes.at(first) === OPEN_BRACKET ? { offsets: nested, from, to } : undefined;
         leaveUnread(out, key, { bytes, from: first, to: valueEnd, items }, () =>
           read(key, () =>
             inItems ? arrayInPieces(bytes, nested, from, to, end) : JSON.parse(bytes.text(colon + 1, end)),

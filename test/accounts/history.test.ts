@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AffinityMap, conversationKey } from '../../src/accounts/affinity.ts';
 import { hasSignedThinking, isSignatureRejection, stripSignedThinking } from '../../src/accounts/history.ts';
+import { unreadFirstByte } from '../../src/body-bytes.ts';
+import { ChunkedBytes } from '../../src/chunked-bytes.ts';
 import type { MessagesRequest } from '../../src/formats/anthropic/types.ts';
+import { parseInPieces } from '../../src/server/json-pieces.ts';
+import { JsonShapeScanner } from '../../src/server/json-shape.ts';
 
 const thinking = (t: string) => ({ type: 'thinking' as const, thinking: t, signature: `sig-${t}` });
 
@@ -101,6 +105,36 @@ describe('conversation keys', () => {
     assert.notEqual(conversationKey(base({ messages: [{ role: 'user', content: 'other' }] }), {}), first);
     assert.notEqual(conversationKey(base({ system: 'Another system.' }), {}), first);
     assert.equal(conversationKey(base({ system: undefined, messages: [] }), {}), undefined);
+  });
+
+  it('a conversation left unread is keyed as the parsed one, read only up to its first question when near the start', () => {
+    const unread = (body: object) => {
+      const bytes = Buffer.from(JSON.stringify(body));
+      const scanner = new JsonShapeScanner({ maxDepth: 1e9, maxElements: 1e9 });
+      scanner.feed(bytes);
+      return parseInPieces(
+        new ChunkedBytes([bytes]),
+        scanner.topLevel,
+        scanner.nested,
+        0,
+        10,
+      ) as MessagesRequest;
+    };
+    const said = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ role: 'assistant', content: `note ${i}` }));
+    const early = {
+      model: 'm',
+      system: 'Be brief.',
+      messages: [...said(2), { role: 'user', content: 'the question' }],
+    };
+    const request = unread(early);
+    assert.equal(conversationKey(request, {}), conversationKey(early as MessagesRequest, {}));
+    assert.equal(unreadFirstByte(request, 'messages'), '['.charCodeAt(0), 'still unread');
+    // Far from the start (or never), it is read whole: the same key.
+    for (const messages of [[...said(12), { role: 'user', content: 'late' }], said(12), []]) {
+      const body = { ...early, messages };
+      assert.equal(conversationKey(unread(body), {}), conversationKey(body as MessagesRequest, {}));
+    }
   });
 
   it('the affinity map forgets the oldest and the idle', () => {

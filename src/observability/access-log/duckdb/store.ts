@@ -77,15 +77,16 @@ function appendChunk(
   const chunk = DuckDBDataChunk.create(types, to - from);
   for (let c = 0; c < ROW_COLUMNS.length; c++) {
     const vector = chunk.getColumnVector(c);
+    const type = TYPES[c];
     for (let i = from; i < to; i++) {
       const v = columnValue(cols, c, i);
       vector.setItem(
         i - from,
         v === null
           ? null
-          : TYPES[c] === 'timestamp'
+          : type === 'timestamp'
             ? new DuckDBTimestampValue(BigInt(Math.trunc(v as number)) * 1000n)
-            : TYPES[c] === 'smallint'
+            : type === 'smallint'
               ? Math.min(v as number, SMALLINT_MAX)
               : v,
       );
