@@ -11,6 +11,7 @@ import { enabledPieces } from '../observability/index.ts';
 import { maskToken } from '../redact.ts';
 import { buildApp, type ProxyApp } from '../server/app.ts';
 import { collectWhenIdle } from '../server/idle-gc.ts';
+import { capYoungGeneration, youngGenerationSizedByFlags } from '../server/young-generation.ts';
 import { urlPassword } from '../storage/url.ts';
 import { VERSION } from '../version.ts';
 import { type CommonFlags, loadOrExit } from './settings.ts';
@@ -113,6 +114,9 @@ async function serve(flags: CommonFlags): Promise<void> {
   // Memory back once traffic stops (src/server/idle-gc.ts).
   if (settings.server.idle_gc_s > 0)
     collectWhenIdle({ lifecycle: proxy.lifecycle, idleMs: settings.server.idle_gc_s * 1000 });
+  // A ceiling on V8's young generation (src/server/young-generation.ts), unless node's flags size it.
+  if (settings.server.young_generation_mb > 0 && !youngGenerationSizedByFlags(process.execArgv, process.env))
+    capYoungGeneration({ lifecycle: proxy.lifecycle, maxMb: settings.server.young_generation_mb });
   const risks = riskWarnings(settings, (key) => `set by ${describeSource(loaded.sources[key], key)}`);
   process.stdout.write(banner(url, settings, proxy, risks, { ...process.env, ...env }));
 }

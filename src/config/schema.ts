@@ -157,6 +157,13 @@ export const settingsSchema = z.object({
         30,
         'After this long with no request in flight, one full garbage collection hands memory back to the system (an idle process allocates nothing, so none comes on its own). 0 = never.',
       ),
+      young_generation_mb: z
+        .number()
+        .min(0)
+        .default(16)
+        .describe(
+          "The most V8's young generation may take, in MB (V8 grows it by doubling, up to 32 MB). A burst's short-lived garbage fills it: at 16 a burst of 1,000 streams peaked ~40–55 MB lower, for at most a few percent more CPU a stream. 0 = V8's own; node's --max-semi-space-size, when given, wins.",
+        ),
     })
     .prefault({})
     .describe('The HTTP server.'),
