@@ -43,7 +43,8 @@ function settingsFor(poolSize: number) {
   return settingsSchema.parse({
     server: { port: 0, log_level: 'silent' },
     upstream: { base_url: fake.url },
-    claude: { cwd, pool_size: poolSize, pool_idle_s: 0 },
+    // A session and two spares at once: more than the default cap of min(4, cores) on a 2-core machine.
+    claude: { cwd, pool_size: poolSize, pool_idle_s: 0, max_concurrent_agents: 4 },
   });
 }
 
@@ -100,12 +101,13 @@ await warm.sdk.warmUp(60_000);
 /** Wait until the pool of two has its spare claimed ahead for requests like the last one. */
 async function preclaimedReady(): Promise<void> {
   const deadline = Date.now() + 60_000;
+  let pool: { spares_ready: number; spares_preclaimed: number } | undefined;
   while (Date.now() < deadline) {
-    const pool = (await preclaimed.sdk.status()).pool as { spares_ready: number; spares_preclaimed: number };
+    pool = (await preclaimed.sdk.status()).pool as { spares_ready: number; spares_preclaimed: number };
     if (pool.spares_ready === 2 && pool.spares_preclaimed === 1) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error('the pre-claimed spare never got ready');
+  throw new Error(`the pre-claimed spare never got ready: ${JSON.stringify(await preclaimed.sdk.status())}`);
 }
 // One throwaway request each: module loads, connection pools, the session's first turn.
 await ttft(`${warm.url}/api/v1/messages`, hi);
