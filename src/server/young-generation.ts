@@ -9,8 +9,8 @@
  * once it does not (back to 2 when V8 shrinks the space, as it does when traffic stops).
  *
  * The size is looked at after collections (as node reports them, once the turn of the event loop
- * ends) and every `REQUESTS_PER_LOOK`th request start: a burst's accept phase can run several
- * collections in one turn, and each could double the space before the first report arrives. Only
+ * ends) and at every request's start (~0.3 µs): a burst's accept phase can run several collections
+ * in one turn, and each could double the space before the first report arrives. Only
  * while many requests are in flight was tried: a burst's first few hundred requests then grew the
  * space before the ceiling held, and its peak came out no lower.
  */
@@ -19,7 +19,6 @@ import v8 from 'node:v8';
 import type { Lifecycle } from '../observability/lifecycle.ts';
 
 const MB = 1024 * 1024;
-const REQUESTS_PER_LOOK = 32;
 /** V8's own growth factor (`node --v8-options`). */
 const V8_GROWTH_FACTOR = 2;
 
@@ -29,9 +28,14 @@ export interface YoungGenerationOptions {
   maxMb: number;
 }
 
-/** The young generation's current size (both semi-spaces), in bytes. */
+/**
+ * The young generation's capacity (both semi-spaces), in bytes: what one semi-space holds, used and
+ * available, twice. Not `space_size`, which is the memory committed: V8 gives the second semi-space
+ * back when idle, so that reads half the capacity then.
+ */
 export function youngGenerationBytes(): number {
-  for (const s of v8.getHeapSpaceStatistics()) if (s.space_name === 'new_space') return s.space_size;
+  for (const s of v8.getHeapSpaceStatistics())
+    if (s.space_name === 'new_space') return 2 * (s.space_used_size + s.space_available_size);
   return 0;
 }
 
@@ -57,9 +61,8 @@ export function capYoungGeneration(opts: YoungGenerationOptions): () => void {
   look();
   const collections = new PerformanceObserver(look);
   collections.observe({ entryTypes: ['gc'] });
-  let started = 0;
   const unsubscribe = opts.lifecycle.subscribe((event) => {
-    if (event === 'start' && ++started % REQUESTS_PER_LOOK === 0) look();
+    if (event === 'start') look();
   });
   return () => {
     unsubscribe();
