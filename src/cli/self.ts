@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
+import { youngGenerationSizedByFlags } from '../server/young-generation.ts';
 
 /** The package's `bin/ccproxy.js` (same depth below the root from src/cli and dist/cli). */
 export function ccproxyEntry(): string {
@@ -28,8 +29,7 @@ export const BACKGROUND_NODE_FLAGS = ['--max-semi-space-size=4'] as const;
 
 /** BACKGROUND_NODE_FLAGS, unless node's flags or NODE_OPTIONS already size the young generation. */
 export function backgroundNodeFlags(execArgv: readonly string[], env: NodeJS.ProcessEnv): string[] {
-  const given = [...execArgv, env.NODE_OPTIONS ?? ''].join(' ');
-  return given.includes('--max-semi-space-size') ? [] : [...BACKGROUND_NODE_FLAGS];
+  return youngGenerationSizedByFlags(execArgv, env) ? [] : [...BACKGROUND_NODE_FLAGS];
 }
 
 /**
