@@ -101,9 +101,8 @@ await warm.sdk.warmUp(60_000);
 /** Wait until the pool of two has its spare claimed ahead for requests like the last one. */
 async function preclaimedReady(): Promise<void> {
   const deadline = Date.now() + 60_000;
-  let pool: { spares_ready: number; spares_preclaimed: number } | undefined;
   while (Date.now() < deadline) {
-    pool = (await preclaimed.sdk.status()).pool as { spares_ready: number; spares_preclaimed: number };
+    const pool = (await preclaimed.sdk.status()).pool as { spares_ready: number; spares_preclaimed: number };
     if (pool.spares_ready === 2 && pool.spares_preclaimed === 1) return;
     await new Promise((r) => setTimeout(r, 50));
   }
