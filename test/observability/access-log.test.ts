@@ -162,6 +162,24 @@ test('a table with a column this build does not write refuses the batch with a r
   assert.equal((await store.status()).rows, 0);
 });
 
+test('a column of another type than this build writes refuses the batch with a reason, not a crash', async (t) => {
+  const file = path.join(tempDir(t), 'log.duckdb');
+  await (await DuckDbStore.open(file)).close();
+  const db = await DuckDBInstance.create(file);
+  const conn = await db.connect();
+  // Rows are written in each type's own layout (chunk.ts): a wider column must not get a SMALLINT's.
+  await conn.run('ALTER TABLE requests ALTER COLUMN status TYPE INTEGER');
+  conn.closeSync();
+  db.closeSync();
+  const store = await DuckDbStore.open(file);
+  t.after(() => store.close());
+  await assert.rejects(
+    store.insertBatch([toRow(record(), createPricing())]),
+    /column status is INTEGER where this ccproxy writes smallint/,
+  );
+  assert.equal((await store.status()).rows, 0);
+});
+
 test('rows survive close and reopen', async (t) => {
   const file = path.join(tempDir(t), 'log.duckdb');
   let { lifecycle, obs } = await open(file);

@@ -18,7 +18,8 @@ import { type AccessLogRow, ROW_COLUMNS } from '../../src/observability/access-l
 import { tempDir } from './helpers.ts';
 
 const text = fc.oneof(
-  fc.constantFrom('api', 'claude-sonnet-5-5', 'é✓ 中文 🙂'),
+  // Up to 12 bytes a text is stored inline in DuckDB, past them in its string heap (chunk.ts).
+  fc.constantFrom('api', 'twelve bytes', 'thirteen byte', 'claude-sonnet-5-5', 'é✓ 中文 🙂', 'ééééé'),
   fc.string({ maxLength: 12 }),
 );
 const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
@@ -81,9 +82,13 @@ describe('access-log rows as columns', () => {
   it('stored in DuckDB, read back as the rows', async (t) => {
     const store = await DuckDbStore.open(path.join(tempDir(t), 'log.duckdb'));
     t.after(() => store.close());
-    const rows = fc.sample(row, { numRuns: 300, seed: 17 }).map((r, i) => ({ ...r, id: `r${i}` }));
+    // More than one data chunk (2,048 rows), ids short and long.
+    const rows = fc
+      .sample(row, { numRuns: 2500, seed: 17 })
+      .map((r, i) => ({ ...r, id: i % 2 ? `r${i}` : `req_011CVabcdefghijklmnopq${i}` }));
     await store.insertBatch(rows);
-    const back = (await store.query({ order: 'asc', limit: 1000 })).rows;
+    const back = (await store.query({ order: 'asc', limit: 3000 })).rows;
+    assert.equal(back.length, rows.length);
     const byId = new Map(back.map((r) => [r.id, r]));
     for (const r of rows) {
       const b = byId.get(r.id) as unknown as Record<string, unknown>;
@@ -97,6 +102,39 @@ describe('access-log rows as columns', () => {
           );
         else assert.equal(b[c], expected, `${r.id}.${c}`);
       }
+    }
+  });
+
+  it('written batch after batch into one reused chunk, keep nothing of the batch before', async (t) => {
+    const store = await DuckDbStore.open(path.join(tempDir(t), 'log.duckdb'));
+    t.after(() => store.close());
+    const [base] = fc.sample(row, { numRuns: 1, seed: 3 });
+    const long = 'a text longer than twelve bytes';
+    // First nulls where the second batch has values, then the other way round.
+    const first = Array.from({ length: 50 }, (_, i) => ({
+      ...base!,
+      id: `a${i}`,
+      client_model: null,
+      ttft_ms: null,
+      user_agent: long,
+    }));
+    const second = Array.from({ length: 20 }, (_, i) => ({
+      ...base!,
+      id: `b${i}`,
+      client_model: 'm',
+      ttft_ms: 1.5,
+      user_agent: null,
+    }));
+    await store.insertBatch(first);
+    await store.insertBatch(second);
+    const back = new Map((await store.query({ order: 'asc', limit: 100 })).rows.map((r) => [r.id, r]));
+    for (const r of [...first, ...second]) {
+      const b = back.get(r.id)!;
+      assert.deepEqual(
+        [b.client_model, b.ttft_ms, b.user_agent],
+        [r.client_model, r.ttft_ms, r.user_agent],
+        r.id,
+      );
     }
   });
 });

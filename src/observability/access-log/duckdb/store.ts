@@ -5,14 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  type DuckDBAppender,
-  type DuckDBConnection,
-  DuckDBDataChunk,
-  DuckDBInstance,
-  DuckDBTimestampValue,
-  type DuckDBType,
-} from '@duckdb/node-api';
+import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
   boundDeleteSql,
   captureStatsSql,
@@ -22,9 +15,10 @@ import {
 } from '../../capture/sql.ts';
 import type { CaptureStats, CaptureStore } from '../../capture/store.ts';
 import type { StoredCapture } from '../../capture/store-doc.ts';
-import { type AccessLogRow, COLUMN_TYPES, ROW_COLUMNS, SMALLINT_MAX } from '../row.ts';
+import type { AccessLogRow } from '../row.ts';
 import type { AccessLogStore, Analytics, AnalyticsQuery, LogPage, LogQuery, StoreStatus } from '../store.ts';
-import { columnValue, encodeRows, type RowColumns } from './columns.ts';
+import { ChunkWriter } from './chunk.ts';
+import { encodeRows, type RowColumns } from './columns.ts';
 import { aggregate, duckdb, queryPage } from './queries.ts';
 import { CAPTURES, migrate, SCHEMA_VERSION, schemaVersion, TABLE } from './schema.ts';
 
@@ -58,42 +52,27 @@ function keepPrivate(file: string): void {
 
 /** Rows per data chunk: DuckDB's vector size. */
 const CHUNK_ROWS = 2048;
-const TYPES = ROW_COLUMNS.map((c) => COLUMN_TYPES[c]);
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * The batch's rows `from`..`to` (at most CHUNK_ROWS) as one data chunk of the appender's table, filled
- * column by column: numbers are written to the chunk's memory from JS and copied in once a column,
- * where the appender took one native call a value — ~30 a row (docs/performance.md).
+ * An appender to the access log's table, and the chunk its rows are written into. Kept between
+ * batches: a new appender a batch cost ~1 µs a row more (docs/performance.md, nineteenth session).
  */
-function appendChunk(
-  a: DuckDBAppender,
-  types: DuckDBType[],
-  cols: RowColumns,
-  from: number,
-  to: number,
-): void {
-  const chunk = DuckDBDataChunk.create(types, to - from);
-  for (let c = 0; c < ROW_COLUMNS.length; c++) {
-    const vector = chunk.getColumnVector(c);
-    const type = TYPES[c];
-    for (let i = from; i < to; i++) {
-      const v = columnValue(cols, c, i);
-      vector.setItem(
-        i - from,
-        v === null
-          ? null
-          : type === 'timestamp'
-            ? new DuckDBTimestampValue(BigInt(Math.trunc(v as number)) * 1000n)
-            : type === 'smallint'
-              ? Math.min(v as number, SMALLINT_MAX)
-              : v,
-      );
-    }
-    vector.flush();
+interface Appending {
+  appender: DuckDBAppender;
+  chunks: ChunkWriter;
+}
+
+async function appendingTo(conn: DuckDBConnection): Promise<Appending> {
+  const appender = await conn.createAppender(TABLE);
+  try {
+    const types = Array.from({ length: appender.columnCount }, (_, c) => appender.columnType(c));
+    return { appender, chunks: new ChunkWriter(types) };
+  } catch (err) {
+    appender.closeSync();
+    throw err;
   }
-  a.appendDataChunk(chunk);
 }
 
 export class DuckDbStore implements AccessLogStore, CaptureStore {
@@ -101,6 +80,8 @@ export class DuckDbStore implements AccessLogStore, CaptureStore {
   private closed = false;
   /** Writes (appends, pruning) run one at a time: a DuckDB connection is not for concurrent use. */
   private writes: Promise<unknown> = Promise.resolve();
+  /** The access log's appender, kept from one batch to the next (made at the first). */
+  private appending: Appending | undefined;
 
   private constructor(
     private readonly file: string,
@@ -161,24 +142,22 @@ export class DuckDbStore implements AccessLogStore, CaptureStore {
   insertColumns(cols: RowColumns): Promise<void> {
     if (cols.count === 0) return Promise.resolve();
     return this.write(async (conn) => {
-      const appender = await conn.createAppender(TABLE);
+      this.appending ??= await appendingTo(conn);
+      const { appender, chunks } = this.appending;
       try {
-        const types = Array.from({ length: appender.columnCount }, (_, c) => appender.columnType(c));
-        // A chunk with a column left unwritten crashes the process when appended: refuse it here.
-        if (types.length !== ROW_COLUMNS.length)
-          throw new Error(
-            `The access log's table has ${types.length} columns where this ccproxy writes ${ROW_COLUMNS.length}.`,
-          );
         for (let from = 0; from < cols.count; from += CHUNK_ROWS) {
           if (from > 0) await yieldToLoop();
-          appendChunk(appender, types, cols, from, Math.min(from + CHUNK_ROWS, cols.count));
+          appender.appendDataChunk(chunks.write(cols, from, Math.min(from + CHUNK_ROWS, cols.count)));
         }
         appender.flushSync();
       } catch (err) {
+        // The next batch starts afresh; what this one left in the appender goes with it.
+        this.appending = undefined;
         appender.clear();
+        try {
+          appender.closeSync();
+        } catch {}
         throw err;
-      } finally {
-        appender.closeSync();
       }
     });
   }
@@ -274,7 +253,13 @@ export class DuckDbStore implements AccessLogStore, CaptureStore {
     if (this.closed) return;
     if (this.writer) {
       // Fold the WAL into the file so a reader opening it read-only later sees everything.
-      await this.write((conn) => conn.run('CHECKPOINT')).catch(() => {});
+      await this.write((conn) => {
+        try {
+          this.appending?.appender.closeSync();
+        } catch {}
+        this.appending = undefined;
+        return conn.run('CHECKPOINT');
+      }).catch(() => {});
       this.writer.closeSync();
     }
     this.closed = true;
