@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import fastify from 'fastify';
 import { DuckDbStore } from '../../src/observability/access-log/duckdb/store.ts';
@@ -145,40 +145,35 @@ test('counts past the INTEGER columns are kept at their bound, not refused with 
   assert.equal((await readFile(file)).length, 2);
 });
 
-test('a table with a column this build does not write refuses the batch with a reason, not a crash', async (t) => {
+/** A batch into a log whose table was altered by `sql` is refused with `reason`, and nothing is written. */
+async function refusedAfter(t: TestContext, sql: string, reason: RegExp): Promise<void> {
   const file = path.join(tempDir(t), 'log.duckdb');
   await (await DuckDbStore.open(file)).close();
   const db = await DuckDBInstance.create(file);
   const conn = await db.connect();
-  await conn.run('ALTER TABLE requests ADD COLUMN extra VARCHAR');
+  await conn.run(sql);
   conn.closeSync();
   db.closeSync();
   const store = await DuckDbStore.open(file);
   t.after(() => store.close());
-  await assert.rejects(
-    store.insertBatch([toRow(record(), createPricing())]),
-    /has 29 columns where this ccproxy writes 28/,
-  );
+  await assert.rejects(store.insertBatch([toRow(record(), createPricing())]), reason);
   assert.equal((await store.status()).rows, 0);
-});
+}
 
-test('a column of another type than this build writes refuses the batch with a reason, not a crash', async (t) => {
-  const file = path.join(tempDir(t), 'log.duckdb');
-  await (await DuckDbStore.open(file)).close();
-  const db = await DuckDBInstance.create(file);
-  const conn = await db.connect();
-  // Rows are written in each type's own layout (chunk.ts): a wider column must not get a SMALLINT's.
-  await conn.run('ALTER TABLE requests ALTER COLUMN status TYPE INTEGER');
-  conn.closeSync();
-  db.closeSync();
-  const store = await DuckDbStore.open(file);
-  t.after(() => store.close());
-  await assert.rejects(
-    store.insertBatch([toRow(record(), createPricing())]),
+test('a table with a column this build does not write refuses the batch with a reason, not a crash', (t) =>
+  refusedAfter(
+    t,
+    'ALTER TABLE requests ADD COLUMN extra VARCHAR',
+    /has 29 columns where this ccproxy writes 28/,
+  ));
+
+// Rows are written in each type's own layout (chunk.ts): a wider column must not get a SMALLINT's.
+test('a column of another type than this build writes refuses the batch with a reason, not a crash', (t) =>
+  refusedAfter(
+    t,
+    'ALTER TABLE requests ALTER COLUMN status TYPE INTEGER',
     /column status is INTEGER where this ccproxy writes smallint/,
-  );
-  assert.equal((await store.status()).rows, 0);
-});
+  ));
 
 test('rows survive close and reopen', async (t) => {
   const file = path.join(tempDir(t), 'log.duckdb');
