@@ -1,13 +1,14 @@
 /**
  * A batch's columns (columns.ts) written into DuckDB data chunks, in DuckDB's own layout. The node
  * API's vectors take one value at a time — a timestamp as an object holding a BigInt, a null through
- * a mask of BigInts, every text through a native call — which cost the access log's thread ~3.6 µs a
+ * a mask of BigInts, every text through a native call — which cost the access log's thread ~4 µs a
  * row (docs/performance.md, nineteenth session). Here each column is written into one buffer as
  * `duckdb.h` lays a vector out (fixed-width values; 16-byte `duckdb_string_t`s, a text of up to 12
  * bytes inline; a validity mask of 64-bit words, a bit set for a value) and copied into its vector in
  * one call. Only a text longer than 12 bytes takes a native call each, to go in the vector's string
- * heap. Little-endian, as DuckDB's builds for node are (x64 and arm64).
+ * heap. Little-endian, as DuckDB's builds for node are (x64 and arm64): a big-endian machine is refused.
  */
+import os from 'node:os';
 
 import { DuckDBDataChunk, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
@@ -33,11 +34,14 @@ const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 const encoder = new TextEncoder();
 
+/** Rows a data chunk holds: DuckDB's vector size (2,048). */
+export const CHUNK_ROWS = duckdb.vector_size();
+
 /**
  * Refuses a table whose columns are not the types this writes: a value written in the wrong layout
  * would be read as garbage, or crash the process.
  */
-export function checkTypes(types: readonly DuckDBType[]): void {
+function checkTypes(types: readonly DuckDBType[]): void {
   if (types.length !== TYPES.length)
     throw new Error(
       `The access log's table has ${types.length} columns where this ccproxy writes ${TYPES.length}.`,
@@ -53,8 +57,8 @@ export function checkTypes(types: readonly DuckDBType[]): void {
 /**
  * Writes batches' rows into one data chunk, reused: a new chunk a batch (~0.6 MB of vectors, freed
  * only when the collector gets to it) touched fresh memory each time, and its page faults cost more
- * than writing the values. A range of rows at a time, up to DuckDB's vector size (2,048); the chunk
- * is appended before the next range is written.
+ * than writing the values. A range of up to CHUNK_ROWS rows at a time; the chunk is appended before
+ * the next range is written.
  */
 export class ChunkWriter {
   private readonly chunk: DuckDBDataChunk;
@@ -68,13 +72,13 @@ export class ChunkWriter {
 
   /** For a table with these (checked) types. */
   constructor(types: readonly DuckDBType[]) {
+    if (os.endianness() !== 'LE') throw new Error('The DuckDB access log is written little-endian only.');
     checkTypes(types);
     this.chunk = DuckDBDataChunk.create(types);
-    const rows = duckdb.vector_size();
-    this.buffer = new ArrayBuffer(16 * rows);
+    this.buffer = new ArrayBuffer(16 * CHUNK_ROWS);
     this.bytes = new Uint8Array(this.buffer);
     this.view = new DataView(this.buffer);
-    this.validity = new Uint32Array(Math.ceil(rows / 64) * 2);
+    this.validity = new Uint32Array(Math.ceil(CHUNK_ROWS / 64) * 2);
   }
 
   /** Rows from..to of the batch in the chunk, until the next call. */
@@ -88,6 +92,11 @@ export class ChunkWriter {
     this.chunk.rowCount = to - from;
     for (let c = 0; c < TYPES.length; c++)
       this.column(duckdb.data_chunk_get_vector(this.chunk.chunk, c), cols, c, from, to);
+    if (to === cols.count) {
+      // The batch's last range: hold nothing of it until the next.
+      this.cols = undefined;
+      this.inline = [];
+    }
     return this.chunk;
   }
 
@@ -155,9 +164,8 @@ export class ChunkWriter {
       );
     }
     // After the copy, which would overwrite them.
-    if (heap)
-      for (const i of heap)
-        duckdb.vector_assign_string_element(vector, i, cols.strings[values[base + from + i]! - 1]!);
+    for (const i of heap)
+      duckdb.vector_assign_string_element(vector, i, cols.strings[values[base + from + i]! - 1]!);
   }
 
   private inlineBytes(cols: RowColumns, k: number): Uint8Array | null {

@@ -17,7 +17,7 @@ import type { CaptureStats, CaptureStore } from '../../capture/store.ts';
 import type { StoredCapture } from '../../capture/store-doc.ts';
 import type { AccessLogRow } from '../row.ts';
 import type { AccessLogStore, Analytics, AnalyticsQuery, LogPage, LogQuery, StoreStatus } from '../store.ts';
-import { ChunkWriter } from './chunk.ts';
+import { CHUNK_ROWS, ChunkWriter } from './chunk.ts';
 import { encodeRows, type RowColumns } from './columns.ts';
 import { aggregate, duckdb, queryPage } from './queries.ts';
 import { CAPTURES, migrate, SCHEMA_VERSION, schemaVersion, TABLE } from './schema.ts';
@@ -49,9 +49,6 @@ function keepPrivate(file: string): void {
     // No write-ahead log right now (just checkpointed): nothing to protect.
   }
 }
-
-/** Rows per data chunk: DuckDB's vector size. */
-const CHUNK_ROWS = 2048;
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -153,8 +150,8 @@ export class DuckDbStore implements AccessLogStore, CaptureStore {
       } catch (err) {
         // The next batch starts afresh; what this one left in the appender goes with it.
         this.appending = undefined;
-        appender.clear();
         try {
+          appender.clear();
           appender.closeSync();
         } catch {}
         throw err;
