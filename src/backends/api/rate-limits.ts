@@ -47,9 +47,9 @@ export function parseRateLimitHeaders(
   now = Date.now(),
 ): RateLimitSnapshot | undefined {
   let snap: RateLimitSnapshot | undefined;
-  for (const [name, raw] of Object.entries(headers)) {
+  for (const name in headers) {
     if (!name.startsWith('anthropic-ratelimit-')) continue;
-    const value = first(raw);
+    const value = first(headers[name]);
     if (value === undefined) continue;
     snap ??= { updatedAt: now, windows: {}, overage: {}, limits: {} };
     if (name.startsWith(UNIFIED)) {
