@@ -12,8 +12,8 @@
  * ends) and at every 16th request's start: a burst's accept phase can run several collections in one
  * turn, and each could double the space before the first report arrives. A look costs ~0.5 µs and
  * ~1 KB of garbage (V8's statistics of every space), 3% of what a small request allocates, so not
- * every request looks; 16 requests allocate ~0.8 MB, far less than a semi-space under the ceiling,
- * so no collection can pass between two looks unseen. Only while many requests are in flight was
+ * every request looks; 16 small requests allocate ~0.8 MB, far less than a semi-space under the
+ * default ceiling, so no collection passes between two looks unseen. Only while many requests are in flight was
  * tried: a burst's first few hundred requests then grew the space before the ceiling held, and its
  * peak came out no lower.
  */

@@ -63,7 +63,7 @@ export function upstreamHeaders(
   scheme: 'oauth' | 'api_key' = 'oauth',
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  // for…in, not Object.entries: no array a header (this runs twice a request, on ~15 headers).
+  // for…in, not Object.entries: no array a header, on every request (here and in clientHeaders).
   for (const name in client) {
     const value = client[name];
     if (value === undefined || DROP.has(name) || name.startsWith('x-ccproxy-') || name.startsWith('sec-'))
