@@ -82,11 +82,9 @@ export function send(origin: URL, path: string, o: SendOptions): Promise<HttpRes
         port: origin.port,
         path,
         method: o.method,
-        headers: o.headers,
+        headers: headerLines(o.method, o.headers, origin.host, o.body),
         agent: o.agent,
       });
-      // Set on the request rather than on a copy of the headers: node sets each header this way anyway.
-      if (o.body !== undefined) req.setHeader('content-length', bodyLength(o.body));
     } catch (err) {
       reject(err); // an invalid header value, an unknown protocol
       return;
@@ -145,6 +143,39 @@ export function send(origin: URL, path: string, o: SendOptions): Promise<HttpRes
     } else req.end(o.body);
   });
 }
+
+/**
+ * The request's header lines as node's raw `[name, value, …]` list, `Host` and `content-length`
+ * included: given a list, node writes the head at once, where an object costs a `setHeader` a
+ * header (~5 µs a request of 16 headers). The bytes are the same (docs/performance.md).
+ */
+function headerLines(
+  method: string,
+  headers: OutgoingHttpHeaders,
+  host: string,
+  body: RequestBody | undefined,
+): string[] {
+  const lines: string[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || isOurs(name)) continue;
+    if (Array.isArray(value)) for (const v of value) lines.push(name, v);
+    else lines.push(name, typeof value === 'string' ? value : String(value));
+  }
+  lines.push('Host', host);
+  if (body !== undefined) lines.push('content-length', String(bodyLength(body)));
+  // As node does for a POST ended without a body: a list would otherwise make it chunked.
+  else if (!BODILESS.has(method)) lines.push('content-length', '0');
+  return lines;
+}
+
+/** Methods node sends without a length or chunked body when none is given. */
+const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
+
+/** A header headerLines writes itself (a caller's own would be sent twice). */
+const isOurs = (name: string) =>
+  (name.length === 4 || name.length === 14) &&
+  (name.toLowerCase() === 'host' || name.toLowerCase() === 'content-length');
 
 /** Agents that reach their origin through a proxy's tunnel (createAgent). */
 const tunnelAgents = new WeakSet<http.Agent>();

@@ -99,6 +99,40 @@ describe('send', () => {
     agent.destroy();
   });
 
+  it('writes the head as node would: Host, the length, a list value line by line, no header twice', async () => {
+    const heads: string[][] = [];
+    const onRequest = (req: http.IncomingMessage) => heads.push(req.rawHeaders);
+    server.on('request', onRequest);
+    const sendWith = async (method: string, headers: http.OutgoingHttpHeaders, body?: string) => {
+      const res = await send(origin, '/echo', { method, headers, body, timeouts });
+      await readText(res.body);
+    };
+    await sendWith(
+      'POST',
+      { 'x-list': ['a', 'b'], 'x-num': 7, HOST: 'elsewhere', 'Content-Length': '99' },
+      'hi',
+    );
+    await sendWith('POST', {}); // node sends a length of 0, not a chunked body
+    await sendWith('GET', {});
+    server.off('request', onRequest);
+    const pairs = (raw: string[]) =>
+      raw.flatMap((v, i) => (i % 2 ? [] : [`${v.toLowerCase()}: ${raw[i + 1]}`]));
+    assert.deepEqual(pairs(heads[0]!), [
+      'x-list: a',
+      'x-list: b',
+      'x-num: 7',
+      `host: ${origin.host}`,
+      'content-length: 2',
+      'connection: keep-alive',
+    ]);
+    assert.deepEqual(pairs(heads[1]!), [
+      `host: ${origin.host}`,
+      'content-length: 0',
+      'connection: keep-alive',
+    ]);
+    assert.deepEqual(pairs(heads[2]!), [`host: ${origin.host}`, 'connection: keep-alive']);
+  });
+
   it('no response headers in time: HttpTimeout first_byte', async () => {
     await assert.rejects(
       send(origin, '/silent', { method: 'GET', headers: {}, timeouts: { ...timeouts, firstByteMs: 200 } }),

@@ -51,6 +51,19 @@ export function mergeBetas(client: string | string[] | undefined, ours: readonly
   return [...seen].join(',');
 }
 
+/** The last client `anthropic-beta` seen and its merge with the OAuth betas: a client sends the same each time. */
+let lastClientBetas: string | undefined;
+let lastOAuthBetas = '';
+
+function oauthBetas(client: string | string[] | undefined): string {
+  const raw = Array.isArray(client) ? client.join(',') : (client ?? '');
+  if (raw !== lastClientBetas) {
+    lastOAuthBetas = mergeBetas(raw, [OAUTH_BETA, CLAUDE_CODE_BETA]);
+    lastClientBetas = raw;
+  }
+  return lastOAuthBetas;
+}
+
 /**
  * `scheme` says what `token` is: a subscription's OAuth token (Bearer, the OAuth beta, Claude Code's
  * identity) or a pay-as-you-go API key (`x-api-key`, the client's own betas and user-agent: an API
@@ -82,7 +95,7 @@ export function upstreamHeaders(
     return out;
   }
   out.authorization = `Bearer ${token}`;
-  out['anthropic-beta'] = mergeBetas(client['anthropic-beta'], [OAUTH_BETA, CLAUDE_CODE_BETA]);
+  out['anthropic-beta'] = oauthBetas(client['anthropic-beta']);
   // Claude Code's identity, unless the client is Claude Code already.
   const ua = client['user-agent'];
   if (!ua?.startsWith('claude-cli/')) out['user-agent'] = id.userAgent;
