@@ -10,8 +10,8 @@
  *   npm run bench                 all scenarios
  *   npm run bench -- --quick      one short round of each (SDK mode: 3 rounds)
  *   npm run bench -- --only=burst,openai
- *        memory (always), idle, nonstream, agent, stream, openai, burst, burst-start, observability, observability-pg,
- *        capture, sdk, accounts, observability-inprocess
+ *        memory (always), idle, nonstream, agent, stream, openai, burst, burst-start, burst-repeat,
+ *        observability, observability-pg, capture, sdk, accounts, observability-inprocess
  *   npm run bench -- --baseline=../other-checkout    the same scenarios for a second ccproxy (its
  *        bin/ccproxy.js, built) beside this one, rounds interleaved: an A/B in one run
  *   npm run bench -- --rounds=10   more interleaved rounds (default 3): a small A/B on a busy machine
@@ -58,6 +58,9 @@ function inRoundOrder<T>(targets: readonly T[], r: number): readonly T[] {
 const BURST = 1000;
 const BURST_PACE_MS = 20;
 const BURST_ROUNDS = QUICK ? 1 : 3;
+/** Bursts in a row in the burst-repeat scenario, and the pause between two. */
+const REPEAT_BURSTS = QUICK ? 3 : 8;
+const REPEAT_GAP_MS = 500;
 /** Fresh processes per target in the burst-start scenario. */
 const START_RUNS = QUICK ? 1 : 3;
 /** After a load, before "idle" memory is read: sockets close, timers fire, then a full GC. */
@@ -557,6 +560,40 @@ async function main() {
     }
   }
 
+  if (wanted('burst-repeat')) {
+    // Bursts back to back, as a busy shared proxy meets them: each leaves garbage in the old
+    // generation, and what V8 lets pile up before a full collection sets the peak (docs/performance.md,
+    // twenty-first session). Fresh processes, so no other scenario's state counts.
+    console.log(
+      `\nBursts back to back: ${REPEAT_BURSTS} bursts of ${BURST} streams, ${REPEAT_GAP_MS} ms apart`,
+    );
+    const starts = [
+      { name: 'pass-through', start: () => startChild('passthrough.mjs', env, TOKEN) },
+      ...variants.map((v) => ({ name: v.name, start: () => startVariant(v) })),
+    ];
+    for (const s of starts) {
+      const child = await s.start();
+      pin(child.proc.pid, 1);
+      const t = anth(s.name, child, '/api/v1/messages');
+      const peaks: number[] = [];
+      for (let i = 0; i < REPEAT_BURSTS; i++) {
+        if (i > 0) await delay(REPEAT_GAP_MS);
+        child.resetPeak();
+        await burst(t);
+        peaks.push((child.peak() ?? Number.NaN) / MB);
+      }
+      const after = (await child.rss()) / MB;
+      await child.stop();
+      note(s.name, 'repeatPeakRss', Math.max(...peaks) * MB);
+      report('bursts back to back', {
+        target: s.name,
+        'peak RSS MB (highest)': Math.max(...peaks),
+        'peak RSS MB by burst': peaks.map(round).join(' / '),
+        'RSS after MB': after,
+      });
+    }
+  }
+
   await Promise.all([passthrough.stop(), ...proxies.map((p) => p.stop())]);
 
   if (wanted('observability') || wanted('observability-pg')) {
@@ -886,6 +923,13 @@ function issueTable(names: string[]) {
       mb(fl('startPeakRss')),
       '≤ 150 MB',
       (n) => ok(f(n, 'startPeakRss') <= 150 * MB, f(n, 'startPeakRss')),
+    ],
+    [
+      `peak RSS, ${REPEAT_BURSTS} bursts of ${BURST} back to back`,
+      (n) => mb(f(n, 'repeatPeakRss')),
+      mb(fl('repeatPeakRss')),
+      '≤ 150 MB',
+      (n) => ok(f(n, 'repeatPeakRss') <= 150 * MB, f(n, 'repeatPeakRss')),
     ],
     [
       'idle RSS after the load',

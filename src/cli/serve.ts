@@ -11,6 +11,7 @@ import { enabledPieces } from '../observability/index.ts';
 import { maskToken } from '../redact.ts';
 import { buildApp, type ProxyApp } from '../server/app.ts';
 import { collectWhenIdle } from '../server/idle-gc.ts';
+import { limitOldGenerationGrowth, oldGenerationGrowthSetByFlags } from '../server/old-generation.ts';
 import { capYoungGeneration, youngGenerationSizedByFlags } from '../server/young-generation.ts';
 import { urlPassword } from '../storage/url.ts';
 import { VERSION } from '../version.ts';
@@ -117,6 +118,10 @@ async function serve(flags: CommonFlags): Promise<void> {
   // A ceiling on V8's young generation (src/server/young-generation.ts), unless node's flags size it.
   if (settings.server.young_generation_mb > 0 && !youngGenerationSizedByFlags(process.execArgv, process.env))
     capYoungGeneration({ lifecycle: proxy.lifecycle, maxMb: settings.server.young_generation_mb });
+  // A smaller step for the old generation (src/server/old-generation.ts), unless node's flags set it.
+  const oldGrowth = settings.server.old_generation_growth_percent;
+  if (oldGrowth > 0 && !oldGenerationGrowthSetByFlags(process.execArgv, process.env))
+    limitOldGenerationGrowth(oldGrowth);
   const risks = riskWarnings(settings, (key) => `set by ${describeSource(loaded.sources[key], key)}`);
   process.stdout.write(banner(url, settings, proxy, risks, { ...process.env, ...env }));
 }
