@@ -1,12 +1,12 @@
 /** The pretty log line: local `[HH:MM:ss] LEVEL: message {fields}`, one line, secrets scrubbed. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import pino from 'pino';
 import { clockTime, createLogger, gathered, infoLine, prettyLine } from '../../src/logging.ts';
 import { scrubSecrets } from '../../src/redact.ts';
+import { runModule } from '../support/run-module.ts';
 
 describe('the pretty log line', () => {
   it('starts with the local time and keeps the fields on the line', () => {
@@ -79,10 +79,7 @@ describe('the pretty log line', () => {
         createLogger({ level: 'info', format: 'json' }).info('after a turn');
         process.exit(3);
       });`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const r = runModule(script, { ...process.env, NO_COLOR: '1' });
     assert.equal(r.status, 3, r.stderr);
     const lines = r.stderr.trimEnd().split('\n');
     assert.deepEqual(
@@ -170,9 +167,7 @@ describe('the pretty log line', () => {
       log.warn('third');
       process.stderr.write('fourth, before the waiting line\\n');
       process.exit(1);`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      encoding: 'utf8',
-    });
+    const r = runModule(script);
     assert.equal(r.status, 1, r.stderr);
     assert.deepEqual(
       r.stderr

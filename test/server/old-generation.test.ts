@@ -4,9 +4,9 @@
  * streams leaves behind, over a live set that stays.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { oldGenerationGrowthSetByFlags } from '../../src/server/old-generation.ts';
+import { runModule } from '../support/run-module.ts';
 
 const MB = 1024 * 1024;
 
@@ -33,10 +33,7 @@ function largestOldGeneration(percent: number): number {
       }
     }
     process.stdout.write(String(largest));`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    encoding: 'utf8',
-    cwd: new URL('../..', import.meta.url),
-  });
+  const r = runModule(script);
   assert.equal(r.status, 0, r.stderr);
   return Number(r.stdout);
 }

@@ -4,9 +4,9 @@
  * (as a burst's accept phase does, requests starting and ending all along) and then over many turns.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { youngGenerationSizedByFlags } from '../../src/server/young-generation.ts';
+import { runModule } from '../support/run-module.ts';
 
 const MB = 1024 * 1024;
 
@@ -36,10 +36,7 @@ function largestYoungGeneration(maxMb: number): number {
       await new Promise((r) => setImmediate(r));
     }
     process.stdout.write(String(Math.max(largest, youngGenerationBytes())));`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    encoding: 'utf8',
-    cwd: new URL('../..', import.meta.url),
-  });
+  const r = runModule(script);
   assert.equal(r.status, 0, r.stderr);
   return Number(r.stdout);
 }
