@@ -147,7 +147,7 @@ export function send(origin: URL, path: string, o: SendOptions): Promise<HttpRes
 /**
  * The request's header lines as node's raw `[name, value, …]` list, `Host` and `content-length`
  * included: given a list, node writes the head at once, where an object costs a `setHeader` a
- * header (~5 µs a request of 16 headers). The bytes are the same (docs/performance.md).
+ * header (~6 µs a request of 16 headers). The bytes are the same (docs/performance.md).
  */
 function headerLines(
   method: string,

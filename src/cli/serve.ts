@@ -120,8 +120,7 @@ async function serve(flags: CommonFlags): Promise<void> {
     capYoungGeneration({ lifecycle: proxy.lifecycle, maxMb: settings.server.young_generation_mb });
   // A smaller step for the old generation (src/server/old-generation.ts), unless node's flags set it.
   const oldGrowth = settings.server.old_generation_growth_percent;
-  if (oldGrowth > 0 && !oldGenerationGrowthSetByFlags(process.execArgv, process.env))
-    limitOldGenerationGrowth(oldGrowth);
+  if (oldGrowth > 0 && !oldGenerationGrowthSetByFlags(process.execArgv)) limitOldGenerationGrowth(oldGrowth);
   const risks = riskWarnings(settings, (key) => `set by ${describeSource(loaded.sources[key], key)}`);
   process.stdout.write(banner(url, settings, proxy, risks, { ...process.env, ...env }));
 }

@@ -8,9 +8,12 @@
  */
 import v8 from 'node:v8';
 
-/** Whether node's flags (or NODE_OPTIONS) already set the old generation's growth: the user's choice stands. */
-export function oldGenerationGrowthSetByFlags(execArgv: readonly string[], env: NodeJS.ProcessEnv): boolean {
-  return /--heap[-_]growing[-_]percent/.test([...execArgv, env.NODE_OPTIONS ?? ''].join(' '));
+/**
+ * Whether node's command line already sets the old generation's growth: the user's choice stands.
+ * (node refuses the flag in NODE_OPTIONS.)
+ */
+export function oldGenerationGrowthSetByFlags(execArgv: readonly string[]): boolean {
+  return execArgv.some((a) => /^--heap[-_]growing[-_]percent/.test(a));
 }
 
 /** Let the old generation grow `percent` past what a full collection keeps before the next one. */

@@ -45,8 +45,8 @@ test('a smaller step keeps the old generation lower over bursts of garbage that 
 });
 
 test("node's own flag for the old generation's growth wins over the setting", () => {
-  assert.equal(oldGenerationGrowthSetByFlags([], {}), false);
-  assert.equal(oldGenerationGrowthSetByFlags(['--heap-growing-percent=20'], {}), true);
-  assert.equal(oldGenerationGrowthSetByFlags([], { NODE_OPTIONS: '--heap_growing_percent=80' }), true);
-  assert.equal(oldGenerationGrowthSetByFlags(['--max-old-space-size=512'], { NODE_OPTIONS: '' }), false);
+  assert.equal(oldGenerationGrowthSetByFlags([]), false);
+  assert.equal(oldGenerationGrowthSetByFlags(['--heap-growing-percent=20']), true);
+  assert.equal(oldGenerationGrowthSetByFlags(['--heap_growing_percent=80']), true);
+  assert.equal(oldGenerationGrowthSetByFlags(['--max-old-space-size=512']), false);
 });

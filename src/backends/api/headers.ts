@@ -51,7 +51,7 @@ export function mergeBetas(client: string | string[] | undefined, ours: readonly
   return [...seen].join(',');
 }
 
-/** The last client `anthropic-beta` seen and its merge with the OAuth betas: a client sends the same each time. */
+/** The last client `anthropic-beta` seen, merged with the OAuth betas: a client sends the same each time. */
 let lastClientBetas: string | undefined;
 let lastOAuthBetas = '';
 
