@@ -4,7 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { RequestSignal } from '../abort.ts';
 import { Accounts } from '../accounts/index.ts';
@@ -19,7 +24,7 @@ import { ProxyError } from '../errors.ts';
 import { anthropicFrontend } from '../formats/anthropic/frontend.ts';
 import { FORMATS, type Format, type FormatOptions, type Frontend } from '../formats/frontend.ts';
 import { modelRules } from '../formats/models.ts';
-import { openaiFrontend, renderOpenAIModels } from '../formats/openai/index.ts';
+import { findOpenAIModel, openaiFrontend, renderOpenAIModels } from '../formats/openai/index.ts';
 import { responsesFrontend } from '../formats/responses/index.ts';
 import { infoLine } from '../logging.ts';
 import {
@@ -154,8 +159,11 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   const bodyTimeoutMs = settings.server.body_timeout_s * 1000;
   const timeouts = timeoutOptions(bodyTimeoutMs);
   const renderFor = (format: Format) => FRONTEND_OF[format];
-  const formatOf = (req: { url: string; routeOptions?: { config?: unknown } }) =>
-    (req.routeOptions?.config as RouteConfig | undefined)?.format ?? formatForPath(req.url, frontends);
+  const formatOf = (req: FastifyRequest): Format => {
+    const config = req.routeOptions?.config as unknown as RouteConfig | undefined;
+    if (config?.anthropicWhenVersioned && req.headers['anthropic-version']) return 'anthropic';
+    return config?.format ?? formatForPath(req.url, frontends);
+  };
   const connections = createConnections(bodyTimeoutMs, (pe, url) =>
     renderFor(url ? formatForPath(url, frontends) : 'anthropic').renderError(pe),
   );
@@ -328,6 +336,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     capture: obs.capture,
     // The Claude models plus the OpenAI names and aliases the model rules map (formats/openai/models-list.ts).
     renderOpenAIModels: (models) => renderOpenAIModels(models, formatOptions.modelRules),
+    findOpenAIModel: (models, id) => findOpenAIModel(models, formatOptions.modelRules, id),
     timeout: (mode) =>
       mode === 'sdk'
         ? {

@@ -28,6 +28,8 @@ export interface RouteDeps {
   lifecycle: Lifecycle;
   /** Render a model list for clients that did not send `anthropic-version` (OpenAI shape). */
   renderOpenAIModels: (models: ModelInfo[]) => unknown;
+  /** One model in OpenAI's shape: a listed one, or a name the model rules map; else undefined. */
+  findOpenAIModel: (models: ModelInfo[], id: string) => unknown;
   /** Per-mode time limit for a whole request, in ms (0 = none), and what to say when it is hit. */
   timeout: (mode: Mode) => { ms: number; message: string };
   live: Set<RequestSignal>;
@@ -38,6 +40,8 @@ export interface RouteDeps {
 export interface RouteConfig {
   format: Format;
   mode?: Mode;
+  /** Both SDKs share the path (the model list): a request with `anthropic-version` is Anthropic's. */
+  anthropicWhenVersioned?: boolean;
 }
 
 /** A request to a proxied endpoint, admitted and its body read (front-door.ts). */
@@ -170,6 +174,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): ProxiedRo
 
   const usage = (ctx: LiveContext) => () => lifecycle.emit('usage', ctx.record);
 
+  const shared: RouteConfig = { format: 'openai', anthropicWhenVersioned: true };
   for (const [mode, backend] of Object.entries(backends) as Array<[Mode, Backend]>) {
     const prefixes = mode === 'sdk' ? [`/${mode}`, `/${mode}/:sessionId`] : [`/${mode}`];
     const anthropic = frontends.find((f) => f.format === 'anthropic')!;
@@ -234,32 +239,50 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): ProxiedRo
         }
       });
 
-      get(`${prefix}/v1/models`, { format: 'openai', mode }, (req) => listModels(req, backend));
+      get(`${prefix}/v1/models`, { ...shared, mode }, (req) => listModels(req, backend));
+      get(`${prefix}/v1/models/:id`, { ...shared, mode }, (req) => retrieveModel(req, backend));
     }
-    get(`/${mode}/models`, { format: 'openai', mode }, (req) => listModels(req, backend));
+    get(`/${mode}/models`, { ...shared, mode }, (req) => listModels(req, backend));
+    get(`/${mode}/models/:id`, { ...shared, mode }, (req) => retrieveModel(req, backend));
     get(`/${mode}/status`, { format: 'anthropic', mode }, () => backend.status());
   }
 
+  const modelsOf = (req: FastifyRequest, backend: Backend) =>
+    backend.listModels({ signal: AbortSignal.timeout(15_000), log: req.log as unknown as Logger });
+
   /** Both SDKs call `/v1/models`: Anthropic clients send `anthropic-version`, OpenAI ones don't. */
   async function listModels(req: FastifyRequest, backend: Backend) {
-    const models = await backend.listModels({
-      signal: AbortSignal.timeout(15_000),
-      log: req.log as unknown as Logger,
-    });
+    const models = await modelsOf(req, backend);
     if (req.headers['anthropic-version']) {
       return {
-        data: models.map((m) => ({
-          type: 'model',
-          id: m.id,
-          display_name: m.display_name,
-          created_at: m.created_at,
-        })),
+        data: models.map(anthropicModel),
         has_more: false,
         first_id: models[0]?.id ?? null,
         last_id: models[models.length - 1]?.id ?? null,
       };
     }
     return deps.renderOpenAIModels(models);
+  }
+
+  /**
+   * `GET /v1/models/{id}` (`client.models.retrieve(id)` in both SDKs): one entry of the same list
+   * each client's `list()` gets, or a 404 naming the model.
+   */
+  async function retrieveModel(req: FastifyRequest, backend: Backend) {
+    const { id } = req.params as { id: string };
+    const models = await modelsOf(req, backend);
+    if (req.headers['anthropic-version']) {
+      const found = findAnthropicModel(models, id);
+      if (found) return anthropicModel(found);
+      throw new ProxyError('not_found', `model: ${id}`, { param: 'model' });
+    }
+    const found = deps.findOpenAIModel(models, id);
+    if (found) return found;
+    throw new ProxyError(
+      'not_found',
+      `The model '${id}' does not exist: GET /v1/models lists the Claude models and the names ccproxy maps to them (openai.model_map).`,
+      { param: 'model' },
+    );
   }
 
   // A known path with the wrong method is a 405 that says which method to use.
@@ -282,4 +305,19 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): ProxiedRo
     });
   }
   return proxied;
+}
+
+const anthropicModel = (m: ModelInfo) => ({
+  type: 'model',
+  id: m.id,
+  display_name: m.display_name,
+  created_at: m.created_at,
+});
+
+/** By id, or by alias as the API resolves one: `claude-sonnet-4-5` is the newest `claude-sonnet-4-5-YYYYMMDD`. */
+export function findAnthropicModel(models: readonly ModelInfo[], id: string): ModelInfo | undefined {
+  const exact = models.find((m) => m.id === id);
+  if (exact) return exact;
+  const dated = (m: ModelInfo) => m.id.startsWith(`${id}-`) && /^\d{8}$/.test(m.id.slice(id.length + 1));
+  return models.filter(dated).sort((a, b) => b.id.localeCompare(a.id))[0];
 }

@@ -184,6 +184,21 @@ describe('API mode with the Anthropic SDK', () => {
     const ids = models.data.map((m) => m.id);
     assert.ok(ids.length > 0);
     assert.equal(models.data[0].type, 'model');
+    // models.retrieve(): by id, by alias (the newest dated id, as the API resolves it), or a 404.
+    const byId = await client.models.retrieve('claude-sonnet-5-5');
+    assert.deepEqual(
+      byId,
+      models.data.find((m) => m.id === 'claude-sonnet-5-5'),
+    );
+    assert.equal((await client.models.retrieve('claude-sonnet-4-5')).id, 'claude-sonnet-4-5-20250929');
+    await assert.rejects(client.models.retrieve('claude-nope-1'), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.NotFoundError);
+      assert.deepEqual(err.error, {
+        type: 'error',
+        error: { type: 'not_found_error', message: 'model: claude-nope-1' },
+      });
+      return true;
+    });
   });
 
   it('every recorded fixture replays through the proxy unchanged', async () => {

@@ -682,8 +682,22 @@ describe('OpenAI SDK → /api/v1 (API mode)', () => {
         assert.ok(ids.includes(name), `${name} is listed`);
       }
       assert.equal(new Set(ids).size, ids.length, 'no duplicates');
-      // GET /v1/models/{id} is not served; the SDK still gets a typed 404.
-      await assert.rejects(client.models.retrieve('gpt-4o'), OpenAI.NotFoundError);
+      // models.retrieve(): a listed name, a name only a prefix rule maps, or OpenAI's 404.
+      const listed = await client.models.retrieve('gpt-4o');
+      assert.deepEqual(
+        { ...listed },
+        { id: 'gpt-4o', object: 'model', created: listed.created, owned_by: 'ccproxy' },
+      );
+      assert.ok(listed.created > 0);
+      assert.equal((await client.models.retrieve('claude-sonnet-5-5')).owned_by, 'anthropic');
+      assert.equal((await client.models.retrieve('gpt-4o-2024-08-06')).id, 'gpt-4o-2024-08-06');
+      await assert.rejects(client.models.retrieve('no-such-model'), (err: unknown) => {
+        assert.ok(err instanceof OpenAI.NotFoundError);
+        assert.equal(err.code, 'model_not_found');
+        assert.equal(err.param, 'model');
+        assert.match(err.message, /The model 'no-such-model' does not exist/);
+        return true;
+      });
     });
 
     it('a client that disconnects mid-stream aborts the upstream request', async () => {

@@ -61,7 +61,8 @@ export function errorBody(err: ProxyError): OpenAIErrorBody {
       message: err.message,
       type: errorType(err.kind),
       param: err.param ?? null,
-      code: errorCode(err.kind),
+      // OpenAI's own code for a model that does not exist, which clients look for.
+      code: err.kind === 'not_found' && err.param === 'model' ? 'model_not_found' : errorCode(err.kind),
     },
   };
 }

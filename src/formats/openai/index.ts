@@ -19,7 +19,7 @@ export const openaiFrontend: Frontend<OpenAIHints> = {
 };
 
 export { renderOpenAIError } from './errors.ts';
-export { renderOpenAIModels } from './models-list.ts';
+export { findOpenAIModel, renderOpenAIModels } from './models-list.ts';
 export { parseChatRequest } from './request.ts';
 export { renderChatCompletion } from './response.ts';
 export { ChatStreamRenderer } from './stream.ts';

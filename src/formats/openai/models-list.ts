@@ -52,3 +52,20 @@ export function renderOpenAIModels(
   }
   return { object: 'list', data };
 }
+
+/**
+ * `GET /v1/models/{id}` in OpenAI's shape: an entry of the list, or, for a name only a prefix or
+ * regex rule maps, an entry made for it the same way (chat completions would accept the name).
+ */
+export function findOpenAIModel(
+  models: readonly ModelInfo[],
+  rules: readonly ModelRule[],
+  id: string,
+): OpenAIModel | undefined {
+  const listed = renderOpenAIModels(models, rules).data.find((m) => m.id === id);
+  if (listed) return listed;
+  const target = resolveModel(id, rules);
+  if (target === id) return undefined;
+  const model = models.find((m) => m.id === target);
+  return { id, object: 'model', created: model ? seconds(model.created_at) : 0, owned_by: 'ccproxy' };
+}
