@@ -191,7 +191,8 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     // On close, idle keep-alive sockets go at once; in-flight requests may finish, new ones get 503.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true },
+    // `http://host/api/` + `/v1/models` from a client that joins URLs naively: as nginx does.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     // HEAD on an API (or on the live log stream, whose headers wait for a first event) has no use here.
     exposeHeadRoutes: false,
     // No route declares a JSON schema (the translators check bodies), so Fastify's ajv and

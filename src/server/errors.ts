@@ -13,7 +13,7 @@ const OPENAI_ONLY =
 export function formatForPath(url: string, frontends: readonly Frontend[]): Format {
   const path = url.split('?', 1)[0];
   for (const f of frontends) if (f.format !== 'anthropic' && path.endsWith(f.path)) return f.format;
-  if (path.endsWith('/models') && !path.includes('/messages')) return 'openai';
+  if (/\/models(\/[^/]+)?$/.test(path) && !path.includes('/messages')) return 'openai';
   // OpenAI endpoints ccproxy does not serve still get their "not found" in OpenAI's shape.
   if (OPENAI_ONLY.test(path)) return 'openai';
   return 'anthropic';

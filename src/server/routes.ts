@@ -67,7 +67,7 @@ export interface ProxiedRoute {
 /** Find-my-way's default: a longer path parameter is no match. */
 const MAX_PARAM_LENGTH = 100;
 
-/** The proxied POST endpoints, found by exact path (a trailing slash ignored) or `/{mode}/{session}/…`. */
+/** The proxied POST endpoints, found by exact path (a trailing slash and doubled ones ignored) or `/{mode}/{session}/…`. */
 export class ProxiedRoutes {
   private readonly exact = new Map<string, ProxiedRoute>();
   /** Keyed by `/{mode}` + the rest of the path after the session segment. */
@@ -81,6 +81,8 @@ export class ProxiedRoutes {
   find(url: string): { route: ProxiedRoute; sessionId?: string } | undefined {
     const q = url.indexOf('?');
     let path = q === -1 ? url : url.slice(0, q);
+    // A base URL ending in `/` joined naively (`/api//v1/messages`): as Fastify's routes, and nginx.
+    if (path.includes('//')) path = path.replace(/\/{2,}/g, '/');
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
     const route = this.exact.get(path);
     if (route) return { route };

@@ -57,8 +57,8 @@ const MUST_PROTECT = [
   'POST /oauth/login',
 ];
 
-/** OpenAI-format endpoints; `/models` answers OpenAI's shape unless the client sends anthropic-version. */
-const isOpenAI = (path: string) => /\/chat\/completions$|\/responses$|\/models$/.test(path);
+/** OpenAI-format endpoints; `/models` (and `/models/{id}`) answer OpenAI's shape unless the client sends anthropic-version. */
+const isOpenAI = (path: string) => /\/chat\/completions$|\/responses$|\/models(\/x)?$/.test(path);
 const isDashboard = (path: string) => path === '/dashboard' || path.startsWith('/dashboard/');
 
 describe('access control', () => {

@@ -37,9 +37,13 @@ describe('ProxiedRoutes', () => {
   table.add(sdk, '/sdk', '/v1/messages');
   table.add(session, '/sdk/:sessionId', '/v1/messages');
 
-  it('finds a path as it is, with a trailing slash, with a query', () => {
+  it('finds a path as it is, with a trailing slash, doubled slashes, a query', () => {
     assert.equal(table.find('/api/v1/messages')?.route, api);
     assert.equal(table.find('/api/v1/messages/')?.route, api);
+    // A base URL that ends in `/`, joined naively; an empty session segment is no session.
+    assert.equal(table.find('/api//v1/messages')?.route, api);
+    assert.equal(table.find('//api/v1//messages?x=//y')?.route, api);
+    assert.equal(table.find('/sdk//v1/messages')?.route, sdk);
     assert.equal(table.find('/api/v1/messages?beta=true')?.route, api);
     assert.equal(table.find('/sdk/v1/messages')?.route, sdk);
   });
@@ -55,7 +59,6 @@ describe('ProxiedRoutes', () => {
       '/api',
       '/api/v1/message',
       '/api/x/v1/messages',
-      '/sdk//v1/messages',
       `/sdk/${'s'.repeat(101)}/v1/messages`,
       '/sdk/%E0%A4%A/v1/messages',
       '/sdk/a/b/v1/messages',
@@ -147,6 +150,15 @@ describe('the front door in a running proxy', () => {
     const record = records.find((r) => r.id === 'front-door-1');
     assert.equal(record?.route, '/api/v1/messages');
     assert.equal(record?.status, 200);
+  });
+
+  it('ignores doubled slashes (a base URL ending in `/`), on Fastify’s routes too', async () => {
+    fake.enqueue(reply.text('Hi there.'));
+    const res = await post('/api//v1/messages');
+    assert.equal(res.status, 200);
+    const models = await fetch(`${proxy.url}/api//v1/models`);
+    assert.equal(models.status, 200);
+    assert.equal(((await models.json()) as { object: string }).object, 'list');
   });
 
   it('leaves other methods and unknown paths to Fastify: 405 and 404 in the path’s format', async () => {
