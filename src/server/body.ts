@@ -34,6 +34,16 @@ export function unsupportedMediaType(contentType: string): ProxyError {
   );
 }
 
+/** A compressed body: its bytes are not JSON, and ccproxy does not inflate them (nor does any SDK compress). */
+function unsupportedEncoding(encoding: string): ProxyError {
+  const shown = encoding.trim().slice(0, 100);
+  return new ProxyError(
+    'invalid_request',
+    `Unsupported Content-Encoding "${shown}": ccproxy takes the JSON body uncompressed; send it without Content-Encoding.`,
+    { status: 415, headers: { 'accept-encoding': 'identity' } },
+  );
+}
+
 function tooLarge(maxBytes: number, size?: number): ProxyError {
   const what = size === undefined ? 'The request body' : `The request body (${size} bytes)`;
   return new ProxyError(
@@ -52,6 +62,9 @@ export function readJsonBody(
 ): Promise<unknown> {
   const contentType = headers['content-type'];
   if (!isJsonContentType(contentType)) return Promise.reject(unsupportedMediaType(contentType!));
+  const encoding = headers['content-encoding'];
+  if (encoding && encoding.trim().toLowerCase() !== 'identity')
+    return Promise.reject(unsupportedEncoding(encoding));
   const declared = Number(headers['content-length']);
   if (declared > maxBytes) return Promise.reject(tooLarge(maxBytes, declared));
 

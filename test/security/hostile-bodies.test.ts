@@ -3,12 +3,13 @@
  * issue 13, item 5):
  * - a body nested millions of levels deep is refused from its first bytes, before any parsing, while
  *   the proxy goes on answering;
- * - a body that is not JSON by its Content-Type gets 415 in the client's own format;
+ * - a body that is not JSON by its Content-Type, or is compressed, gets 415 in the client's own format;
  * - a body over `server.max_body_bytes` gets its 413 through to a client that writes 50 MB before
  *   reading, raw or through the real SDKs (which then do not retry).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { request } from 'undici';
@@ -131,6 +132,32 @@ describe('hostile bodies', () => {
         assert.equal(garbled.statusCode, 415);
         assert.match(errorIn(format, await garbled.body.json()).message, /application\/json/);
         assert.equal(fake.messages().length, 0);
+      });
+    }
+
+    for (const { format, path } of FORMATS) {
+      it(`${format}: a compressed body → 415 in the client's format, asking for it uncompressed`, async () => {
+        for (const encoding of ['gzip', 'br', 'deflate, gzip']) {
+          const r = await request(`${proxy.url}${path}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+            body: gzipSync(JSON.stringify(VALID[format])),
+          });
+          const json = await r.body.json();
+          assert.equal(r.statusCode, 415, `${encoding}: ${JSON.stringify(json)}`);
+          assert.equal(r.headers['accept-encoding'], 'identity');
+          const e = errorIn(format, json);
+          assert.equal(e.type, 'invalid_request_error');
+          assert.ok(e.message.includes(`Content-Encoding "${encoding}"`), e.message);
+          assert.match(e.message, /uncompressed/);
+        }
+        const identity = await request(`${proxy.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-encoding': 'identity' },
+          body: JSON.stringify(VALID[format]),
+        });
+        await identity.body.text();
+        assert.equal(identity.statusCode, 200);
       });
     }
 
