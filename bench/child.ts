@@ -6,7 +6,7 @@
  * /proc without disturbing it, and its peak RSS reset and read there (Linux). Used by `npm run bench`
  * and `npm run soak`.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -139,6 +139,24 @@ export function start(script: string, env: Record<string, string>, token: string
     };
     proc.on('message', on);
   });
+}
+
+/** A ccproxy to measure: this checkout, or a baseline / variant given on the command line. */
+export interface Variant {
+  name: string;
+  root?: string;
+  nodeFlags?: string[];
+  env?: Record<string, string>;
+  settings?: Record<string, unknown>;
+}
+
+/** Pin a process (all its threads) to one CPU, or exit: a measurement that needs it is void without it. */
+export function taskset(pid: number | undefined, cpu: number): void {
+  if (pid === undefined) return;
+  const r = spawnSync('taskset', ['-a', '-cp', String(cpu), String(pid)], { stdio: 'ignore' });
+  if (r.status === 0) return;
+  console.error('bench: pinning needs taskset (util-linux) and at least 2 CPUs.');
+  process.exit(2);
 }
 
 export interface CcproxyOptions {

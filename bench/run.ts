@@ -30,7 +30,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { BACKGROUND_ENV, BACKGROUND_NODE_FLAGS } from '../src/cli/self.ts';
 import { findPostgresBin, startPostgres, type TestPostgres } from '../test/support/postgres.ts';
 import { agentRequest } from './agent-request.ts';
-import { type Child, startCcproxy, start as startChild } from './child.ts';
+import { ANTHROPIC, OPENAI, RESPONSES } from './bodies.ts';
+import { type Child, startCcproxy, start as startChild, taskset, type Variant } from './child.ts';
 import { type LoadResult, median, percentile, runLoad } from './load.ts';
 import { DELTAS } from './upstream.ts';
 
@@ -89,11 +90,7 @@ function roundsArg(): number | undefined {
  * its core with the upstream), so an A/B compares CPU per request.
  */
 function pin(pid: number | undefined, cpu: number): void {
-  if (!PIN || pid === undefined) return;
-  const r = spawnSync('taskset', ['-a', '-cp', String(cpu), String(pid)], { stdio: 'ignore' });
-  if (r.status === 0) return;
-  console.error('bench: --pin needs taskset (util-linux) and at least 2 CPUs.');
-  process.exit(2);
+  if (PIN) taskset(pid, cpu);
 }
 
 const wanted = (name: string) => !ONLY || ONLY.includes(name);
@@ -101,30 +98,6 @@ const cpuMs = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.s
 const p99 = (xs: number[]) => percentile(xs, 99);
 const spread = (xs: number[]) =>
   xs.length > 1 ? `${round(Math.min(...xs))}–${round(Math.max(...xs))}` : round(xs[0] ?? Number.NaN);
-
-const ANTHROPIC = (stream: boolean) =>
-  JSON.stringify({
-    model: 'claude-sonnet-5-5',
-    max_tokens: 256,
-    stream,
-    messages: [{ role: 'user', content: 'Say hello in one short sentence.' }],
-  });
-const OPENAI = (stream: boolean) =>
-  JSON.stringify({
-    model: 'gpt-4o',
-    stream,
-    messages: [
-      { role: 'system', content: 'Be brief.' },
-      { role: 'user', content: 'Say hello in one short sentence.' },
-    ],
-  });
-const RESPONSES = (stream: boolean) =>
-  JSON.stringify({
-    model: 'gpt-4o',
-    stream,
-    instructions: 'Be brief.',
-    input: 'Say hello in one short sentence.',
-  });
 
 interface Target {
   name: string;
@@ -134,15 +107,6 @@ interface Target {
   body: (stream: boolean) => string;
   streamEnd: string;
   frameMarker: string;
-}
-
-/** A ccproxy to measure: this checkout, or a baseline / variant given on the command line. */
-interface Variant {
-  name: string;
-  root?: string;
-  nodeFlags?: string[];
-  env?: Record<string, string>;
-  settings?: Record<string, unknown>;
 }
 
 async function measure(
