@@ -34,7 +34,7 @@ export function unsupportedMediaType(contentType: string): ProxyError {
   );
 }
 
-/** A compressed body: its bytes are not JSON, and ccproxy does not inflate them (nor does any SDK compress). */
+/** A compressed body: its bytes are not JSON, and ccproxy does not inflate them (neither SDK compresses its requests). */
 function unsupportedEncoding(encoding: string): ProxyError {
   const shown = encoding.trim().slice(0, 100);
   return new ProxyError(

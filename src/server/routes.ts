@@ -317,7 +317,7 @@ const anthropicModel = (m: ModelInfo) => ({
 });
 
 /** By id, or by alias as the API resolves one: `claude-sonnet-4-5` is the newest `claude-sonnet-4-5-YYYYMMDD`. */
-export function findAnthropicModel(models: readonly ModelInfo[], id: string): ModelInfo | undefined {
+function findAnthropicModel(models: readonly ModelInfo[], id: string): ModelInfo | undefined {
   const exact = models.find((m) => m.id === id);
   if (exact) return exact;
   const dated = (m: ModelInfo) => m.id.startsWith(`${id}-`) && /^\d{8}$/.test(m.id.slice(id.length + 1));
