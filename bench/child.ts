@@ -150,6 +150,26 @@ export interface Variant {
   settings?: Record<string, unknown>;
 }
 
+/** A variant's `ccproxy serve` against the upstream at `origin`, `extra` settings over its own. */
+export function startVariant(
+  v: Variant,
+  origin: string,
+  token: string,
+  extra: Record<string, unknown> = {},
+): Promise<Child & { dir: string }> {
+  return startCcproxy({
+    root: v.root,
+    nodeFlags: v.nodeFlags,
+    env: v.env,
+    token,
+    settings: {
+      ...v.settings,
+      ...extra,
+      upstream: { ...(v.settings?.upstream as object), base_url: origin },
+    },
+  });
+}
+
 /** Pin a process (all its threads) to one CPU, or exit: a measurement that needs it is void without it. */
 export function taskset(pid: number | undefined, cpu: number): void {
   if (pid === undefined) return;

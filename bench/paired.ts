@@ -13,8 +13,9 @@
  *                                              streams: 100 at once)
  *   --pairs=N (default 16)   --slice-ms=N (default 1000)   --twins (each target twice)
  */
+import path from 'node:path';
 import { ANTHROPIC, OPENAI, RESPONSES } from './bodies.ts';
-import { type Child, startCcproxy, start as startChild, taskset, type Variant } from './child.ts';
+import { type Child, start as startChild, startVariant, taskset, type Variant } from './child.ts';
 import { percentile, runLoad } from './load.ts';
 
 const args = process.argv.slice(2);
@@ -53,7 +54,7 @@ const SLICE_MS = count('slice-ms', 1000, 60_000);
 const baseline = arg('baseline');
 const variants: Variant[] = [
   { name: 'ccproxy' },
-  ...(baseline ? [{ name: 'base', root: baseline }] : []),
+  ...(baseline ? [{ name: 'base', root: path.resolve(baseline) }] : []),
   ...(JSON.parse(process.env.BENCH_VARIANTS ?? '[]') as Variant[]),
 ];
 if (variants.length < 2 && !args.includes('--twins')) {
@@ -88,16 +89,7 @@ async function main() {
   const children: Child[] = [];
   try {
     for (const v of targets) {
-      const child = await startCcproxy({
-        root: v.root,
-        nodeFlags: v.nodeFlags,
-        env: v.env,
-        token: TOKEN,
-        settings: {
-          ...v.settings,
-          upstream: { ...(v.settings?.upstream as object), base_url: upstream.origin },
-        },
-      });
+      const child = await startVariant(v, upstream.origin, TOKEN);
       taskset(child.proc.pid, 1);
       children.push(child);
     }

@@ -31,7 +31,7 @@ import { BACKGROUND_ENV, BACKGROUND_NODE_FLAGS } from '../src/cli/self.ts';
 import { findPostgresBin, startPostgres, type TestPostgres } from '../test/support/postgres.ts';
 import { agentRequest } from './agent-request.ts';
 import { ANTHROPIC, OPENAI, RESPONSES } from './bodies.ts';
-import { type Child, startCcproxy, start as startChild, taskset, type Variant } from './child.ts';
+import { type Child, start as startChild, startVariant, taskset, type Variant } from './child.ts';
 import { type LoadResult, median, percentile, runLoad } from './load.ts';
 import { DELTAS } from './upstream.ts';
 
@@ -275,22 +275,12 @@ async function main() {
       : []),
     ...(JSON.parse(process.env.BENCH_VARIANTS ?? '[]') as Variant[]),
   ];
-  const startVariant = async (v: Variant, settings: Record<string, unknown> = {}) => {
-    const child = await startCcproxy({
-      root: v.root,
-      nodeFlags: v.nodeFlags,
-      env: v.env,
-      token: TOKEN,
-      settings: {
-        ...v.settings,
-        ...settings,
-        upstream: { ...(v.settings?.upstream as object), base_url: upstream.origin },
-      },
-    });
+  const startPinned = async (v: Variant, settings: Record<string, unknown> = {}) => {
+    const child = await startVariant(v, upstream.origin, TOKEN, settings);
     pin(child.proc.pid, 1);
     return child;
   };
-  const proxies = await Promise.all(variants.map((v) => startVariant(v)));
+  const proxies = await Promise.all(variants.map((v) => startPinned(v)));
 
   const anth = (name: string, child: Child, p: string): Target => ({
     name,
@@ -498,7 +488,7 @@ async function main() {
     );
     const starts = [
       { name: 'pass-through', start: () => startChild('passthrough.mjs', env, TOKEN) },
-      ...variants.map((v) => ({ name: v.name, start: () => startVariant(v) })),
+      ...variants.map((v) => ({ name: v.name, start: () => startPinned(v) })),
     ];
     const peaks = new Map<string, number[]>();
     for (let i = 0; i < START_RUNS; i++) {
@@ -533,7 +523,7 @@ async function main() {
     );
     const starts = [
       { name: 'pass-through', start: () => startChild('passthrough.mjs', env, TOKEN) },
-      ...variants.map((v) => ({ name: v.name, start: () => startVariant(v) })),
+      ...variants.map((v) => ({ name: v.name, start: () => startPinned(v) })),
     ];
     for (const s of starts) {
       const child = await s.start();
@@ -568,8 +558,8 @@ async function main() {
     const offOf = new Map<string, string>();
     const children: Child[] = [];
     for (const v of variants) {
-      const off = await startVariant(v);
-      const on = await startVariant(v, {
+      const off = await startPinned(v);
+      const on = await startPinned(v, {
         observability: {
           enabled: true,
           duckdb_path: path.join(
@@ -589,7 +579,7 @@ async function main() {
     if (wanted('observability-pg')) {
       if (findPostgresBin()) {
         pg = await startPostgres();
-        const on = await startVariant(variants[0]!, {
+        const on = await startPinned(variants[0]!, {
           observability: { enabled: true },
           storage: { url: await pg.createDatabase('bench') },
         });
@@ -650,7 +640,7 @@ async function main() {
     console.log('\nRequest capture: off vs errors vs all (access log on in each)');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccproxy-bench-capture-'));
     const withCapture = async (mode: string, extra: Record<string, unknown> = {}, file = mode) => {
-      const child = await startVariant(variants[0]!, {
+      const child = await startPinned(variants[0]!, {
         observability: {
           access_log: true,
           capture: mode,
