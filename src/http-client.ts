@@ -95,6 +95,8 @@ export function send(origin: URL, path: string, o: SendOptions): Promise<HttpRes
     const stop = (err: Error) => {
       clearTimeout(firstByte);
       clearTimeout(tunnel);
+      // A CONNECT the proxy never answers would otherwise hold that socket for as long as the proxy does.
+      openingTunnels.get(req)?.abort();
       req.destroy(err);
       reject(err); // a no-op once resolved: the body reports what follows
     };
@@ -180,6 +182,9 @@ const isOurs = (name: string) =>
 /** Agents that reach their origin through a proxy's tunnel (createAgent). */
 const tunnelAgents = new WeakSet<http.Agent>();
 
+/** Requests whose tunnel is being opened, and how to close its socket to the proxy. */
+const openingTunnels = new WeakMap<http.ClientRequest, AbortController>();
+
 /** A URL's hostname without the brackets of an IPv6 address, as node's client wants it. */
 const bare = (hostname: string) => (hostname.startsWith('[') ? hostname.slice(1, -1) : hostname);
 
@@ -228,7 +233,27 @@ export async function createAgent(target: URL, o: AgentOptions): Promise<http.Ag
   if (o.proxy) {
     // Loaded only behind a proxy.
     const { HttpsProxyAgent } = await import('https-proxy-agent');
-    const agent = new HttpsProxyAgent(o.proxy, options);
+    type ConnectOpts = Parameters<InstanceType<typeof HttpsProxyAgent>['connect']>[1];
+    /**
+     * The library opens the socket to the proxy first thing in `connect`, before it awaits anything,
+     * from `connectOpts`: given there a signal that `send` fires when it stops a request whose tunnel
+     * is not up yet, that socket goes with the request. (The second socket of a proxy's 407 retry is
+     * opened later, without it.)
+     */
+    class TunnelAgent extends HttpsProxyAgent<string> {
+      override connect(req: http.ClientRequest, opts: ConnectOpts) {
+        const ac = new AbortController();
+        openingTunnels.set(req, ac);
+        const shared = this.connectOpts;
+        this.connectOpts = { ...shared, signal: ac.signal };
+        try {
+          return super.connect(req, opts).finally(() => openingTunnels.delete(req));
+        } finally {
+          this.connectOpts = shared;
+        }
+      }
+    }
+    const agent = new TunnelAgent(o.proxy, options);
     tunnelAgents.add(agent);
     return agent;
   }

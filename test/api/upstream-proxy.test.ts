@@ -3,6 +3,7 @@
  * CONNECT tunnel), NO_PROXY is honoured, and a malformed proxy URL stops start-up with a clear message.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
@@ -15,6 +16,7 @@ import { authSettings, oauthDoc, silentLog, tempDir, writeJson } from '../auth/h
 import { type ConnectProxy, startConnectProxy } from '../helpers/connect-proxy.ts';
 import { bodyFor } from '../helpers/formats.ts';
 import { startProxy } from '../helpers/proxy.ts';
+import { within } from '../resilience/harness.ts';
 import {
   type FakeUpstream,
   startFakeUpstream,
@@ -108,9 +110,9 @@ describe('upstream through an HTTP proxy', () => {
   });
 
   it('a proxy that never opens the tunnel is bounded by upstream.timeouts.connect_s', async () => {
-    // Takes the connection, never answers the CONNECT.
+    // Takes the connection, reads the CONNECT (so it sees the end of it), never answers.
     const held = new Set<net.Socket>();
-    const silent = net.createServer((s) => held.add(s));
+    const silent = net.createServer((s) => held.add(s.resume()));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const proxy = await startProxy({
       settings: {
@@ -135,6 +137,11 @@ describe('upstream through an HTTP proxy', () => {
       );
       // Not the 120 s of first_byte_s (a bound, not a timing: the test has no tighter one).
       assert.ok(Date.now() - started < 60_000);
+      // The socket to the proxy went with the request, though the CONNECT was never answered.
+      assert.equal(held.size, 1);
+      const [socket] = held;
+      if (!socket!.destroyed && !socket!.readableEnded)
+        await within(10_000, 'the unanswered tunnel closed', once(socket!, 'close'));
     } finally {
       await proxy.close();
       for (const s of held) s.destroy();
