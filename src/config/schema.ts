@@ -179,9 +179,10 @@ export const settingsSchema = z.object({
 
   upstream: z
     .object({
-      base_url: text('https://api.anthropic.com', 'The Anthropic API that API mode forwards to.').meta(
-        PROTECTED,
-      ),
+      base_url: text(
+        'https://api.anthropic.com',
+        'The Anthropic API that API mode forwards to; when set, also the one SDK mode agents call (their ANTHROPIC_BASE_URL).',
+      ).meta(PROTECTED),
       anthropic_version: text('2023-06-01', 'anthropic-version sent when the client sends none.'),
       timeouts: z
         .object({
@@ -203,7 +204,7 @@ export const settingsSchema = z.object({
         .describe('Upstream timeouts.'),
       proxy_url: text(
         '',
-        'HTTP(S) proxy for calls to the upstream and the OAuth endpoints; empty = HTTPS_PROXY / HTTP_PROXY from the environment (NO_PROXY honoured).',
+        'HTTP(S) proxy for calls to the upstream and the OAuth endpoints, and the HTTPS_PROXY of SDK mode agents; empty = HTTPS_PROXY / HTTP_PROXY from the environment (NO_PROXY honoured).',
       )
         .refine((v) => v === '' || URL.canParse(v), 'expected a URL such as http://proxy.example:3128')
         .meta(PROTECTED),

@@ -81,7 +81,7 @@ export class RetryWatch {
     if (status === undefined) {
       return new ProxyError(
         'upstream',
-        `Claude Code cannot reach the Anthropic API at ${this.baseUrl} (${tries}, each a connection error); ${limit}. Check this machine's network connection, and HTTPS_PROXY / ANTHROPIC_BASE_URL in ccproxy's environment.`,
+        `Claude Code cannot reach the Anthropic API at ${this.baseUrl} (${tries}, each a connection error); ${limit}. Check this machine's network connection, and upstream.base_url / upstream.proxy_url (or ANTHROPIC_BASE_URL / HTTPS_PROXY in ccproxy's environment).`,
       );
     }
     const kind = kindForAssistantError(msg.error, status);

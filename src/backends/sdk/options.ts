@@ -133,16 +133,34 @@ export function runConfig(
 
 /**
  * The environment of every agent process: ccproxy's own (or the one given), named as an Agent SDK
- * client, and never pointing back at ccproxy itself (a shell that exports
- * `ANTHROPIC_BASE_URL=http://127.0.0.1:8000/sdk` for its clients must not make the agent call
- * ccproxy, which would start another agent, and so on).
+ * client, calling the upstream API mode calls, and never pointing back at ccproxy itself (a shell
+ * that exports `ANTHROPIC_BASE_URL=http://127.0.0.1:8000/sdk` for its clients must not make the
+ * agent call ccproxy, which would start another agent, and so on).
+ *
+ * `upstream.base_url` and `upstream.proxy_url`, when set, are the agents' `ANTHROPIC_BASE_URL` and
+ * `HTTPS_PROXY` / `HTTP_PROXY`: one setting points both modes at a gateway or through a corporate proxy. Left at
+ * their defaults, the environment's own stand (Claude Code's variables, as for `claude` itself).
  */
 export function agentEnv(base: Env, settings: Settings): Env {
   const env: Env = { ...base, CLAUDE_AGENT_SDK_CLIENT_APP: 'ccproxy' };
+  const { base_url: upstream, proxy_url: proxy } = settings.upstream;
+  if (upstream.replace(/\/+$/, '') !== DEFAULT_UPSTREAM) env.ANTHROPIC_BASE_URL = upstream;
   const url = env.ANTHROPIC_BASE_URL;
   if (url && pointsAtSelf(url, settings)) delete env.ANTHROPIC_BASE_URL;
+  if (proxy) {
+    // For an upstream of either scheme, as in API mode; lower-case names take precedence in some
+    // clients, so the one proxy goes under both spellings.
+    env.HTTPS_PROXY = env.https_proxy = env.HTTP_PROXY = env.http_proxy = proxy;
+    // As in API mode, a loopback upstream is never reached through the proxy.
+    const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(/[,\s]+/).filter(Boolean);
+    env.NO_PROXY = env.no_proxy = [...new Set([...noProxy, ...LOOPBACK_HOSTS])].join(',');
+  }
   return env;
 }
+
+/** `upstream.base_url`'s default: the Anthropic API, which Claude Code calls when told nothing. */
+const DEFAULT_UPSTREAM = 'https://api.anthropic.com';
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1'];
 
 export function pointsAtSelf(url: string, settings: Settings): boolean {
   let u: URL;

@@ -51,7 +51,7 @@ describe('RetryWatch', () => {
     assert.equal(err.status, 502);
     assert.equal(
       err.message,
-      "Claude Code cannot reach the Anthropic API at https://api.anthropic.com (6 attempts in 18 s, each a connection error); ccproxy stopped the agent (claude.api_retry_max_s = 30). Check this machine's network connection, and HTTPS_PROXY / ANTHROPIC_BASE_URL in ccproxy's environment.",
+      "Claude Code cannot reach the Anthropic API at https://api.anthropic.com (6 attempts in 18 s, each a connection error); ccproxy stopped the agent (claude.api_retry_max_s = 30). Check this machine's network connection, and upstream.base_url / upstream.proxy_url (or ANTHROPIC_BASE_URL / HTTPS_PROXY in ccproxy's environment).",
     );
   });
 

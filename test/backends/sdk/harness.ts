@@ -38,6 +38,8 @@ export interface HarnessOptions {
   noToken?: boolean;
   /** Logged in with `ccproxy auth login` only: TEST_ACCESS_TOKEN in ccproxy's store, none for Claude Code. */
   ccproxyLogin?: boolean;
+  /** Settings under `upstream`, given the fake's URL (e.g. `base_url` pointing at it). */
+  upstream?: (fakeUrl: string) => Record<string, unknown>;
   /** The pool's clock (default Date.now): a test moves it to make spares idle without waiting. */
   clock?: () => number;
 }
@@ -80,6 +82,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       setting_sources: ['user', 'project', 'local'],
       ...opts.claude,
     },
+    upstream: opts.upstream?.(fake.url),
     auth: {
       credentials_file: path.join(home, 'ccproxy', 'credentials.json'),
       claude_credentials_file: path.join(home, '.claude', '.credentials.json'),

@@ -14,6 +14,7 @@ import {
   toCallToolResult,
 } from '../../../src/backends/sdk/client-tools.ts';
 import {
+  agentEnv,
   agentModel,
   claimOptions,
   fitsSpare,
@@ -305,6 +306,39 @@ describe('agent options', () => {
     assert.equal(pointsAtSelf('http://localhost:8000', s), true);
     assert.equal(pointsAtSelf('http://127.0.0.1:9000', s), false);
     assert.equal(pointsAtSelf('https://api.anthropic.com', s), false);
+    const env = agentEnv({ ANTHROPIC_BASE_URL: 'http://localhost:8000/sdk' }, s);
+    assert.equal(env.ANTHROPIC_BASE_URL, undefined);
+    const self = settingsSchema.parse({
+      server: { port: 8000 },
+      upstream: { base_url: 'http://127.0.0.1:8000/api' },
+    });
+    assert.equal(agentEnv({}, self).ANTHROPIC_BASE_URL, undefined);
+  });
+
+  it('gives the agents upstream.base_url and upstream.proxy_url when set, else the environment’s', () => {
+    const given = { ANTHROPIC_BASE_URL: 'https://gateway.example', https_proxy: 'http://env-proxy:3128' };
+    const defaults = agentEnv(given, settingsSchema.parse({}));
+    assert.equal(defaults.ANTHROPIC_BASE_URL, 'https://gateway.example');
+    assert.equal(defaults.https_proxy, 'http://env-proxy:3128');
+    assert.equal(defaults.HTTPS_PROXY, undefined);
+    assert.equal(defaults.CLAUDE_AGENT_SDK_CLIENT_APP, 'ccproxy');
+
+    const s = settingsSchema.parse({
+      upstream: {
+        base_url: 'https://llm-gateway.corp.example/anthropic',
+        proxy_url: 'http://proxy.corp:3128',
+      },
+    });
+    const env = agentEnv({ ...given, NO_PROXY: 'internal.corp' }, s);
+    assert.equal(env.ANTHROPIC_BASE_URL, 'https://llm-gateway.corp.example/anthropic');
+    for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'])
+      assert.equal(env[name], 'http://proxy.corp:3128', name);
+    assert.equal(env.NO_PROXY, 'internal.corp,localhost,127.0.0.1,::1');
+    // Applied twice (the backend's copy, then each process's options), it says the same.
+    assert.deepEqual(agentEnv(env, s), env);
+    // A base URL written with a trailing slash is still the default.
+    const slash = settingsSchema.parse({ upstream: { base_url: 'https://api.anthropic.com/' } });
+    assert.equal(agentEnv(given, slash).ANTHROPIC_BASE_URL, 'https://gateway.example');
   });
 });
 
