@@ -295,7 +295,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): ProxiedRo
       method: others,
       url,
       config,
-      handler: async (req) => {
+      // Refused before the body is read: an empty or broken body is not what is wrong.
+      onRequest: async (req) => {
         throw new ProxyError(
           'method_not_allowed',
           `Method ${req.method} is not allowed on ${req.url.split('?')[0]}; use ${allow}.`,
@@ -304,6 +305,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): ProxiedRo
           },
         );
       },
+      handler: async () => undefined,
     });
   }
   return proxied;

@@ -165,6 +165,22 @@ describe('the front door in a running proxy', () => {
     const get = await fetch(`${proxy.url}/api/v1/messages`);
     assert.equal(get.status, 405);
     assert.equal(get.headers.get('allow'), 'POST');
+    // The method is refused before any body is read: an empty or broken one is not the problem.
+    for (const body of [undefined, '{broken']) {
+      const del = await fetch(`${proxy.url}/api/v1/models/claude-sonnet-4-5`, {
+        method: 'DELETE',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      assert.equal(del.status, 405, `DELETE with body ${body}`);
+      assert.equal(del.headers.get('allow'), 'GET');
+      const put = await fetch(`${proxy.url}/api/v1/messages`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      assert.equal(put.status, 405, `PUT with body ${body}`);
+    }
     const missing = await post('/api/v1/chat/completion');
     assert.equal(missing.status, 404);
     assert.match(JSON.stringify(await missing.json()), /No route for POST \/api\/v1\/chat\/completion/);
