@@ -237,8 +237,8 @@ export async function createAgent(target: URL, o: AgentOptions): Promise<http.Ag
     /**
      * The library opens the socket to the proxy first thing in `connect`, before it awaits anything,
      * from `connectOpts`: given there a signal that `send` fires when it stops a request whose tunnel
-     * is not up yet, that socket goes with the request. (The second socket of a proxy's 407 retry is
-     * opened later, without it.)
+     * is not up yet, that socket goes with the request. (Its second socket, a retry after a 407, is
+     * opened only with `onProxyAuth`, which ccproxy does not set: a 407 is answered as the upstream's.)
      */
     class TunnelAgent extends HttpsProxyAgent<string> {
       override connect(req: http.ClientRequest, opts: ConnectOpts) {

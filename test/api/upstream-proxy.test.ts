@@ -149,6 +149,52 @@ describe('upstream through an HTTP proxy', () => {
     }
   });
 
+  it('a proxy that asks for credentials: with them in the URL it tunnels, without them a 502 that says so', async () => {
+    const guarded = await startConnectProxy(fake.port, 'alice:s3cr%t');
+    const withCredentials = (credentials: string) =>
+      startProxy({
+        settings: {
+          upstream: {
+            base_url: remoteBase(),
+            proxy_url: guarded.url.replace('//', `//${credentials}`),
+            retry: { max_attempts: 1 },
+          },
+        },
+        env: { CLAUDE_CODE_OAUTH_TOKEN: TEST_ACCESS_TOKEN },
+        logLevel: 'silent',
+      });
+    try {
+      const good = await withCredentials('alice:s3cr%25t@');
+      try {
+        const res = await postMessage(good.url);
+        assert.equal(res.status, 200);
+        assert.equal(guarded.tunnels.length, 1);
+      } finally {
+        await good.close();
+      }
+      for (const credentials of ['', 'alice:wrong@']) {
+        const bad = await withCredentials(credentials);
+        try {
+          const res = await postMessage(bad.url);
+          assert.equal(res.status, 502);
+          const { error } = (await res.json()) as { error: { type: string; message: string } };
+          assert.equal(error.type, 'api_error');
+          assert.match(
+            error.message,
+            new RegExp(
+              `^The proxy 127\\.0\\.0\\.1:\\d+ \\(upstream\\.proxy_url, ${credentials ? 'credentials given' : 'no credentials'}\\) refused the tunnel to the upstream: HTTP 407 .* http://user:password@host:port`,
+            ),
+          );
+          assert.doesNotMatch(error.message, /wrong|alice/, 'the credentials are not repeated');
+        } finally {
+          await bad.close();
+        }
+      }
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('NO_PROXY bypasses the proxy (the host then cannot be reached: 502)', async () => {
     const before = proxyServer.tunnels.length;
     const proxy = await startProxy({

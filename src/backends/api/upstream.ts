@@ -108,6 +108,8 @@ export class Upstream {
   private readonly credential: UpstreamCredential | undefined;
   /** Calls go through an HTTP(S) proxy (upstream.proxy_url or the environment's). */
   private readonly proxied: boolean;
+  /** That proxy as errors name it: its host and where it was set, never its credentials. */
+  private readonly proxyName: string | undefined;
 
   /** `tokens`: the credentials calls carry unless they name their own (`CallOptions.credential`). */
   constructor(
@@ -131,6 +133,11 @@ export class Upstream {
     // honoured). Without one, a plain keep-alive agent.
     const proxy = upstreamProxy(settings, env);
     this.proxied = proxy !== undefined;
+    if (proxy) {
+      const u = new URL(proxy);
+      const from = settings.upstream.proxy_url ? 'upstream.proxy_url' : 'HTTPS_PROXY/HTTP_PROXY';
+      this.proxyName = `${u.host} (${from}${u.username || u.password ? ', credentials given' : ', no credentials'})`;
+    }
     this.agent = createAgent(url, {
       connections: settings.upstream.pool.connections,
       keepAliveMs: settings.upstream.pool.keep_alive_s * 1000,
@@ -244,6 +251,14 @@ export class Upstream {
         upstream: { status: res.status, type: head.type, message: head.message, requestId, retryAfter },
         headers: keep,
       });
+    }
+    // The proxy refused the tunnel: the upstream never saw the request.
+    if (res.status === 407 && this.proxyName) {
+      return new ProxyError(
+        'upstream',
+        `The proxy ${this.proxyName} refused the tunnel to the upstream: HTTP 407 Proxy Authentication Required. Give its user and password in the proxy's URL, as http://user:password@host:port (percent-encode special characters).`,
+        { status: 502, upstream: { status: res.status, requestId, retryAfter } },
+      );
     }
     if (!body) {
       return new ProxyError(
