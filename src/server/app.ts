@@ -44,6 +44,7 @@ import { formatForPath, toProxyError, writeError } from './errors.ts';
 import { frontDoor } from './front-door.ts';
 import { createGuard, PUBLIC_PATHS } from './guard.ts';
 import { registerHealth } from './health.ts';
+import { notOffered } from './not-found.ts';
 import { type ProxiedRoute, type RouteConfig, registerRoutes } from './routes.ts';
 
 export interface AppOptions {
@@ -301,9 +302,10 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
       format === 'anthropic'
         ? 'e.g. POST /api/v1/messages'
         : 'for OpenAI clients: POST /api/v1/chat/completions, POST /api/v1/responses and GET /api/v1/models';
+    const instead = notOffered(path);
     const pe = new ProxyError(
       'not_found',
-      `No route for ${req.method} ${path}. ccproxy answers under /api (Anthropic API mode) and /sdk (Claude Code SDK mode), ${served}.`,
+      `No route for ${req.method} ${path}. ${instead ?? `ccproxy answers under /api (Anthropic API mode) and /sdk (Claude Code SDK mode), ${served}.`}`,
     );
     const rendered = renderFor(format).renderError(pe);
     return reply.code(rendered.status).send(rendered.body);

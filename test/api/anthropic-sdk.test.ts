@@ -199,6 +199,18 @@ describe('API mode with the Anthropic SDK', () => {
       });
       return true;
     });
+    // An API ccproxy does not offer: a 404 that says what to do instead.
+    const batch = { custom_id: 'a', params: { model: 'claude-sonnet-5-5', max_tokens: 8, messages: [] } };
+    await assert.rejects(client.messages.batches.create({ requests: [batch] }), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.NotFoundError);
+      assert.match(err.message, /does not offer the Message Batches API: send the requests one by one/);
+      return true;
+    });
+    await assert.rejects(client.beta.files.list(), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.NotFoundError);
+      assert.match(err.message, /No route for GET \/api\/v1\/files\. ccproxy does not offer the Files API/);
+      return true;
+    });
   });
 
   it('every recorded fixture replays through the proxy unchanged', async () => {

@@ -472,7 +472,7 @@ describe('OpenAI SDK → /api/v1 (API mode)', () => {
           assert.ok(err instanceof OpenAI.NotFoundError, String(err));
           assert.deepEqual(Object.keys(err.error as Obj).sort(), ['code', 'message', 'param', 'type']);
           assert.match(err.message, /No route for POST \/api\/v1\/embeddings/);
-          assert.match(err.message, /chat\/completions/);
+          assert.match(err.message, /Claude has no embeddings model/);
           return true;
         },
       );
