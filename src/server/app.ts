@@ -43,7 +43,7 @@ import { openContext } from './context.ts';
 import { formatForPath, toProxyError, writeError } from './errors.ts';
 import { frontDoor } from './front-door.ts';
 import { createGuard, PUBLIC_PATHS } from './guard.ts';
-import { registerHealth } from './health.ts';
+import { HEAD_TOO, registerHealth } from './health.ts';
 import { notOffered } from './not-found.ts';
 import { type ProxiedRoute, type RouteConfig, registerRoutes } from './routes.ts';
 
@@ -194,7 +194,8 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     return503OnClosing: true,
     // `http://host/api/` + `/v1/models` from a client that joins URLs naively: as nginx does.
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
-    // HEAD on an API (or on the live log stream, whose headers wait for a first event) has no use here.
+    // HEAD only where a probe uses it (health, `/`, the model list): not on the live log stream,
+    // whose headers wait for a first event, nor on the OAuth callback, which spends its code.
     exposeHeadRoutes: false,
     // No route declares a JSON schema (the translators check bodies), so Fastify's ajv and
     // fast-json-stringify compilers would load for nothing (~2 MB at start).
@@ -311,7 +312,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     return reply.code(rendered.status).send(rendered.body);
   });
 
-  app.get('/', async () => ({
+  app.get('/', HEAD_TOO, async () => ({
     name: 'ccproxy',
     version: VERSION,
     modes: Object.keys(backends).map((m) => ({

@@ -45,8 +45,11 @@ function credentialsCheck(deps: HealthDeps): {
 
 const HEALTH_JSON = 'application/health+json';
 
+/** Uptime monitors often probe with HEAD: the same status, no body. */
+export const HEAD_TOO = { exposeHeadRoute: true } as const;
+
 export function registerHealth(app: FastifyInstance, deps: HealthDeps): void {
-  app.get('/health', async (_req, reply) => {
+  app.get('/health', HEAD_TOO, async (_req, reply) => {
     const c = credentialsCheck(deps);
     const credentials = {
       componentType: 'system',
@@ -82,12 +85,12 @@ export function registerHealth(app: FastifyInstance, deps: HealthDeps): void {
     };
   });
 
-  app.get('/health/live', async (_req, reply) => {
+  app.get('/health/live', HEAD_TOO, async (_req, reply) => {
     reply.type(HEALTH_JSON);
     return { status: 'pass' };
   });
 
-  app.get('/health/ready', async (_req, reply) => {
+  app.get('/health/ready', HEAD_TOO, async (_req, reply) => {
     const ready = credentialsCheck(deps).status !== 'fail';
     reply.code(ready ? 200 : 503).type(HEALTH_JSON);
     return {

@@ -19,6 +19,7 @@ import { toTokenUsage } from '../observability/usage.ts';
 import { rawBodyOf } from './body.ts';
 import { failureOf, type LiveContext, openContext } from './context.ts';
 import { toProxyError, writeError } from './errors.ts';
+import { HEAD_TOO } from './health.ts';
 import { pipeRaw, pumpStream, writeJson } from './respond.ts';
 
 export interface RouteDeps {
@@ -126,7 +127,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): ProxiedRo
     paths.set(url, entry);
   };
   const get = (url: string, config: RouteConfig, handler: (req: FastifyRequest) => unknown) => {
-    app.route({ method: 'GET', url, config, handler });
+    app.route({ method: 'GET', url, config, handler, ...HEAD_TOO });
     known('GET', url, config);
   };
   const post = (
@@ -290,7 +291,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): ProxiedRo
   // A known path with the wrong method is a 405 that says which method to use.
   for (const [url, { methods, config }] of paths) {
     const allow = [...methods].join(', ');
-    const others = (['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).filter((m) => !methods.has(m));
+    // HEAD is answered wherever GET is (as its status, without the body).
+    const others = (['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).filter(
+      (m) => !methods.has(m) && !(m === 'HEAD' && methods.has('GET')),
+    );
     app.route({
       method: others,
       url,

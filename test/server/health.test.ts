@@ -52,6 +52,35 @@ describe('/health', () => {
       assert.match(JSON.stringify(h.body.checks['credentials:login']), /ccproxy auth login/);
       assert.equal((await fetch(`${p.url}/health/live`)).status, 200);
       assert.equal((await fetch(`${p.url}/health/ready`)).status, 503);
+      // An uptime monitor's HEAD gets the same verdict, without a body.
+      const head = (path: string) => fetch(`${p.url}${path}`, { method: 'HEAD' });
+      assert.equal((await head('/health')).status, 503);
+      assert.equal((await head('/health/live')).status, 200);
+      assert.equal((await head('/health/ready')).status, 503);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('HEAD: the health checks and `/` without a token, the model list with one, 405 where only POST is', async () => {
+    const p = await startProxy({
+      env: { CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-health' },
+      settings: { security: { auth_token: 'sk-proxy-head-test-token-0123456789' } },
+    });
+    try {
+      const head = (path: string, headers: Record<string, string> = {}) =>
+        fetch(`${p.url}${path}`, { method: 'HEAD', headers });
+      const ok = await head('/health');
+      assert.equal(ok.status, 200);
+      assert.equal(await ok.text(), '');
+      assert.equal((await head('/health/live')).status, 200);
+      const auth = { authorization: 'Bearer sk-proxy-head-test-token-0123456789' };
+      assert.equal((await head('/', auth)).status, 200);
+      assert.equal((await head('/api/v1/models')).status, 401, 'the token is still asked for');
+      assert.equal((await head('/api/v1/models', auth)).status, 200);
+      const post = await head('/api/v1/messages', auth);
+      assert.equal(post.status, 405);
+      assert.equal(post.headers.get('allow'), 'POST');
     } finally {
       await p.close();
     }
