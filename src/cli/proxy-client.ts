@@ -5,6 +5,7 @@
  * on every call.
  */
 import type { Command } from 'commander';
+import { blockedPortReason } from '../blocked-ports.ts';
 import type { Settings } from '../config/schema.ts';
 import { type CommonFlags, loadOrExit } from './settings.ts';
 
@@ -81,6 +82,11 @@ export function connect(program: Command, opts: ProxyOptions): { settings: Setti
   const { settings } = loadOrExit({ ...root, host: opts.host ?? root.host, port: opts.port ?? root.port });
   if (opts.url !== undefined && !(URL.canParse(opts.url) && /^https?:$/.test(new URL(opts.url).protocol))) {
     process.stderr.write(`ccproxy: --url ${opts.url} is not an http(s) URL (e.g. http://127.0.0.1:8000).\n`);
+    process.exit(2);
+  }
+  const blocked = opts.url !== undefined && blockedPortReason(Number(new URL(opts.url).port));
+  if (blocked) {
+    process.stderr.write(`ccproxy: --url ${opts.url}: ${blocked}.\n`);
     process.exit(2);
   }
   return { settings, client: new ProxyClient(settings, opts.url) };

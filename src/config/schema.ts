@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { blockedPortReason } from '../blocked-ports.ts';
 
 const home = os.homedir();
 const xdgConfig = process.env.XDG_CONFIG_HOME || path.join(home, '.config');
@@ -102,19 +103,27 @@ const accountList = z.array(accountSchema).superRefine((list, ctx) => {
   });
 });
 
+/** A port clients (a browser, a fetch-based SDK) connect to: 0–65535, not one fetch blocks. */
+const clientPort = (fallback: number, description: string) =>
+  z
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .superRefine((port, ctx) => {
+      const reason = blockedPortReason(port);
+      if (reason) ctx.addIssue({ code: 'custom', message: reason });
+    })
+    .default(fallback)
+    .describe(description);
+
 export const settingsSchema = z.object({
   server: z
     .object({
       host: text('127.0.0.1', 'Address to bind. Anything but loopback requires security.auth_token.').meta(
         PROTECTED,
       ),
-      port: z
-        .number()
-        .int()
-        .min(0)
-        .max(65535)
-        .default(8000)
-        .describe('TCP port to listen on (0 = any free port).'),
+      port: clientPort(8000, 'TCP port to listen on (0 = any free port).'),
       log_level: z
         .enum(LOG_LEVELS)
         .default('info')
@@ -390,13 +399,10 @@ export const settingsSchema = z.object({
         ['org:create_api_key', 'user:profile', 'user:inference'],
         'OAuth scopes requested at login.',
       ),
-      callback_port: z
-        .number()
-        .int()
-        .min(0)
-        .max(65535)
-        .default(54545)
-        .describe('Local port of the `ccproxy auth login` callback server (0 = any free port).'),
+      callback_port: clientPort(
+        54545,
+        'Local port of the `ccproxy auth login` callback server (0 = any free port).',
+      ),
       refresh_margin_s: seconds(300, 'Refresh the access token when less than this remains.'),
     })
     .prefault({})

@@ -19,9 +19,9 @@ describe('the client for a running proxy', () => {
   it('base URL from the settings (a wildcard bind is asked on loopback) or --url; the token on every call', async () => {
     const s = (server: object, token = '') =>
       settingsSchema.parse({ server, security: { auth_token: token } });
-    assert.equal(serverUrl(s({ host: '0.0.0.0', port: 9 })), 'http://127.0.0.1:9');
-    assert.equal(serverUrl(s({ host: '::', port: 9 })), 'http://[::1]:9');
-    assert.equal(new ProxyClient(s({ port: 9 }), 'http://h.test:1/').base, 'http://h.test:1');
+    assert.equal(serverUrl(s({ host: '0.0.0.0', port: 9009 })), 'http://127.0.0.1:9009');
+    assert.equal(serverUrl(s({ host: '::', port: 9009 })), 'http://[::1]:9009');
+    assert.equal(new ProxyClient(s({ port: 9009 }), 'http://h.test:1/').base, 'http://h.test:1');
 
     const proxy = await startProxy({ settings: { security: { auth_token: TOKEN } }, logLevel: 'silent' });
     try {

@@ -53,13 +53,13 @@ describe('settings precedence', () => {
     const home = tmp();
     const user = path.join(home, '.config', 'ccproxy', 'config.toml');
     fs.mkdirSync(path.dirname(user), { recursive: true });
-    fs.writeFileSync(user, '[server]\nport = 3\nlog_level = "warn"\n[openai]\ndefault_max_tokens = 77\n');
-    assert.equal(loadSettings({ env: {}, cwd, home }).settings.server.port, 3);
-    fs.writeFileSync(path.join(cwd, 'ccproxy.toml'), '[server]\nport = 2\nshutdown_grace_s = 4\n');
-    fs.writeFileSync(path.join(cwd, '.ccproxy.toml'), '[server]\nport = 1\n');
+    fs.writeFileSync(user, '[server]\nport = 3003\nlog_level = "warn"\n[openai]\ndefault_max_tokens = 77\n');
+    assert.equal(loadSettings({ env: {}, cwd, home }).settings.server.port, 3003);
+    fs.writeFileSync(path.join(cwd, 'ccproxy.toml'), '[server]\nport = 3002\nshutdown_grace_s = 4\n');
+    fs.writeFileSync(path.join(cwd, '.ccproxy.toml'), '[server]\nport = 3001\n');
     const l = loadSettings({ env: {}, cwd, home });
     assert.deepEqual(l.tomlFiles, [user, path.join(cwd, 'ccproxy.toml'), path.join(cwd, '.ccproxy.toml')]);
-    assert.equal(l.settings.server.port, 1);
+    assert.equal(l.settings.server.port, 3001);
     assert.equal(l.sources['server.port'], `toml:${path.join(cwd, '.ccproxy.toml')}`);
     assert.equal(l.settings.server.shutdown_grace_s, 4);
     assert.equal(l.sources['server.shutdown_grace_s'], `toml:${path.join(cwd, 'ccproxy.toml')}`);
@@ -79,13 +79,13 @@ describe('settings precedence', () => {
   it('--config names the one TOML file read (and it is trusted: the user named it)', () => {
     const cwd = tmp();
     const home = tmp();
-    fs.writeFileSync(path.join(cwd, '.ccproxy.toml'), '[server]\nport = 1\n');
+    fs.writeFileSync(path.join(cwd, '.ccproxy.toml'), '[server]\nport = 3001\n');
     fs.writeFileSync(
       path.join(cwd, 'other.toml'),
-      '[server]\nport = 9\n[upstream]\nbase_url = "http://127.0.0.1:1234"\n',
+      '[server]\nport = 3009\n[upstream]\nbase_url = "http://127.0.0.1:1234"\n',
     );
     const l = loadSettings({ env: {}, cwd, home, configFile: 'other.toml' });
-    assert.equal(l.settings.server.port, 9);
+    assert.equal(l.settings.server.port, 3009);
     assert.equal(l.settings.upstream.base_url, 'http://127.0.0.1:1234');
     assert.deepEqual(l.tomlFiles, [path.join(cwd, 'other.toml')]);
     assert.equal(l.userFile, path.join(cwd, 'other.toml'));

@@ -247,7 +247,7 @@ describe('settings from an untrusted working directory', () => {
   });
 
   it('`config show` names the files read, the trust, and what was ignored', () => {
-    const { repo, userFile, load } = setup('[server]\nport = 1\n');
+    const { repo, userFile, load } = setup('[server]\nport = 3001\n');
     fs.writeFileSync(path.join(repo, 'ccproxy.toml'), '[upstream]\nbase_url = "https://attacker.example"\n');
     const text = describeFiles(load(), repo);
     assert.match(
