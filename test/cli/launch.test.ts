@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findCodex, findOnPath } from '../../src/cli/launch/agents.ts';
+import { claudeEnv, codexEnv, directTo, findCodex, findOnPath } from '../../src/cli/launch/agents.ts';
 import { probeProxy as probeClient } from '../../src/cli/launch/ensure-proxy.ts';
 import { clientVariables, detectShell, renderEnv } from '../../src/cli/launch/shell-env.ts';
 import { ProxyClient } from '../../src/cli/proxy-client.ts';
@@ -76,9 +76,10 @@ describe('ccproxy claude / codex: the agents through a proxy the launcher starts
       DISABLE_AUTOUPDATER: '1',
       // Codex: its home in the temporary one, nothing but loopback reachable.
       CODEX_HOME: path.join(home, '.codex'),
+      // Behind a corporate proxy (nothing listens there), with no NO_PROXY: the launchers must
+      // send the agents' calls to ccproxy on this machine directly.
       HTTPS_PROXY: 'http://127.0.0.1:9',
       HTTP_PROXY: 'http://127.0.0.1:9',
-      NO_PROXY: '127.0.0.1,localhost',
       RUST_LOG: 'error',
       TERM: 'dumb',
     };
@@ -217,6 +218,23 @@ describe('finding the agents', () => {
     } finally {
       fs.rmSync(bin, { recursive: true, force: true });
     }
+  });
+
+  it('behind a proxy, the agents reach ccproxy directly: its host goes into NO_PROXY', () => {
+    const proxied = { HTTPS_PROXY: 'http://corp:3128', no_proxy: '.corp.example internal' };
+    const v4 = directTo(proxied, 'http://127.0.0.1:8000');
+    assert.equal(v4.NO_PROXY, '.corp.example,internal,127.0.0.1');
+    assert.equal(v4.no_proxy, v4.NO_PROXY);
+    assert.deepEqual(directTo(v4, 'http://127.0.0.1:8000'), v4, 'listed once');
+    assert.equal(directTo({ all_proxy: 'socks5://corp' }, 'http://[::1]:8000').NO_PROXY, '::1');
+    assert.deepEqual(
+      directTo({ PATH: '/bin' }, 'http://127.0.0.1:8000'),
+      { PATH: '/bin' },
+      'no proxy: unchanged',
+    );
+    const claude = claudeEnv(proxied, { url: 'http://localhost:8000', key: 'k' });
+    assert.equal(claude.NO_PROXY, '.corp.example,internal,localhost');
+    assert.equal(codexEnv(proxied, { url: 'http://localhost:8000', key: 'k' }).NO_PROXY, claude.NO_PROXY);
   });
 
   it('else Codex from the @openai/codex package, run by this node', () => {

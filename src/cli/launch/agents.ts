@@ -73,11 +73,28 @@ export function findCodex(env: NodeJS.ProcessEnv = process.env): Program | undef
  * Claude Code neither sends it to the proxy nor warns about two credentials.
  */
 export function claudeEnv(env: NodeJS.ProcessEnv, proxy: RunningProxy): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = { ...env };
+  const out = directTo(env, proxy.url);
   delete out.ANTHROPIC_API_KEY;
   delete out.CLAUDE_CODE_OAUTH_TOKEN;
   out.ANTHROPIC_BASE_URL = `${proxy.url}/api`;
   out.ANTHROPIC_AUTH_TOKEN = proxy.key;
+  return out;
+}
+
+const PROXY_VARS = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy'];
+
+/**
+ * `env` with ccproxy's host in NO_PROXY when a proxy variable is set: behind a corporate proxy an
+ * agent would otherwise send its calls to ccproxy (on this machine) to that proxy, which cannot
+ * reach it. Both spellings, as clients differ in which they read.
+ */
+export function directTo(env: NodeJS.ProcessEnv, url: string): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  if (!PROXY_VARS.some((v) => out[v])) return out;
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  const entries = (out.NO_PROXY ?? out.no_proxy ?? '').split(/[,\s]+/).filter(Boolean);
+  if (!entries.includes(host)) entries.push(host);
+  out.NO_PROXY = out.no_proxy = entries.join(',');
   return out;
 }
 
@@ -108,5 +125,5 @@ export function codexOverrides(proxy: RunningProxy): string[] {
 }
 
 export function codexEnv(env: NodeJS.ProcessEnv, proxy: RunningProxy): NodeJS.ProcessEnv {
-  return { ...env, [CODEX_KEY_VAR]: proxy.key };
+  return { ...directTo(env, proxy.url), [CODEX_KEY_VAR]: proxy.key };
 }
