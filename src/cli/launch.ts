@@ -124,6 +124,6 @@ export function registerLaunchers(program: Command): void {
       const { settings } = loadOrExit({ ...program.opts(), port: opts.port });
       const base = (opts.url ?? serverUrl(settings)).replace(/\/+$/, '');
       const key = settings.security.auth_token || 'dummy';
-      process.stdout.write(renderEnv(shell, clientVariables(base, key, opts.mode as Mode)));
+      process.stdout.write(renderEnv(shell, clientVariables(base, key, opts.mode as Mode, process.env)));
     });
 }

@@ -232,6 +232,11 @@ describe('finding the agents', () => {
       { PATH: '/bin' },
       'no proxy: unchanged',
     );
+    assert.deepEqual(
+      directTo(proxied, 'http://ccproxy.corp:8000'),
+      proxied,
+      'a ccproxy elsewhere: the proxy decides',
+    );
     const claude = claudeEnv(proxied, { url: 'http://localhost:8000', key: 'k' });
     assert.equal(claude.NO_PROXY, '.corp.example,internal,localhost');
     assert.equal(codexEnv(proxied, { url: 'http://localhost:8000', key: 'k' }).NO_PROXY, claude.NO_PROXY);
@@ -256,6 +261,13 @@ describe('ccproxy env', () => {
       ['CCPROXY_KEY', "it's-a-token"],
     ]);
     assert.equal(clientVariables('http://h:1', 'k', 'sdk')[2][1], 'http://h:1/sdk/v1');
+    // Behind a proxy, a local ccproxy is reached directly; one elsewhere is left to the proxy.
+    const proxied = { HTTP_PROXY: 'http://corp:3128', NO_PROXY: 'internal' };
+    assert.deepEqual(clientVariables('http://127.0.0.1:8000', 'k', 'api', proxied).slice(5), [
+      ['NO_PROXY', 'internal,127.0.0.1'],
+      ['no_proxy', 'internal,127.0.0.1'],
+    ]);
+    assert.equal(clientVariables('http://ccproxy.corp:8000', 'k', 'api', proxied).length, 5);
   });
 
   it('prints statements for each shell, quoted so that a value stays one word', () => {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { bundledBinary } from '../../backends/sdk/binary.ts';
+import { isLoopback } from '../../loopback.ts';
 import type { RunningProxy } from './ensure-proxy.ts';
 
 export interface Program {
@@ -84,14 +85,15 @@ export function claudeEnv(env: NodeJS.ProcessEnv, proxy: RunningProxy): NodeJS.P
 const PROXY_VARS = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy'];
 
 /**
- * `env` with ccproxy's host in NO_PROXY when a proxy variable is set: behind a corporate proxy an
- * agent would otherwise send its calls to ccproxy (on this machine) to that proxy, which cannot
- * reach it. Both spellings, as clients differ in which they read.
+ * `env` with ccproxy's host in NO_PROXY when a proxy variable is set and ccproxy is on this machine:
+ * behind a corporate proxy a client would otherwise send its calls to ccproxy to that proxy, which
+ * cannot reach it. Both spellings, as clients differ in which they read. (A ccproxy elsewhere, by
+ * `--url`, may well need the proxy: left alone.)
  */
 export function directTo(env: NodeJS.ProcessEnv, url: string): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env };
-  if (!PROXY_VARS.some((v) => out[v])) return out;
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  if (!PROXY_VARS.some((v) => out[v]) || !isLoopback(host)) return out;
   const entries = (out.NO_PROXY ?? out.no_proxy ?? '').split(/[,\s]+/).filter(Boolean);
   if (!entries.includes(host)) entries.push(host);
   out.NO_PROXY = out.no_proxy = entries.join(',');

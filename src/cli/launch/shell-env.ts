@@ -4,20 +4,32 @@
  */
 import path from 'node:path';
 import type { Mode } from '../../backends/backend.ts';
-import { CODEX_KEY_VAR } from './agents.ts';
+import { CODEX_KEY_VAR, directTo } from './agents.ts';
 
 export const SHELLS = ['bash', 'zsh', 'fish', 'powershell'] as const;
 export type Shell = (typeof SHELLS)[number];
 
-/** The variables, in order: Anthropic clients, OpenAI clients, Codex with examples/codex-config.toml. */
-export function clientVariables(base: string, key: string, mode: Mode = 'api'): Array<[string, string]> {
-  return [
+/**
+ * The variables, in order: Anthropic clients, OpenAI clients, Codex with examples/codex-config.toml;
+ * behind a proxy (a proxy variable in `env`), NO_PROXY with a local ccproxy's host (see directTo).
+ */
+export function clientVariables(
+  base: string,
+  key: string,
+  mode: Mode = 'api',
+  env: NodeJS.ProcessEnv = {},
+): Array<[string, string]> {
+  const vars: Array<[string, string]> = [
     ['ANTHROPIC_BASE_URL', `${base}/${mode}`],
     ['ANTHROPIC_API_KEY', key],
     ['OPENAI_BASE_URL', `${base}/${mode}/v1`],
     ['OPENAI_API_KEY', key],
     [CODEX_KEY_VAR, key],
   ];
+  const direct = directTo(env, base);
+  if (direct.NO_PROXY !== env.NO_PROXY || direct.no_proxy !== env.no_proxy)
+    vars.push(['NO_PROXY', direct.NO_PROXY!], ['no_proxy', direct.no_proxy!]);
+  return vars;
 }
 
 /** The shell this runs in, from $SHELL (PowerShell on Windows), bash when unknown. */
