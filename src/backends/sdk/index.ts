@@ -9,9 +9,11 @@ import type { TokenManager } from '../../auth/token-manager.ts';
 import type { Settings } from '../../config/schema.ts';
 import { ProxyError } from '../../errors.ts';
 import { BUILTIN_MODELS } from '../../formats/models.ts';
+import { redactUrl, urlPassword } from '../../storage/url.ts';
 import type { Backend } from '../backend.ts';
 import { AgentLifecycle } from './agent-lifecycle.ts';
 import { AgentSlots, agentCap } from './agent-slots.ts';
+import { agentApiUrl } from './api-retries.ts';
 import { ClaudeBinary } from './binary.ts';
 import { LastFailure } from './last-failure.ts';
 import { AgentLogin, LOGIN_VARS } from './login.ts';
@@ -52,6 +54,7 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
   const refusal = workdirRefusal(settings, env);
   if (refusal) throw new Error(refusal);
   const workdir = agentWorkdir(settings, env);
+  const apiUrl = agentApiUrl(env);
   const binary = new ClaudeBinary(c.cli_path);
   const tracker = new ProcessTracker();
   let version: string | undefined;
@@ -168,6 +171,8 @@ export function createSdkBackend(deps: SdkBackendDeps): SdkBackend {
           busy_agents: lifecycle.workingCount,
         },
         settings: {
+          // Where the agents' API calls go (upstream.base_url, else ANTHROPIC_BASE_URL, else the API).
+          api_url: urlPassword(apiUrl) ? redactUrl(apiUrl) : apiUrl,
           cwd: workdir.dir,
           permission_mode: c.permission_mode,
           system_prompt_mode: c.system_prompt_mode,

@@ -87,7 +87,9 @@ describe('SDK mode with the Anthropic API unreachable (real Claude Code, a close
     assert.match(check.output ?? '', /The last SDK request failed .*cannot reach the Anthropic API/);
     const status = (await (await fetch(`${proxy.url}/sdk/status`)).json()) as {
       last_failure: { kind: string; status: number; message: string; at: string };
+      settings: { api_url: string };
     };
+    assert.equal(status.settings.api_url, api, 'where the agents call');
     assert.equal(status.last_failure.kind, 'upstream');
     assert.equal(status.last_failure.status, 502);
     assert.ok(Date.parse(status.last_failure.at) > 0);
