@@ -1,6 +1,7 @@
 /**
  * A minimal HTTP CONNECT proxy (what `upstream.proxy_url` / HTTPS_PROXY point at) that sends every
- * tunnel to one local port, whatever host was asked for; `tunnels` records the hosts asked for. Given
+ * tunnel (and each absolute-form request) to one local port, whatever host was asked for; `tunnels`
+ * records the hosts asked for. Given
  * `credentials` (`user:password`), a CONNECT without them in `Proxy-Authorization` gets a 407.
  */
 import http from 'node:http';
@@ -13,10 +14,36 @@ export interface ConnectProxy {
   close(): Promise<void>;
 }
 
-export async function startConnectProxy(targetPort: number, credentials?: string): Promise<ConnectProxy> {
+/** `target`: the local port everything goes to (or how to find it once the proxy is asked). */
+export async function startConnectProxy(
+  target: number | (() => number),
+  credentials?: string,
+): Promise<ConnectProxy> {
+  const targetPort = () => (typeof target === 'number' ? target : target());
   const tunnels: string[] = [];
   const sockets = new Set<net.Socket>();
-  const server = http.createServer((_req, res) => res.writeHead(405).end());
+  // A plain-HTTP request in absolute form (`POST http://host/path`), as clients send through a
+  // proxy to an http:// origin, is forwarded to the same port; anything else is refused.
+  const server = http.createServer((req, res) => {
+    if (!req.url?.startsWith('http://')) return void res.writeHead(405).end();
+    const asked = new URL(req.url);
+    tunnels.push(asked.host);
+    const out = http.request(
+      {
+        host: '127.0.0.1',
+        port: targetPort(),
+        method: req.method,
+        path: asked.pathname + asked.search,
+        headers: req.headers,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
   server.on('connect', (req, client: net.Socket, head) => {
     if (
       credentials &&
@@ -28,7 +55,7 @@ export async function startConnectProxy(targetPort: number, credentials?: string
       return;
     }
     tunnels.push(req.url ?? '');
-    const upstream = net.connect(targetPort, '127.0.0.1', () => {
+    const upstream = net.connect(targetPort(), '127.0.0.1', () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.write(head);
       upstream.pipe(client);
