@@ -213,7 +213,7 @@ export const settingsSchema = z.object({
         .describe('Upstream timeouts.'),
       proxy_url: text(
         '',
-        'HTTP(S) proxy for calls to the upstream and the OAuth endpoints, and the HTTPS_PROXY of SDK mode agents; empty = HTTPS_PROXY / HTTP_PROXY from the environment (NO_PROXY honoured).',
+        'HTTP(S) proxy for calls to the upstream and the OAuth endpoints, and the proxy of SDK mode agents (their HTTPS_PROXY / HTTP_PROXY); empty = HTTPS_PROXY / HTTP_PROXY from the environment (NO_PROXY honoured).',
       )
         .refine((v) => v === '' || URL.canParse(v), 'expected a URL such as http://proxy.example:3128')
         .meta(PROTECTED),

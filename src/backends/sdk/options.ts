@@ -138,8 +138,9 @@ export function runConfig(
  * agent call ccproxy, which would start another agent, and so on).
  *
  * `upstream.base_url` and `upstream.proxy_url`, when set, are the agents' `ANTHROPIC_BASE_URL` and
- * `HTTPS_PROXY` / `HTTP_PROXY`: one setting points both modes at a gateway or through a corporate proxy. Left at
- * their defaults, the environment's own stand (Claude Code's variables, as for `claude` itself).
+ * `HTTPS_PROXY` / `HTTP_PROXY`: one setting points both modes at a gateway or through a corporate
+ * proxy. Left at their defaults, the environment's own stand (Claude Code's variables, as for
+ * `claude` itself).
  */
 export function agentEnv(base: Env, settings: Settings): Env {
   const env: Env = { ...base, CLAUDE_AGENT_SDK_CLIENT_APP: 'ccproxy' };
