@@ -93,6 +93,14 @@ export function resolveModel(name: string, rules: readonly ModelRule[]): string 
 }
 
 /** The user's rules first, then the built-in ones. */
+/** By id, or by alias as the API resolves one: `claude-sonnet-4-5` is the newest `claude-sonnet-4-5-YYYYMMDD`. */
+export function findModel(models: readonly ModelInfo[], id: string): ModelInfo | undefined {
+  const exact = models.find((m) => m.id === id);
+  if (exact) return exact;
+  const dated = (m: ModelInfo) => m.id.startsWith(`${id}-`) && /^\d{8}$/.test(m.id.slice(id.length + 1));
+  return models.filter(dated).sort((a, b) => b.id.localeCompare(a.id))[0];
+}
+
 export function modelRules(userRules: readonly ModelRule[]): ModelRule[] {
   return [...userRules, ...BUILTIN_MODEL_RULES];
 }

@@ -13,7 +13,7 @@ import type { Backend, Mode } from '../backends/backend.ts';
 import { ProxyError } from '../errors.ts';
 import { validateMessagesRequest } from '../formats/anthropic/frontend.ts';
 import type { Format, FormatOptions, Frontend } from '../formats/frontend.ts';
-import type { ModelInfo } from '../formats/models.ts';
+import { findModel, type ModelInfo } from '../formats/models.ts';
 import type { Lifecycle } from '../observability/lifecycle.ts';
 import { toTokenUsage } from '../observability/usage.ts';
 import { rawBodyOf } from './body.ts';
@@ -275,7 +275,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): ProxiedRo
     const { id } = req.params as { id: string };
     const models = await modelsOf(req, backend);
     if (req.headers['anthropic-version']) {
-      const found = findAnthropicModel(models, id);
+      const found = findModel(models, id);
       if (found) return anthropicModel(found);
       throw new ProxyError('not_found', `model: ${id}`, { param: 'model' });
     }
@@ -321,11 +321,3 @@ const anthropicModel = (m: ModelInfo) => ({
   display_name: m.display_name,
   created_at: m.created_at,
 });
-
-/** By id, or by alias as the API resolves one: `claude-sonnet-4-5` is the newest `claude-sonnet-4-5-YYYYMMDD`. */
-function findAnthropicModel(models: readonly ModelInfo[], id: string): ModelInfo | undefined {
-  const exact = models.find((m) => m.id === id);
-  if (exact) return exact;
-  const dated = (m: ModelInfo) => m.id.startsWith(`${id}-`) && /^\d{8}$/.test(m.id.slice(id.length + 1));
-  return models.filter(dated).sort((a, b) => b.id.localeCompare(a.id))[0];
-}

@@ -690,6 +690,11 @@ describe('OpenAI SDK → /api/v1 (API mode)', () => {
       );
       assert.ok(listed.created > 0);
       assert.equal((await client.models.retrieve('claude-sonnet-5-5')).owned_by, 'anthropic');
+      // A Claude alias, as chat completions take it: found under its own name, dated like its model.
+      const alias = await client.models.retrieve('claude-sonnet-4-5');
+      assert.equal(alias.id, 'claude-sonnet-4-5');
+      assert.equal(alias.owned_by, 'anthropic');
+      assert.equal(alias.created, Date.parse('2025-09-29T00:00:00Z') / 1000);
       assert.equal((await client.models.retrieve('gpt-4o-2024-08-06')).id, 'gpt-4o-2024-08-06');
       await assert.rejects(client.models.retrieve('no-such-model'), (err: unknown) => {
         assert.ok(err instanceof OpenAI.NotFoundError);

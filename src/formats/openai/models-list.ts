@@ -6,7 +6,7 @@
  * short aliases; each mapped name reports the `created` of the Claude model it resolves to.
  */
 import type { ModelRule } from '../../config/schema.ts';
-import { ADVERTISED_OPENAI_MODELS, type ModelInfo, resolveModel } from '../models.ts';
+import { ADVERTISED_OPENAI_MODELS, findModel, type ModelInfo, resolveModel } from '../models.ts';
 
 export interface OpenAIModel {
   id: string;
@@ -65,7 +65,13 @@ export function findOpenAIModel(
   const listed = renderOpenAIModels(models, rules).data.find((m) => m.id === id);
   if (listed) return listed;
   const target = resolveModel(id, rules);
-  if (target === id) return undefined;
-  const model = models.find((m) => m.id === target);
-  return { id, object: 'model', created: model ? seconds(model.created_at) : 0, owned_by: 'ccproxy' };
+  // A Claude alias (`claude-sonnet-4-5`) is a model too, as chat completions would take it.
+  const model = findModel(models, target);
+  if (target === id && !model) return undefined;
+  return {
+    id,
+    object: 'model',
+    created: model ? seconds(model.created_at) : 0,
+    owned_by: target === id ? 'anthropic' : 'ccproxy',
+  };
 }
