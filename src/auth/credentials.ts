@@ -52,7 +52,10 @@ export function readCredentialsFile(file: string): OAuthCredentials | undefined 
   } catch {
     throw new Error(`Credentials file ${file} is not valid JSON.`);
   }
-  const oauth = (doc as { claudeAiOauth?: Record<string, unknown> } | null)?.claudeAiOauth;
+  // An object without a login is fine (Claude Code keeps other logins there); anything else is broken.
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new Error(`Credentials file ${file} does not hold a JSON object.`);
+  const oauth = (doc as { claudeAiOauth?: Record<string, unknown> | null }).claudeAiOauth;
   if (!oauth || typeof oauth.accessToken !== 'string' || oauth.accessToken === '') return undefined;
   return {
     accessToken: oauth.accessToken,

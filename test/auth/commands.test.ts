@@ -119,6 +119,19 @@ describe('ccproxy auth info|validate|refresh|logout', () => {
       const io = scriptedIO();
       assert.equal(await info(context(authSettings(fake, d), io), {}), 1);
       assert.match(io.stdout, /ccproxy auth login/);
+      // A file that holds no login is no warning; one that is broken says how.
+      for (const [doc, warning] of [
+        [{ mcpOAuth: {} }, undefined],
+        [{ claudeAiOauth: null }, undefined],
+        [[], /does not hold a JSON object/],
+        ['sk-ant-oat01-pasted', /does not hold a JSON object/],
+      ] as const) {
+        writeJson(d.claudeFile, doc);
+        const again = scriptedIO();
+        assert.equal(await info(context(authSettings(fake, d), again), {}), 1);
+        if (warning) assert.match(again.stderr, warning);
+        else assert.doesNotMatch(again.stderr, /Credentials file/);
+      }
     });
   });
 
