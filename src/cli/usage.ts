@@ -161,7 +161,10 @@ export async function usageReport(settings: Settings, opts: UsageOptions = {}): 
       }
       // Not running, or running without the access log: read the file instead.
       if (err instanceof HttpStatusError) {
-        serverProblem = `the server at ${client.base} answered ${err.status}: ${err.message}`;
+        serverProblem =
+          err.status === 404
+            ? `the server at ${client.base} keeps none (it runs without observability.access_log)`
+            : `the server at ${client.base} answered ${err.status}: ${err.message.replace(/\.$/, '')}`;
       }
       source = undefined;
       results.length = 0;

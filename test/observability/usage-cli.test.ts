@@ -7,6 +7,7 @@ import { periods, usageReport } from '../../src/cli/usage.ts';
 import { createObservability } from '../../src/observability/index.ts';
 import { Lifecycle } from '../../src/observability/lifecycle.ts';
 import { freePort } from '../helpers/net.ts';
+import { startProxy } from '../helpers/proxy.ts';
 import { emitRequest, settingsWith, silent, tempDir, waitFor } from './helpers.ts';
 
 /** Wednesday noon, local time: Monday 00:00 starts the week, Tuesday is "this week, not today". */
@@ -138,5 +139,19 @@ test('no access log yet: says how to turn it on', async (t) => {
   await assert.rejects(
     usageReport(settings, { now: NOW }),
     /No access log at .*observability\.access_log = true/,
+  );
+  // A proxy running without one: said in words, not as its 404.
+  const proxy = await startProxy({ logLevel: 'silent' });
+  t.after(() => proxy.close());
+  const port = Number(new URL(proxy.url).port);
+  await assert.rejects(
+    usageReport({ ...settings, server: { ...settings.server, port } }, { now: NOW }),
+    (err: Error) => {
+      assert.match(
+        err.message,
+        /^No access log at .*, and the server at http:\/\/127\.0\.0\.1:\d+ keeps none \(it runs without observability\.access_log\)\. Turn it on/,
+      );
+      return true;
+    },
   );
 });
