@@ -70,6 +70,9 @@ function acceptSettingsFlagsEverywhere(program: Command): void {
   for (const cmd of leaves(program)) {
     if (LAUNCHERS.has(cmd.name())) continue;
     cmd
+      // The root takes excess arguments (to name a mistyped command) and commander copies that to
+      // every command made after it: here a stray word is an error again, not silently dropped.
+      .allowExcessArguments(false)
       .option('-c, --config <file>', 'TOML settings file (as before the command)')
       .option(
         '--trust-project',
