@@ -13,6 +13,7 @@ import {
   invalid,
   isObject,
   isSet,
+  objectAt,
   optionalBoolean,
   optionalPositiveInt,
   stringAt,
@@ -86,7 +87,7 @@ export function parseChatRequest(body: unknown, opts: FormatOptions): Parsed<Ope
   const stop = stopSequences(body.stop, notes);
   if (stop.length) request.stop_sequences = stop;
 
-  const includeUsage = stream && isObject(body.stream_options) && body.stream_options.include_usage === true;
+  const includeUsage = (readStreamOptions(body.stream_options) && stream) || false;
   reportNotes('openai request', body, HANDLED, notes, opts);
 
   return {
@@ -95,6 +96,15 @@ export function parseChatRequest(body: unknown, opts: FormatOptions): Parsed<Ope
     stream,
     hints: { includeUsage, jsonTool, legacyFunctions: tools.legacyFunctions },
   };
+}
+
+/** `stream_options.include_usage`, checked as OpenAI does (the options themselves are ignored without `stream`). */
+function readStreamOptions(options: unknown): boolean {
+  if (!isSet(options)) return false;
+  return (
+    optionalBoolean(objectAt(options, 'stream_options').include_usage, 'stream_options.include_usage') ??
+    false
+  );
 }
 
 /** `stop`: a string or up to four; the API refuses empty and whitespace-only sequences. */

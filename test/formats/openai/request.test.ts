@@ -60,6 +60,18 @@ describe('openai request: basics', () => {
     assert.equal(p.hints.includeUsage, true);
     assert.equal(parse(base({ stream: true })).hints.includeUsage, false);
     assert.equal(parse(base({ stream_options: { include_usage: true } })).hints.includeUsage, false);
+    assert.equal(parse(base({ stream: true, stream_options: null })).hints.includeUsage, false);
+    assert.equal(parse(base({ stream: true, stream_options: {} })).hints.includeUsage, false);
+  });
+
+  it('stream_options of the wrong type is refused, as OpenAI does', () => {
+    rejects(
+      base({ stream: true, stream_options: { include_usage: 'x' } }),
+      'stream_options.include_usage',
+      /boolean/,
+    );
+    rejects(base({ stream: true, stream_options: true }), 'stream_options', /object/);
+    rejects(base({ stream_options: [] }), 'stream_options', /object/);
   });
 
   it('n > 1 is refused, n = 1 accepted', () => {
