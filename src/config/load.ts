@@ -14,7 +14,7 @@ import { parse as parseToml } from 'smol-toml';
 import { expectedForm, FIELD_BY_KEY, FIELDS, type Field, GROUPS } from './fields.ts';
 import { type Settings, settingsSchema } from './schema.ts';
 import { displayValue } from './secrets.ts';
-import { howToTrust, isTrustedFolder, SENSITIVE_ENV } from './trust.ts';
+import { howToTrust, isOwnFolder, isTrustedFolder, SENSITIVE_ENV } from './trust.ts';
 
 export type Source = 'default' | `toml:${string}` | '.env' | 'env' | 'flag';
 
@@ -272,7 +272,9 @@ export function loadSettings(opts: LoadOptions = {}): Loaded {
     folders = coerce(FIELD_BY_KEY.get(TRUST_KEY)!, l.values.get(TRUST_KEY), l.source);
   }
   const trusted =
-    opts.trustProject === true || (Array.isArray(folders) && isTrustedFolder(cwd, folders.map(String), home));
+    opts.trustProject === true ||
+    isOwnFolder(cwd, [home, path.dirname(userConfigPath(home, env))]) ||
+    (Array.isArray(folders) && isTrustedFolder(cwd, folders.map(String), home));
 
   // 3. Merge, leaving out what an untrusted working directory may not set.
   const values = new Map<string, { value: unknown; source: Source }>();

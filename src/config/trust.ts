@@ -35,6 +35,16 @@ export function isTrustedFolder(cwd: string, folders: readonly string[], home: s
 }
 
 /**
+ * Is `cwd` a folder of the user's own, where no one else's files land: ccproxy's settings folder
+ * (where `ccproxy service install` runs the service and keeps its `.env`) or the home directory
+ * itself (the container's `/data`). Only these exact folders: a repository is cloned below them.
+ */
+export function isOwnFolder(cwd: string, ownFolders: readonly string[]): boolean {
+  const here = real(cwd);
+  return ownFolders.some((f) => real(f) === here);
+}
+
+/**
  * Variables of an untrusted `.env` that would matter though they are not ccproxy settings: they are
  * dropped like the rest, and named in the warning (credentials, where Claude Code and the upstream
  * calls go, proxies).

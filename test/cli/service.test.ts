@@ -27,7 +27,8 @@ import {
   systemdUnit,
 } from '../../src/cli/service/unit.ts';
 import { serviceEnv } from '../../src/cli/service.ts';
-import { runCli } from '../security/cli.ts';
+import { runCli, startServe } from '../security/cli.ts';
+import { startFakeUpstream, TEST_ACCESS_TOKEN } from '../support/fake-upstream.ts';
 
 const SPEC: ServiceSpec = {
   node: '/opt/node 20/bin/node',
@@ -239,6 +240,45 @@ describe('ccproxy service on Linux (systemctl and journalctl stand-ins)', {
       /Not started \(--no-start\)\. Start it with: systemctl --user daemon-reload && systemctl --user enable --now ccproxy\.service/,
     );
     assert.deepEqual(called(), []);
+  });
+
+  it("the service reads its secrets from its .env: the unit's command, run in its working directory", async () => {
+    const fake = await startFakeUpstream();
+    try {
+      const workDir = /^WorkingDirectory=(.+)$/m.exec(fs.readFileSync(unitFile, 'utf8'))![1]!;
+      fs.writeFileSync(path.join(workDir, 'config.toml'), `[upstream]\nbase_url = "${fake.url}"\n`);
+      fs.appendFileSync(
+        path.join(workDir, '.env'),
+        `CLAUDE_CODE_OAUTH_TOKEN=${TEST_ACCESS_TOKEN}\nSECURITY__AUTH_TOKEN=ccp_service_token_1234567890\n`,
+      );
+      // As systemd runs it: in its working directory, with HOME and the unit's environment.
+      const serve = await startServe(['--port', '0'], { cwd: workDir, env });
+      try {
+        const ask = (key: string) =>
+          fetch(`${serve.url}/api/v1/messages`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'anthropic-version': '2023-06-01',
+              'x-api-key': key,
+            },
+            body: JSON.stringify({
+              model: 'claude-sonnet-4-5',
+              max_tokens: 8,
+              messages: [{ role: 'user', content: 'hi' }],
+            }),
+          });
+        assert.equal((await ask('dummy')).status, 401, 'the token from .env guards it');
+        const ok = await ask('ccp_service_token_1234567890');
+        assert.equal(ok.status, 200, await ok.text());
+        assert.equal(fake.messages().at(-1)!.headers.authorization, `Bearer ${TEST_ACCESS_TOKEN}`);
+        assert.doesNotMatch(serve.stderr(), /not trusted/);
+      } finally {
+        await serve.stop();
+      }
+    } finally {
+      await fake.close();
+    }
   });
 
   it('install twice is idempotent: the same unit, started once, restarted only when it changed', async () => {

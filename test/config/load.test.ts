@@ -14,7 +14,7 @@ function tmp(): string {
 describe('settings precedence', () => {
   it('defaults when nothing is set', () => {
     const cwd = tmp();
-    const l = loadSettings({ env: {}, cwd, home: cwd });
+    const l = loadSettings({ env: {}, cwd, home: tmp() });
     assert.equal(l.settings.server.port, 8000);
     assert.equal(l.settings.server.host, '127.0.0.1');
     assert.equal(l.sources['server.port'], 'default');

@@ -218,6 +218,32 @@ describe('settings from an untrusted working directory', () => {
     assert.equal(load({ flags: { 'security.trusted_folders': [repo] } }).trusted, true);
   });
 
+  it("the user's own folders are trusted: ccproxy's settings folder (the service's) and the home directory itself", () => {
+    const { home, userFile, load } = setup();
+    const secrets = 'CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-mine\nSECURITY__AUTH_TOKEN=ccp_service_token_0000\n';
+    const own = path.dirname(userFile);
+    fs.writeFileSync(path.join(own, '.env'), secrets);
+    const service = load({ cwd: own });
+    assert.equal(service.trusted, true, 'the service runs in ~/.config/ccproxy and keeps its secrets in its .env');
+    assert.equal(service.env.CLAUDE_CODE_OAUTH_TOKEN, 'sk-ant-oat01-mine');
+    assert.equal(service.settings.security.auth_token, 'ccp_service_token_0000');
+    assert.deepEqual(service.warnings, []);
+
+    fs.writeFileSync(path.join(home, '.env'), secrets);
+    assert.equal(load({ cwd: home }).trusted, true, "the container's /data is its home");
+    const xdg = tmp();
+    fs.mkdirSync(path.join(xdg, 'ccproxy'));
+    assert.equal(load({ cwd: path.join(xdg, 'ccproxy'), env: { XDG_CONFIG_HOME: xdg } }).trusted, true);
+
+    const clone = path.join(home, 'code', 'repo');
+    fs.mkdirSync(clone, { recursive: true });
+    fs.writeFileSync(path.join(clone, '.env'), secrets);
+    const below = load({ cwd: clone });
+    assert.equal(below.trusted, false, 'only those folders: a repository is cloned below them');
+    assert.equal(below.env.CLAUDE_CODE_OAUTH_TOKEN, undefined);
+    assert.equal(load({ cwd: path.join(home, 'code') }).trusted, false);
+  });
+
   it('a working directory cannot trust itself', () => {
     const { repo, load } = setup();
     fs.writeFileSync(
