@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Accounts } from '../accounts/index.ts';
 import type { Settings } from '../config/schema.ts';
+import { scrubSecrets } from '../redact.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { toRow } from './access-log/row.ts';
 import type { AccessLogStore } from './access-log/store.ts';
@@ -109,6 +110,9 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
         log,
       })
     : undefined;
+  /** The secrets ccproxy knows by value: the proxy's token, every account's tokens, a database password. */
+  const knownSecrets = () =>
+    [deps.settings.security.auth_token, ...(deps.secrets?.() ?? [])].filter((s): s is string => !!s);
   const captureStore = on.capture ? store?.captures : undefined;
   const captures =
     captureStore && o.capture !== 'off'
@@ -117,7 +121,7 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
           // 0: as long as the access log keeps its rows.
           days: o.capture_days || o.retention_days,
           maxStoreBytes: o.capture_max_mb * 1024 * 1024,
-          secrets: () => [deps.settings.security.auth_token, ...(deps.secrets?.() ?? [])],
+          secrets: knownSecrets,
           flushIntervalMs: o.flush_interval_ms,
           closeTimeoutMs: deps.settings.storage.flush_timeout_s * 1000,
           log,
@@ -140,6 +144,8 @@ export async function createObservability(deps: ObservabilityDeps): Promise<Obse
       ? deps.lifecycle.subscribe((event, r) => {
           if (event === 'end') {
             const row = toRow(r, pricing);
+            // The one free text a client sets that the row keeps: no credential in it is stored.
+            if (row.user_agent) row.user_agent = scrubSecrets(row.user_agent, knownSecrets());
             metrics?.observe(event, r, row);
             writer?.push(row);
             captures?.finish(r, row);

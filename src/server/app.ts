@@ -103,8 +103,16 @@ const NO_SCHEMA_COMPILERS = { buildValidator: () => noSchemas, buildSerializer: 
  * A client's own request id is kept when it is short and plain; otherwise we make one: `req_` and 32
  * hex digits, 16 random for this process and a count (a UUID a request cost ~2 µs).
  */
-function requestIdOf(value: unknown): string {
-  if (typeof value === 'string' && value.length > 0 && value.length <= 128 && /^[\w.:-]+$/.test(value))
+function requestIdOf(value: unknown, proxyToken: string | undefined): string {
+  if (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= 128 &&
+    /^[\w.:-]+$/.test(value) &&
+    // Ids are stored and shown as they are: one that holds a credential is not taken.
+    !value.includes('sk-ant-') &&
+    !(proxyToken && value.includes(proxyToken))
+  )
     return value;
   return `req_${ID_PREFIX}${(++idCount).toString(16).padStart(16, '0')}`;
 }
@@ -187,7 +195,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     loggerInstance: log as FastifyBaseLogger,
     // One line per request comes from the lifecycle listener below instead.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
-    genReqId: (req) => requestIdOf(req.headers['x-request-id']),
+    genReqId: (req) => requestIdOf(req.headers['x-request-id'], settings.security.auth_token),
     clientErrorHandler: connections.onClientError,
     // On close, idle keep-alive sockets go at once; in-flight requests may finish, new ones get 503.
     forceCloseConnections: 'idle',
@@ -360,7 +368,7 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
     routes: proxied,
     fastify: fastifyListener!,
     log,
-    requestIdOf,
+    requestIdOf: (value) => requestIdOf(value, settings.security.auth_token),
     admit,
     readBody,
     refuse,

@@ -35,6 +35,8 @@ test('the real tokens in headers and bodies never reach the store', async () => 
           'x-session-token': OAUTH_ACCESS,
           'x-note': `forwarded for ${OAUTH_REFRESH}`,
           cookie: `session=${PROXY_TOKEN}`,
+          // The access-log row keeps the user agent: a client that puts a key in it must not leak it.
+          'user-agent': `my-app/1.0 key=${PROXY_TOKEN} oauth=${OAUTH_ACCESS} ${SHAPED}`,
         },
         body: JSON.stringify({
           model: 'claude-sonnet-5-5',
@@ -49,12 +51,31 @@ test('the real tokens in headers and bodies never reach the store', async () => 
     }
     // The same secrets went upstream in the body: the fake saw them (redaction is for the store only).
     assert.ok(JSON.stringify(rig.fake.messages().at(-1)!.body).includes(PROXY_TOKEN));
+    // A request id that holds a credential is not taken (ids are stored and shown as they are).
+    for (const id of [SHAPED, `id-${PROXY_TOKEN}`]) {
+      const res = await fetch(`${rig.proxy.url}/api/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': PROXY_TOKEN, 'x-request-id': id },
+        body: JSON.stringify({
+          model: 'claude-sonnet-5-5',
+          max_tokens: 8,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      assert.match(res.headers.get('x-request-id')!, /^req_[0-9a-f]{32}$/);
+    }
 
     for (const id of ['redact_0', 'redact_1']) {
       const { status, body } = await rig.detail(id);
       assert.equal(status, 200);
       const served = JSON.stringify(body);
       assert.deepEqual(leaks(served), [], `${id}: the logs API serves no secret`);
+      assert.match(
+        body.row!.user_agent!,
+        /^my-app\/1\.0 key=\[REDACTED\] oauth=\[REDACTED\] sk-ant-oat01-A\[REDACTED\]$/,
+      );
       const c = body.capture!;
       assert.equal(c.client_request.headers['x-api-key'], '[REDACTED]');
       assert.equal(c.client_request.headers['x-session-token'], '[REDACTED]');
@@ -78,7 +99,7 @@ test('the real tokens in headers and bodies never reach the store', async () => 
       .map((r) => String(r.doc));
     conn.closeSync();
     db.closeSync();
-    assert.equal(docs.length, 2);
+    assert.equal(docs.length, 4);
     assert.deepEqual(leaks(docs.join('\n')), []);
     assert.ok(docs.join('').includes('[REDACTED]'));
     // …and the file's own bytes (with its write-ahead log, if one is left).
