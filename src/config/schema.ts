@@ -15,7 +15,7 @@ const xdgData = process.env.XDG_DATA_HOME || path.join(home, '.local', 'share');
 export const SECRET_KEYS = new Set(['security.auth_token']);
 
 /** URLs that may carry a password: shown and logged with the password masked, the rest readable. */
-export const SECRET_URL_KEYS = new Set(['storage.url']);
+export const SECRET_URL_KEYS = new Set(['storage.url', 'upstream.proxy_url']);
 
 /**
  * The mark of a protected key, or of a whole group (`.meta(PROTECTED)`): one that can send the

@@ -205,4 +205,30 @@ describe('generated settings text', () => {
     assert.doesNotMatch(out, /supersecretvalue/);
     assert.match(out, /security\.auth_token\s+ccp_supe…1234\s+env/);
   });
+
+  it("config show masks the upstream proxy's password and MCP servers' env and headers", () => {
+    const cwd = tmp();
+    const env = {
+      UPSTREAM__PROXY_URL: 'http://ann:hunter2pass@proxy.example:3128',
+      CLAUDE__MCP_SERVERS: JSON.stringify({
+        gh: { command: 'gh-mcp', env: { GITHUB_TOKEN: 'ghp_supersecretgithubtoken0000' } },
+        web: {
+          type: 'http',
+          url: 'https://mcp.example',
+          headers: { Authorization: 'Bearer websupersecret99999' },
+        },
+      }),
+    };
+    const l = loadSettings({ env, cwd, home: tmp() });
+    assert.equal(l.settings.upstream.proxy_url, env.UPSTREAM__PROXY_URL, 'the value itself is whole');
+    const out = renderEffective(l.settings, l.sources);
+    assert.doesNotMatch(out, /hunter2pass|supersecretgithub|websupersecret/);
+    assert.match(out, /upstream\.proxy_url\s+http:\/\/ann:\*\*\*\*@proxy\.example:3128/);
+    assert.match(out, /gh-mcp/);
+    // A malformed value is not quoted with its password either.
+    assert.throws(
+      () => loadSettings({ env: { UPSTREAM__PROXY_URL: 'http://u:pw1234567@h:1:2' }, cwd, home: tmp() }),
+      (err: Error) => !err.message.includes('pw1234567'),
+    );
+  });
 });
