@@ -13,7 +13,8 @@ export function redactUrl(url: string): string {
   try {
     u = new URL(url);
   } catch {
-    // Not a URL we can take apart: show the scheme at most, never what might be a password.
+    // Not a URL we can take apart: without an `@` it holds no password; else the scheme at most.
+    if (!url.includes('@')) return url;
     const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0];
     return scheme ? `${scheme}${MASK}` : MASK;
   }
