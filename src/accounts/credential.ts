@@ -15,6 +15,8 @@ export interface UpstreamCredential {
   token(): Promise<string>;
   /** After the upstream rejected `rejected` with 401: a new one to try once, or undefined. */
   recover(rejected: string): Promise<string | undefined>;
+  /** What to do when the upstream keeps rejecting it (a sentence for the client's 401). */
+  rejectedHint(): string;
 }
 
 /** Where an account's credential comes from. `discovered`: no accounts configured, the usual lookup. */
@@ -53,6 +55,7 @@ export function refreshableCredential(
     tokens,
     token: () => tokens.getAccessToken(),
     recover: (rejected) => tokens.recover(rejected),
+    rejectedHint: () => tokens.rejectedHint(),
     fingerprint: () => tokens.credentials?.credentials.accessToken,
     secrets: () => {
       const c = tokens.credentials?.credentials;
@@ -83,6 +86,10 @@ export function staticCredential(
     scheme: kind === 'api_key' ? 'api_key' : 'oauth',
     token: async () => value,
     recover: async () => undefined,
+    rejectedHint: () =>
+      kind === 'api_key'
+        ? `Check the API key (${source}).`
+        : `Replace it (${source}) with a new token from \`claude setup-token\`.`,
     fingerprint: () => value,
     secrets: () => [value],
     recheck: () => {},

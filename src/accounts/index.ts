@@ -468,6 +468,9 @@ export class Accounts {
       const c = this.list[0]?.credential.info();
       if (!c?.source) return { ok: false, detail: 'no subscription credentials found' };
       if (c.relogin_required) return { ok: false, detail: 're-login required: run `ccproxy auth login`' };
+      const only = this.list[0]!;
+      // The upstream rejected the credential (a revoked token): nothing can be answered until it changes.
+      if (only.availability(this.now()) === 'invalid') return { ok: false, detail: only.invalid!.reason };
       return { ok: true };
     }
     const now = this.now();
@@ -513,6 +516,7 @@ function credentialOf(
         onRefresh: deps.onRefresh,
         now: deps.now,
         file: { path: spec.file, label: `account ${spec.name} (${spec.file})` },
+        loginCommand: `ccproxy auth login --account ${spec.name}`,
         share,
       });
       return refreshableCredential(tokens, 'credentials_file');

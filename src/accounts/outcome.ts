@@ -65,8 +65,8 @@ export function classify(err: unknown, account: Account, now: number): Verdict {
     return { kind: 'cool', until, reason: `usage window exhausted (${err.message})` };
   }
   if (err.kind === 'authentication') {
-    if (err.upstream)
-      return { kind: 'invalid', reason: `the upstream rejected its credential: ${err.message}` };
+    // The upstream's 401, in words saying what to do (backends/api/upstream.ts).
+    if (err.upstream) return { kind: 'invalid', reason: err.message };
     // No token at hand: a dead login is invalid until a new one; a refresh that could not reach the
     // token endpoint is worth trying again soon.
     const info = account.credential.info();

@@ -30,6 +30,8 @@ export interface TokenManagerDeps {
    * `credentials_file`); `label` names it in messages.
    */
   file?: { path: string; label: string };
+  /** The command that logs this credential in again (`ccproxy auth login --account NAME` for an account's file). */
+  loginCommand?: string;
   /** Where instances sharing this account agree on its rotated tokens (accounts/refresh.ts). */
   share?: TokenShare;
 }
@@ -135,6 +137,22 @@ export class TokenManager {
     );
   }
 
+  private get loginCommand(): string {
+    return this.deps.loginCommand ?? 'ccproxy auth login';
+  }
+
+  /** What to do when the upstream rejects the token and no refresh helped (for the client's 401). */
+  rejectedHint(): string {
+    const source = this.found?.source;
+    if (source?.kind === 'env') {
+      return `It comes from ${source.label}: replace it with a new token from \`claude setup-token\`, or unset it to use your login.`;
+    }
+    if (this.reloginRequired)
+      return `The login has expired and could not be refreshed: run \`${this.loginCommand}\`.`;
+    const cli = source?.kind === 'claude-cli' ? ' (or `claude /login`)' : '';
+    return `Log in again: run \`${this.loginCommand}\`${cli}.`;
+  }
+
   get credentials(): FoundCredentials | undefined {
     return this.found;
   }
@@ -162,7 +180,7 @@ export class TokenManager {
     if (this.reloginRequired) {
       throw new ProxyError(
         'authentication',
-        'The subscription login has expired and could not be refreshed. Run `ccproxy auth login`.',
+        `The subscription login has expired and could not be refreshed. Run \`${this.loginCommand}\`.`,
       );
     }
     const c = found.credentials;
@@ -289,7 +307,7 @@ export class TokenManager {
         onRefresh?.('invalid_grant');
         return this.refreshFailed(
           'invalid_grant',
-          'the refresh token was rejected (invalid_grant); run `ccproxy auth login`',
+          `the refresh token was rejected (invalid_grant); run \`${this.loginCommand}\``,
         );
       }
     }

@@ -40,6 +40,9 @@ function credentialsCheck(deps: HealthDeps): {
         'No subscription credentials found: run `ccproxy auth login`, or `claude /login`, or set CLAUDE_CODE_OAUTH_TOKEN.',
     };
   if (t.reloginRequired) return { status: 'fail', output: 'Re-login required: run `ccproxy auth login`.' };
+  // The upstream rejected it (a revoked token): nothing is answered until it changes.
+  const h = deps.accounts?.health();
+  if (h && !h.ok && h.detail) return { status: 'fail', output: h.detail };
   return { status: 'pass', output: `Using ${t.source}.`, expires: t.expiresAt };
 }
 

@@ -212,6 +212,8 @@ export class Upstream {
           continue;
         }
       }
+      // Still rejected: the subscription's credential, not the client's key (ccproxy replaced it).
+      if (res.status === 401) throw rejectedCredential(error, credential.rejectedHint());
       if (opts.giveUp?.(res.status, res.headers)) throw error;
       if (opts.retry !== false && isRetryableStatus(res.status, rateLimited)) {
         const delay = nextDelayMs(this.retry, attempt, waited, retryAfterMs(res.headers));
@@ -441,4 +443,14 @@ export async function readJson(
       `The upstream ${baseUrl} answered HTTP ${res.status} with a body that is not JSON: ${snippet(text) || '(empty)'}`,
     );
   }
+}
+
+/** The upstream's 401 as the client should read it: ccproxy's credential was refused, and what to do. */
+function rejectedCredential(error: ProxyError, hint: string): ProxyError {
+  const message = `The upstream rejected the subscription credential ccproxy sent (${error.upstream?.message ?? error.message}). ${hint}`;
+  const upstream = error.upstream && { ...error.upstream };
+  // The upstream's error object still passes through (formats/anthropic), with these words in it.
+  const body = upstream?.body as ApiErrorBody | undefined;
+  if (upstream && body?.error) upstream.body = { ...body, error: { ...body.error, message } };
+  return new ProxyError('authentication', message, { status: 401, upstream, headers: error.headers });
 }

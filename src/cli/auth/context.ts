@@ -56,7 +56,13 @@ export function fail(ctx: AuthContext, err: unknown): number {
  */
 export function tokenManager(ctx: AuthContext, account?: string): TokenManager {
   const file = account === undefined ? undefined : accountFile(ctx, account);
-  const tokens = new TokenManager({ settings: ctx.settings, env: ctx.env, log: ctx.log, file });
+  const tokens = new TokenManager({
+    settings: ctx.settings,
+    env: ctx.env,
+    log: ctx.log,
+    file,
+    loginCommand: account === undefined ? undefined : `ccproxy auth login --account ${account}`,
+  });
   if (!tokens.credentials)
     throw new AuthError(
       'failed',

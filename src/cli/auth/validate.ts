@@ -31,7 +31,7 @@ export async function validate(ctx: AuthContext, opts: { account?: string } = {}
     if (res.status === 401 || res.status === 403) {
       throw new AuthError(
         tokens.state().reloginRequired ? 'invalid_grant' : 'failed',
-        `Invalid: ${settings.upstream.base_url} rejected the token from ${label()} (${res.status}${res.message ? `: ${res.message}` : ''}). Run ${login}.`,
+        `Invalid: ${settings.upstream.base_url} rejected the token from ${label()} (${res.status}${res.message ? `: ${res.message}` : ''}). ${tokens.rejectedHint()}`,
       );
     }
     throw new AuthError(
