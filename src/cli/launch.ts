@@ -18,7 +18,7 @@ import {
 import { ensureProxy, ProxyUnavailable, type RunningProxy } from './launch/ensure-proxy.ts';
 import { runAgent } from './launch/run.ts';
 import { clientVariables, detectShell, renderEnv, SHELLS, type Shell } from './launch/shell-env.ts';
-import { serverUrl } from './proxy-client.ts';
+import { checkUrlOrExit, proxyBase, serverUrl } from './proxy-client.ts';
 import { explicitConfig, loadOrExit } from './settings.ts';
 
 interface LaunchFlags {
@@ -76,6 +76,7 @@ function registerLauncher(program: Command, agent: Agent): void {
     .passThroughOptions()
     .action(async (args: string[], opts: LaunchFlags) => {
       const loaded = loadOrExit({ ...program.opts(), port: opts.port });
+      checkUrlOrExit(opts.url);
       const found = agent.find();
       if (!found) return fail(agent.install, 127);
       let proxy: RunningProxy;
@@ -122,7 +123,8 @@ export function registerLaunchers(program: Command): void {
       if (!(MODES as readonly string[]).includes(opts.mode))
         fail(`unknown mode "${opts.mode}": use ${MODES.join(' or ')}.`, 2);
       const { settings } = loadOrExit({ ...program.opts(), port: opts.port });
-      const base = (opts.url ?? serverUrl(settings)).replace(/\/+$/, '');
+      checkUrlOrExit(opts.url);
+      const base = opts.url === undefined ? serverUrl(settings) : proxyBase(opts.url);
       const key = settings.security.auth_token || 'dummy';
       process.stdout.write(renderEnv(shell, clientVariables(base, key, opts.mode as Mode, process.env)));
     });

@@ -38,7 +38,7 @@ export class ProxyClient {
 
   /** `url` (from --url) wins over the settings' server.host and server.port. */
   constructor(settings: Settings, url?: string) {
-    this.base = (url ?? serverUrl(settings)).replace(/\/+$/, '');
+    this.base = url === undefined ? serverUrl(settings) : proxyBase(url);
     if (settings.security.auth_token) this.headers.authorization = `Bearer ${settings.security.auth_token}`;
   }
 
@@ -80,14 +80,29 @@ export class ProxyClient {
 export function connect(program: Command, opts: ProxyOptions): { settings: Settings; client: ProxyClient } {
   const root = program.opts() as CommonFlags;
   const { settings } = loadOrExit({ ...root, host: opts.host ?? root.host, port: opts.port ?? root.port });
-  if (opts.url !== undefined && !(URL.canParse(opts.url) && /^https?:$/.test(new URL(opts.url).protocol))) {
-    process.stderr.write(`ccproxy: --url ${opts.url} is not an http(s) URL (e.g. http://127.0.0.1:8000).\n`);
-    process.exit(2);
-  }
-  const blocked = opts.url !== undefined && blockedPortReason(Number(new URL(opts.url).port));
-  if (blocked) {
-    process.stderr.write(`ccproxy: --url ${opts.url}: ${blocked}.\n`);
-    process.exit(2);
-  }
+  checkUrlOrExit(opts.url);
   return { settings, client: new ProxyClient(settings, opts.url) };
+}
+
+/** A `--url` that cannot be a proxy's address: one clear line and exit code 2. */
+export function checkUrlOrExit(url: string | undefined): void {
+  if (url === undefined) return;
+  let problem: string | undefined;
+  if (!(URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)))
+    problem = `--url ${url} is not an http(s) URL (e.g. http://127.0.0.1:8000)`;
+  else {
+    const blocked = blockedPortReason(Number(new URL(url).port));
+    if (blocked) problem = `--url ${url}: ${blocked}`;
+  }
+  if (!problem) return;
+  process.stderr.write(`ccproxy: ${problem}.\n`);
+  process.exit(2);
+}
+
+/**
+ * The proxy's own base from a `--url`: the address clients are given (`…/api`, `…/sdk/v1`) names
+ * the same proxy, so its mode path is dropped rather than asked for `/api/health`.
+ */
+export function proxyBase(url: string): string {
+  return url.replace(/\/+$/, '').replace(/\/(api|sdk)(\/v1)?$/, '');
 }

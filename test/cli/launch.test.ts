@@ -318,6 +318,20 @@ describe('ccproxy env', () => {
         },
       );
       assert.match(url.stdout, /^set -gx OPENAI_BASE_URL 'http:\/\/proxy\.lan:9000\/sdk\/v1'$/m);
+      // The address clients are given names the same proxy.
+      const client = await runCli(['env', '--shell', 'bash', '--url', 'http://proxy.lan:9000/api/v1'], {
+        cwd,
+        env,
+      });
+      assert.match(client.stdout, /^export OPENAI_BASE_URL='http:\/\/proxy\.lan:9000\/api\/v1'$/m);
+      for (const url of ['notaurl', 'ftp://proxy.lan:9000']) {
+        const wrong = await runCli(['env', '--url', url], { cwd, env });
+        assert.equal(wrong.code, 2);
+        assert.equal(
+          wrong.stderr,
+          `ccproxy: --url ${url} is not an http(s) URL (e.g. http://127.0.0.1:8000).\n`,
+        );
+      }
       const bad = await runCli(['env', '--shell', 'tcsh'], { cwd, env });
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /unknown shell "tcsh": use bash, zsh, fish, powershell/);

@@ -174,6 +174,13 @@ describe('ccproxy trace', () => {
       const list = await runCli(['trace', 'list', '--errors', '--url', rig.proxy.url], { cwd, env });
       assert.equal(list.code, 0, list.stderr);
       assert.match(list.stdout, /trace_failed/);
+      // The base URL clients use (…/api) names the same proxy.
+      const client = await runCli(['trace', 'list', '--errors', '--url', `${rig.proxy.url}/api`], {
+        cwd,
+        env,
+      });
+      assert.equal(client.code, 0, client.stderr);
+      assert.match(client.stdout, /trace_failed/);
       const missing = await runCli(['trace', 'show', 'nope', '--url', rig.proxy.url], { cwd, env });
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /^ccproxy: No request "nope"/);
