@@ -100,5 +100,35 @@ export async function main(argv: string[]): Promise<void> {
     );
     process.exit(2);
   }
-  await buildProgram().parseAsync(argv);
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    const line = fileErrorLine(err);
+    if (!line) throw err;
+    process.stderr.write(`ccproxy: ${line}\n`);
+    process.exit(1);
+  }
+}
+
+const FILE_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a folder',
+  ENOTDIR: 'a part of the path is not a folder',
+  EEXIST: 'a file of that name is in the way',
+  ENOENT: 'no such file or folder',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+};
+
+/**
+ * A file a command could not read or write (a settings folder that is not writable, `--path` into a
+ * file): one line naming the file and why, not node's stack trace.
+ */
+export function fileErrorLine(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException;
+  const why = typeof e?.code === 'string' ? FILE_ERRORS[e.code] : undefined;
+  if (!why || !e.path) return undefined;
+  const verb = e.syscall === 'mkdir' ? 'create the folder' : e.syscall === 'rename' ? 'replace' : 'open';
+  return `cannot ${verb} ${e.path}: ${why}.`;
 }

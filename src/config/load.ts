@@ -223,6 +223,25 @@ function readToml(file: string, warnings: string[]): Map<string, unknown> {
   return flattenToml(doc, file, warnings);
 }
 
+/** The working directory's `.env`; one that cannot be read is a settings error naming it. */
+function readDotEnv(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    // A folder named .env is what a bind mount of a missing file leaves behind.
+    const why =
+      e.code === 'EISDIR'
+        ? 'it is a folder, not a file'
+        : e.code === 'EACCES'
+          ? 'permission denied'
+          : e.message;
+    throw new SettingsError(
+      `Cannot read ${file}: ${why}. Fix or remove it, or start ccproxy in another folder.`,
+    );
+  }
+}
+
 export function loadSettings(opts: LoadOptions = {}): Loaded {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
@@ -253,7 +272,7 @@ export function loadSettings(opts: LoadOptions = {}): Loaded {
   const dotEnvPath = path.join(cwd, '.env');
   let dotEnv: Record<string, string> = {};
   if (fs.existsSync(dotEnvPath)) {
-    dotEnv = dotenv.parse(fs.readFileSync(dotEnvPath));
+    dotEnv = dotenv.parse(readDotEnv(dotEnvPath));
     layers.push({ source: '.env', values: fromEnv(dotEnv, '.env', warnings), workingDir: dotEnvPath });
   }
   layers.push({ source: 'env', values: fromEnv(env, 'the environment', warnings) });
