@@ -1,4 +1,6 @@
 /** `ccproxy serve`, and `ccproxy` alone: start the proxy and print how to point clients at it. */
+
+import net from 'node:net';
 import type { Command } from 'commander';
 import { agentWorkdir } from '../backends/sdk/workdir.ts';
 import { describeSource } from '../config/load.ts';
@@ -85,6 +87,14 @@ async function serve(flags: CommonFlags): Promise<void> {
 
   let proxy: ProxyApp;
   let url: string;
+  const inUse = () =>
+    die(
+      `port ${settings.server.port} on ${settings.server.host} is already in use (another ccproxy?). Stop it, or start on another port with --port <n>.`,
+      1,
+    );
+  // Before anything is opened: a second ccproxy would otherwise first meet the first one's locked
+  // access log, and report that.
+  if ((await listenError(settings.server.host, settings.server.port)) === 'EADDRINUSE') inUse();
   try {
     proxy = await buildApp({ settings, log, env });
     // The accounts' tokens and keys as the settings give them (a token that is not Anthropic-shaped
@@ -93,11 +103,7 @@ async function serve(flags: CommonFlags): Promise<void> {
     url = await proxy.listen();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE')
-      die(
-        `port ${settings.server.port} on ${settings.server.host} is already in use (another ccproxy?). Stop it, or start on another port with --port <n>.`,
-        1,
-      );
+    if (e.code === 'EADDRINUSE') inUse();
     if (e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL')
       die(
         `cannot listen on ${settings.server.host}:${settings.server.port} (${e.code}). Use --host/--port.`,
@@ -211,4 +217,14 @@ function handleSignals(proxy: ProxyApp, settings: Settings, log: ReturnType<type
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** The error code listening on `host:port` would meet now, if any (the port is let go at once). */
+function listenError(host: string, port: number): Promise<string | undefined> {
+  if (port === 0) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
+  });
 }

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cliEnv, runCli, spawnCli } from '../security/cli.ts';
+import { cliEnv, runCli, spawnCli, startServe } from '../security/cli.ts';
 
 describe('ccproxy serve, from a newcomer’s chair', () => {
   let dir: string;
@@ -134,5 +134,20 @@ describe('ccproxy serve, from a newcomer’s chair', () => {
     const help = await runCli(['help', 'serve'], { cwd: dir, env });
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /Usage: ccproxy serve/);
+  });
+
+  it('a second ccproxy on a port in use says so, not that the first one holds the access log', async () => {
+    const first = await startServe(['--port', '0', '--observability'], { cwd: dir, env });
+    try {
+      const port = new URL(first.url).port;
+      const second = await runCli(['serve', '--port', port, '--observability'], { cwd: dir, env });
+      assert.equal(second.code, 1);
+      assert.equal(
+        second.stderr,
+        `ccproxy: port ${port} on 127.0.0.1 is already in use (another ccproxy?). Stop it, or start on another port with --port <n>.\n`,
+      );
+    } finally {
+      await first.stop();
+    }
   });
 });
