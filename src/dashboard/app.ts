@@ -253,6 +253,9 @@ function tile(label: string, value: string, note?: string) {
   );
 }
 
+/** `unified_status` as the metrics gauge has it (backends/api/rate-limits.ts): a word, not a share. */
+const STATUS_WORD: Record<number, string> = { 0: 'allowed', 1: 'warning', 2: 'rejected' };
+
 function RateLimits(props: { readings: Array<{ name: string; value: number }> }) {
   if (props.readings.length === 0) return null;
   return h(
@@ -264,7 +267,7 @@ function RateLimits(props: { readings: Array<{ name: string; value: number }> })
       null,
       props.readings.map((r) => {
         const isReset = /reset/.test(r.name);
-        const isShare = !isReset && r.value >= 0 && r.value <= 1;
+        const isShare = r.name.endsWith('_utilization');
         return h(
           'li',
           { key: r.name },
@@ -283,7 +286,17 @@ function RateLimits(props: { readings: Array<{ name: string; value: number }> })
           h(
             'span',
             { class: 'value' },
-            isShare ? pct(r.value) : isReset ? new Date(r.value * 1000).toLocaleString() : num(r.value),
+            isShare
+              ? pct(r.value)
+              : isReset
+                ? new Date(r.value * 1000).toLocaleString()
+                : r.name.endsWith('_status')
+                  ? (STATUS_WORD[r.value] ?? num(r.value))
+                  : r.name.endsWith('_in_use')
+                    ? r.value
+                      ? 'yes'
+                      : 'no'
+                    : num(r.value),
           ),
         );
       }),

@@ -51,6 +51,8 @@ async function startServer(
     rateLimits: () => [
       { name: 'unified_5h_utilization', value: 0.42 },
       { name: 'unified_7d_utilization', value: 0.93 },
+      { name: 'unified_status', value: 1 },
+      { name: 'unified_overage_in_use', value: 0 },
     ],
     accounts: accounts && { views: accounts, readings: () => [] },
   });
@@ -173,7 +175,13 @@ describe('dashboard in headless Chromium', { skip }, () => {
         els.map((e) => e.textContent),
       );
       assert.ok(legend.includes('sonnet-5-5') && legend.includes('opus-5-5'), `legend: ${legend.join(', ')}`);
-      assert.match((await page.textContent('#rate-limits')) ?? '', /42%/);
+      const limits = (await page.textContent('#rate-limits')) ?? '';
+      assert.match(limits, /42%/);
+      // A status and a yes/no are words, not shares (allowed_warning read "100%" with a full bar).
+      assert.match(limits, /unified status\s*warning/);
+      assert.match(limits, /unified overage in use\s*no/);
+      assert.doesNotMatch(limits, /100%|\b0%/);
+      assert.equal((await page.$$('#rate-limits meter')).length, 2, 'a bar for each utilisation only');
 
       // Details of one request.
       await page.click(done);
