@@ -169,6 +169,9 @@ export function App() {
             'span',
             { class: 'muted store', title: status.store.location },
             `${num(status.store.rows)} rows · ${bytes(status.store.size_bytes)}`,
+            status.store.unavailable
+              ? h('span', { class: 'pill bad', title: status.store.unavailable }, 'store unavailable')
+              : null,
             status.writer.failures
               ? h('span', { class: 'pill bad' }, `${status.writer.failures} write failures`)
               : null,

@@ -225,7 +225,7 @@ test('writes happen in batches while running, without waiting for close', async 
   });
   for (let i = 0; i < 25; i++) emitRequest(lifecycle);
   const deadline = Date.now() + 30_000;
-  while ((await store.status()).rows < 25) {
+  while (((await store.status()).rows ?? 0) < 25) {
     assert.ok(Date.now() < deadline, 'rows were not written');
     await new Promise((r) => setTimeout(r, 20));
   }

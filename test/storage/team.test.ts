@@ -164,6 +164,18 @@ describe('team: several instances on one PostgreSQL', { skip: postgresSkip() }, 
     const c = await start();
     targets.push(c);
     await new Promise((r) => setTimeout(r, 10_000));
+    // /logs/status still answers, and says what is wrong (team.md: writer.unavailable_since).
+    for (const p of [a, c]) {
+      const status = (await (await get(p, '/logs/status')).json()) as {
+        store: { kind: string; rows: number | null; unavailable?: string };
+        writer: { unavailable_since: number | null };
+      };
+      assert.equal(status.store.kind, 'postgres');
+      assert.equal(status.store.rows, null);
+      assert.ok(status.store.unavailable, 'the store says why it cannot be read');
+      assert.ok(!status.store.unavailable.includes(PASSWORD));
+      assert.equal(typeof status.writer.unavailable_since, 'number');
+    }
     const duringOutage = sent.length - atStop;
     await pg.start();
     await waitFor(() => sent.length >= atStop + duringOutage + 20, 'some load after the outage');

@@ -105,13 +105,16 @@ export interface StoreStatus {
   kind: string;
   /** Where the data lives (file path or a redacted URL). */
   location: string;
-  rows: number;
+  /** null when the store cannot be read now (`unavailable` says why). */
+  rows: number | null;
   /** Epoch ms of the oldest and newest rows, or null when empty. */
   oldest: number | null;
   newest: number | null;
   /** Bytes on disk, when known. */
   size_bytes: number | null;
   schema_version: number;
+  /** Why the store could not be read just now (a database outage); absent when it could. */
+  unavailable?: string;
 }
 
 export interface AccessLogStore {

@@ -115,7 +115,10 @@ export function registerLogsApi(app: FastifyInstance, deps: LogsApiDeps): void {
           readings = deps.rateLimits?.() ?? [];
           accounts = deps.accounts?.() ?? [];
         } catch {}
-        const stored = deps.captures ? await store.captures?.captureStats() : undefined;
+        // Left out while the database cannot be read (an outage): the rest of the status still helps.
+        const stored = deps.captures
+          ? await store.captures?.captureStats().catch(() => undefined)
+          : undefined;
         return {
           store: await store.status(),
           writer: writer.stats,

@@ -97,25 +97,31 @@ export class PgAccessLogStore implements AccessLogStore, CaptureStore {
 
   async status(): Promise<StoreStatus> {
     const ms = (t: string) => `(extract(epoch FROM ${t}) * 1000)::bigint::float8`;
-    const r = await this.db.query<{
-      rows: number;
-      oldest: number | null;
-      newest: number | null;
-      size: number;
-    }>(
-      `SELECT count(*)::float8 AS rows, ${ms('min(ts)')} AS oldest, ${ms('max(ts)')} AS newest,
+    const base = { kind: 'postgres', location: this.db.location, schema_version: this.db.schemaVersion };
+    let r: { rows: Array<{ rows: number; oldest: number | null; newest: number | null; size: number }> };
+    try {
+      r = await this.db.query<{
+        rows: number;
+        oldest: number | null;
+        newest: number | null;
+        size: number;
+      }>(
+        `SELECT count(*)::float8 AS rows, ${ms('min(ts)')} AS oldest, ${ms('max(ts)')} AS newest,
               pg_total_relation_size('${REQUESTS_TABLE}')::float8 AS size
        FROM ${REQUESTS_TABLE}`,
-    );
+      );
+    } catch (err) {
+      // During an outage the status still answers: the writer's `unavailable_since` says the rest.
+      const why = (err as Error).message;
+      return { ...base, rows: null, oldest: null, newest: null, size_bytes: null, unavailable: why };
+    }
     const row = r.rows[0];
     return {
-      kind: 'postgres',
-      location: this.db.location,
+      ...base,
       rows: row?.rows ?? 0,
       oldest: row?.oldest ?? null,
       newest: row?.newest ?? null,
       size_bytes: row?.size ?? null,
-      schema_version: this.db.schemaVersion,
     };
   }
 
