@@ -48,6 +48,8 @@ export function clientToolSet(
 interface Waiter {
   resolve: (r: CallToolResult) => void;
   promise: Promise<CallToolResult>;
+  /** The client's result (or an error) is in; the handler may not have asked for it yet. */
+  settled: boolean;
 }
 
 /** Results the client owes, by tool_use id. One per agent. */
@@ -63,7 +65,7 @@ export class ClientToolBridge {
       const promise = new Promise<CallToolResult>((r) => {
         resolve = r;
       });
-      w = { resolve, promise };
+      w = { resolve, promise, settled: false };
       this.waiters.set(id, w);
     }
     return w;
@@ -81,24 +83,31 @@ export class ClientToolBridge {
     const key = id ?? this.announced[i]?.id;
     if (i >= 0) this.announced.splice(i, 1);
     if (!key) return Promise.resolve(errorResult('ccproxy could not match this call to a client request.'));
-    return this.entry(key).promise;
+    const w = this.entry(key);
+    // Taken: forgotten once its result is in (parallel calls' handlers run one after another, so a
+    // later one finds its result already waiting).
+    void w.promise.then(() => {
+      if (this.waiters.get(key) === w) this.waiters.delete(key);
+    });
+    return w.promise;
   }
 
   /** The client sent a result. */
   resolve(id: string, result: CallToolResult): boolean {
     const w = this.waiters.get(id);
-    if (!w) return false;
+    if (!w || w.settled) return false;
+    w.settled = true;
     w.resolve(result);
-    this.waiters.delete(id);
     return true;
   }
 
+  /** A call still waiting for the client's result. */
   has(id: string): boolean {
-    return this.waiters.has(id);
+    return this.waiters.get(id)?.settled === false;
   }
 
   pendingIds(): string[] {
-    return [...this.waiters.keys()];
+    return [...this.waiters].filter(([, w]) => !w.settled).map(([id]) => id);
   }
 
   /** Answer every open call with an error (the client gave up, timed out, or the run ends). */

@@ -307,6 +307,53 @@ describe('SDK backend with Claude Code against the fake upstream', () => {
     assert.equal((await pool(h.backend)).suspended_runs, 0);
   });
 
+  it('parallel client tool calls: both results resume the same run, each handler finding its own', async () => {
+    h.fake.reset();
+    h.fake.enqueue(
+      reply.toolUse([
+        { name: 'mcp__ccproxy_client__get_weather', input: { city: 'Paris' } },
+        { name: 'mcp__ccproxy_client__get_weather', input: { city: 'Oslo' } },
+      ]),
+    );
+    const ask = [{ role: 'user' as const, content: 'Weather in Paris and Oslo?' }];
+    const first = await collect(
+      await h.backend.send(request(ask, { stream: true, tools: [WEATHER_TOOL] }), h.ctx()),
+    );
+    const calls = first
+      .filter((e) => e.type === 'content_block_start' && e.content_block.type === 'tool_use')
+      .map(
+        (e) => (e as Extract<StreamEvent, { type: 'content_block_start' }>).content_block as { id: string },
+      );
+    assert.equal(calls.length, 2, 'two tool_use blocks for the client');
+    const results = ['Sunny, 21°C', 'Snow, -3°C'];
+    const second = await h.backend.send(
+      request(
+        [
+          ...ask,
+          {
+            role: 'assistant',
+            content: calls.map((c, i) => ({
+              type: 'tool_use',
+              id: c.id,
+              name: 'get_weather',
+              input: { city: i ? 'Oslo' : 'Paris' },
+            })),
+          },
+          {
+            role: 'user',
+            content: calls.map((c, i) => ({ type: 'tool_result', tool_use_id: c.id, content: results[i] })),
+          },
+        ],
+        { stream: false, tools: [WEATHER_TOOL] },
+      ),
+      h.ctx(),
+    );
+    const text = JSON.stringify(second);
+    for (const r of results) assert.ok(text.includes(r), `the agent answered with ${r}`);
+    assert.equal(h.fake.messages().length, 2, 'the same run went on with both results');
+    assert.equal((await pool(h.backend)).suspended_runs, 0);
+  });
+
   it('a client that hangs up interrupts the run and frees its process', async () => {
     h.fake.reset();
     h.fake.enqueue(reply.slow(300, reply.text('one two three four five six seven eight', { deltas: 8 })));
