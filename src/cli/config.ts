@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { type Loaded, userConfigPath } from '../config/load.ts';
+import { FIELDS } from '../config/fields.ts';
+import { getSetting, type Loaded, userConfigPath } from '../config/load.ts';
+import { displayValue } from '../config/secrets.ts';
 import { loadOrExit } from './settings.ts';
 
 /** What `config show` prints under the table: the files read, the folder's trust, what was left out. */
@@ -31,7 +33,11 @@ export function registerConfig(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const loaded = loadOrExit(program.opts());
       if (opts.json) {
+        const values = Object.fromEntries(
+          FIELDS.map((f) => [f.key, displayValue(f.key, getSetting(loaded.settings, f.key))]),
+        );
         const doc = {
+          values,
           sources: loaded.sources,
           files: loaded.tomlFiles,
           user_file: loaded.userFile,

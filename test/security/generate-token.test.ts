@@ -115,6 +115,14 @@ describe('ccproxy generate-token', () => {
       assert.ok(!show.stdout.includes(token), 'config show masks the token');
       const json = await runCli(['config', 'show', '--json'], { cwd: dir, env });
       assert.ok(!json.stdout.includes(token));
+      // The values, masked, beside their sources (it printed the sources alone).
+      const doc = JSON.parse(json.stdout) as {
+        values: Record<string, unknown>;
+        sources: Record<string, string>;
+      };
+      assert.equal(doc.values['server.port'], 9123);
+      assert.match(String(doc.values['security.auth_token']), /^ccp_\S+…\S{4}$/);
+      assert.match(doc.sources['server.port']!, /config\.toml$/);
     });
 
     it('--save with no settings file creates ~/.config/ccproxy/config.toml (0600)', async () => {
