@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadSettings } from '../config/load.ts';
+import { loadSettings, projectConfigPaths } from '../config/load.ts';
 import { ProxyClient, serverUrl } from './proxy-client.ts';
 import { BACKGROUND_ENV, backgroundEnv } from './self.ts';
 import type { ServiceManager } from './service/manager.ts';
@@ -74,8 +74,17 @@ export function registerService(program: Command): void {
     .action(async (opts: { port?: string; start: boolean }) => {
       const manager = await managerOrExit();
       const { backgroundNodeFlags, ccproxyEntry } = await import('./self.ts');
-      const loaded = loadOrExit({ ...program.opts(), port: opts.port });
       const dir = workDir();
+      // The settings as the service will read them: in its own folder, not this one.
+      const loaded = loadOrExit({ ...program.opts(), port: opts.port }, dir);
+      const here = explicitConfig(program)
+        ? []
+        : projectConfigPaths(process.cwd()).filter((f) => fs.existsSync(f));
+      if (here.length && path.resolve(process.cwd()) !== path.resolve(dir)) {
+        say(
+          `Note: the service runs in ${dir}, so it does not read ${here.join(' or ')}. To use that file, install with \`ccproxy -c ${here.at(-1)} service install\`.`,
+        );
+      }
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       const envFile = path.join(dir, '.env');
       if (!fs.existsSync(envFile)) fs.writeFileSync(envFile, ENV_TEMPLATE, { mode: 0o600 });

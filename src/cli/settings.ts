@@ -25,12 +25,14 @@ export function flagSettings(f: CommonFlags): Record<string, unknown> {
 }
 
 /** Load settings or exit with a one-line error (exit code 2). */
-export function loadOrExit(f: CommonFlags): Loaded {
+/** `cwd`: read settings as a process started there would (the service's folder). */
+export function loadOrExit(f: CommonFlags, cwd?: string): Loaded {
   try {
     const loaded = loadSettings({
       flags: flagSettings(f),
       configFile: f.config,
       trustProject: f.trustProject,
+      cwd,
     });
     for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
     return loaded;

@@ -281,6 +281,29 @@ describe('ccproxy service on Linux (systemctl and journalctl stand-ins)', {
     }
   });
 
+  it('a settings file in the folder installed from is named as not read (the service runs in its own)', async () => {
+    const project = path.join(dir, 'ccproxy.toml');
+    fs.writeFileSync(project, '[server]\nport = 9555\n');
+    try {
+      const r = await cli('install', '--no-start');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^Note: the service runs in ${path.join(env.XDG_CONFIG_HOME!, 'ccproxy').replaceAll('.', '\\.')}, so it does not read ${project.replaceAll('.', '\\.')}\\. To use that file, install with \`ccproxy -c ${project.replaceAll('.', '\\.')} service install\`\\.$`,
+          'm',
+        ),
+      );
+      assert.deepEqual(
+        commandOfUnit(fs.readFileSync(unitFile, 'utf8'))!.slice(3),
+        ['serve'],
+        'nothing pinned',
+      );
+    } finally {
+      fs.rmSync(project);
+    }
+  });
+
   it('install twice is idempotent: the same unit, started once, restarted only when it changed', async () => {
     standIn('systemctl', 'exit 0');
     fs.rmSync(unitFile);
