@@ -324,6 +324,11 @@ describe('logs API', () => {
       ['/logs/query?to=%2B275760-09-13', 'to'],
       ['/logs/query?to=10000-01-01', 'to'],
       ['/logs/export?from=99999999999999999', 'from'],
+      // Dates that do not exist, and words after one (Date.parse rolled and skipped them).
+      ['/logs/analytics?from=2026-02-30', 'from'],
+      ['/logs/query?from=2025-02-29', 'from'],
+      ['/logs/query?to=2026-11-20T24:00:00Z', 'to'],
+      ['/logs/query?from=2026-11-20%20Z%20(whatever)', 'from'],
       [`/logs/query?cursor=${Buffer.from(JSON.stringify([9e15, 'req_1'])).toString('base64url')}`, 'cursor'],
     ];
     for (const [url, param] of cases) {
@@ -332,6 +337,10 @@ describe('logs API', () => {
       const body = res.json();
       assert.equal(body.error.type, 'invalid_request_error');
       assert.ok(body.error.message.includes(`'${param}'`), `${url}: ${body.error.message}`);
+    }
+    assert.match((await get('/logs/status?x=1')).json().error.message, /takes no parameters/);
+    for (const ok of ['2024-02-29', '2026-11-20T10:00:00Z', '2026-11-20T10:00:00.123+02:00']) {
+      assert.equal((await get(`/logs/query?from=${encodeURIComponent(ok)}`)).statusCode, 200, ok);
     }
   });
 

@@ -58,7 +58,12 @@ function strings(raw: unknown, allowed: readonly string[]): Record<string, strin
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries((raw ?? {}) as Raw)) {
     if (!allowed.includes(key)) {
-      throw new ParamError(key, `Unknown parameter '${key}'. Known: ${allowed.join(', ')}.`);
+      throw new ParamError(
+        key,
+        allowed.length
+          ? `Unknown parameter '${key}'. Known: ${allowed.join(', ')}.`
+          : `Unknown parameter '${key}': this endpoint takes no parameters.`,
+      );
     }
     if (typeof value !== 'string') throw new ParamError(key, `Parameter '${key}' must be given once.`);
     out[key] = value;
@@ -95,11 +100,11 @@ export function parseTime(name: string, value: string, now: number): number {
   let t: number;
   if (rel) t = now - Number(rel[1]) * UNITS[rel[2]!]!;
   else if (/^\d{10,}$/.test(value)) t = Number(value);
-  else t = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  else t = isoTime(value);
   if (Number.isNaN(t)) {
     throw new ParamError(
       name,
-      `Parameter '${name}' must be epoch milliseconds, an ISO 8601 time or a time ago like -24h; got '${value}'.`,
+      `Parameter '${name}' must be epoch milliseconds (e.g. 1764633600000), an ISO 8601 date or time (2026-12-01, 2026-12-01T09:30:00Z) or a time ago like -24h; got '${value}'.`,
     );
   }
   if (!inTimeRange(t)) {
@@ -109,6 +114,24 @@ export function parseTime(name: string, value: string, now: number): number {
     );
   }
   return t;
+}
+
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * An ISO 8601 date or time, epoch ms; NaN for anything else. Each part is checked: `Date.parse`
+ * alone rolls 2026-02-30 over into March and reads past trailing words.
+ */
+function isoTime(value: string): number {
+  const m = ISO.exec(value);
+  if (!m) return Number.NaN;
+  const [y, mo, d, h = 0, mi = 0, sec = 0] = m
+    .slice(1, 7)
+    .map((x) => (x === undefined ? undefined : Number(x)));
+  const days = new Date(Date.UTC(y!, mo!, 0)).getUTCDate(); // the month's last day
+  if (mo! < 1 || mo! > 12 || d! < 1 || d! > days || h! > 23 || mi! > 59 || sec! > 59) return Number.NaN;
+  return Date.parse(value);
 }
 
 export function inTimeRange(t: number): boolean {
