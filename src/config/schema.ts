@@ -413,10 +413,18 @@ export const settingsSchema = z.object({
     .object({
       auth_token: text('', 'Token clients must send (x-api-key or Authorization: Bearer). Empty = no check.'),
       allow_unauthenticated: flag(false, 'Allow binding beyond loopback without an auth token.'),
-      trusted_folders: list(
-        [],
-        'Working directories (and their subfolders) whose ccproxy.toml, .ccproxy.toml and .env may set protected keys; absolute or ~/ paths.',
-      ),
+      trusted_folders: z
+        .array(
+          z.string().refine((f) => !/^(\.{0,2})$|^\.{1,2}[/\\]/.test(f.trim()), {
+            // Relative entries are read from the home directory (config/trust.ts): "." would trust it all.
+            message:
+              'an entry such as "." or "./x" is read from your home directory, not from where ccproxy starts ("." would trust every folder under your home): write an absolute path or ~/…',
+          }),
+        )
+        .default([])
+        .describe(
+          'Working directories (and their subfolders) whose ccproxy.toml, .ccproxy.toml and .env may set protected keys; absolute or ~/ paths.',
+        ),
     })
     .prefault({})
     .describe('Who may use the proxy, and which working directories are trusted.')

@@ -220,11 +220,16 @@ describe('settings from an untrusted working directory', () => {
 
   it("the user's own folders are trusted: ccproxy's settings folder (the service's) and the home directory itself", () => {
     const { home, userFile, load } = setup();
-    const secrets = 'CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-mine\nSECURITY__AUTH_TOKEN=ccp_service_token_0000\n';
+    const secrets =
+      'CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-mine\nSECURITY__AUTH_TOKEN=ccp_service_token_0000\n';
     const own = path.dirname(userFile);
     fs.writeFileSync(path.join(own, '.env'), secrets);
     const service = load({ cwd: own });
-    assert.equal(service.trusted, true, 'the service runs in ~/.config/ccproxy and keeps its secrets in its .env');
+    assert.equal(
+      service.trusted,
+      true,
+      'the service runs in ~/.config/ccproxy and keeps its secrets in its .env',
+    );
     assert.equal(service.env.CLAUDE_CODE_OAUTH_TOKEN, 'sk-ant-oat01-mine');
     assert.equal(service.settings.security.auth_token, 'ccp_service_token_0000');
     assert.deepEqual(service.warnings, []);
@@ -242,6 +247,18 @@ describe('settings from an untrusted working directory', () => {
     assert.equal(below.trusted, false, 'only those folders: a repository is cloned below them');
     assert.equal(below.env.CLAUDE_CODE_OAUTH_TOKEN, undefined);
     assert.equal(load({ cwd: path.join(home, 'code') }).trusted, false);
+  });
+
+  it('a trusted folder written "." or "./x" is refused: it would be read from the home directory, not the working one', () => {
+    const { load } = setup();
+    for (const entry of ['.', '', './code', '../elsewhere']) {
+      assert.throws(
+        () => load({ env: { SECURITY__TRUSTED_FOLDERS: JSON.stringify([entry]) } }),
+        /security\.trusted_folders .*read from your home directory, not from where ccproxy starts .*write an absolute path or ~\//,
+        JSON.stringify(entry),
+      );
+    }
+    assert.equal(load({ env: { SECURITY__TRUSTED_FOLDERS: '~/code' } }).trusted, false);
   });
 
   it('a working directory cannot trust itself', () => {
