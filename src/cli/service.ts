@@ -213,7 +213,7 @@ export function registerService(program: Command): void {
     .option('-f, --follow', 'keep showing new lines')
     .action(async (opts: { lines: string; follow?: boolean }) => {
       const manager = await managerOrExit();
-      const lines = Number.parseInt(opts.lines, 10);
+      const lines = /^\d+$/.test(opts.lines.trim()) ? Number(opts.lines) : Number.NaN;
       if (!Number.isInteger(lines) || lines < 0) {
         complain(`--lines must be a whole number, not "${opts.lines}".`);
         process.exit(2);

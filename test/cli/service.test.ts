@@ -359,6 +359,11 @@ describe('ccproxy service on Linux (systemctl and journalctl stand-ins)', {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'a log line\n');
     assert.deepEqual(called(), ['journalctl --user -u ccproxy.service -n 20 --no-pager']);
+    for (const n of ['5abc', '-3', '1.5']) {
+      const bad = await cli('logs', '-n', n);
+      assert.equal(bad.code, 2, `-n ${n}`);
+      assert.match(bad.stderr, /--lines must be a whole number/);
+    }
   });
 
   it('uninstall stops and disables it, removes the unit and keeps the settings', async () => {
