@@ -227,7 +227,7 @@ export function createApiBackend(deps: ApiBackendDeps): ApiBackend {
         ctx.record.retryReasons = [...(ctx.record.retryReasons ?? []), 'failover'];
         ctx.log.warn(
           { account: lease.account.name, status: (err as ProxyError).status, why: (err as Error).message },
-          'account cannot answer; trying the next one',
+          'account cannot answer; looking for another',
         );
       } finally {
         lease.end();
