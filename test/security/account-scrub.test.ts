@@ -55,13 +55,13 @@ describe('security: account credentials in log lines', () => {
         10_000,
         'the failover line',
         (async () => {
-          while (!/trying the next one/.test(serve.stderr())) await new Promise((r) => setTimeout(r, 20));
+          while (!/looking for another/.test(serve.stderr())) await new Promise((r) => setTimeout(r, 20));
         })(),
       );
       const line = serve
         .stderr()
         .split('\n')
-        .find((l) => /trying the next one/.test(l))!;
+        .find((l) => /looking for another/.test(l))!;
       assert.match(line, /\[REDACTED\]/);
       assert.ok(!serve.stderr().includes(TEAM_TOKEN), 'the token appears nowhere in the log');
       assert.ok(!serve.stderr().includes(TEST_ACCESS_TOKEN));
