@@ -63,7 +63,8 @@ export async function login(ctx: AuthContext, opts: LoginOptions): Promise<numbe
     };
     checkTarget(target, store, opts.force === true);
     if (account) noteAccount(ctx, account);
-    else noteExisting(ctx, target, store);
+    // With --server the login lands in the running proxy's store, not in the files here.
+    else if (!opts.server) noteExisting(ctx, target, store);
 
     timer = setTimeout(
       () =>
