@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { request } from 'undici';
 import { EXIT_CODES } from '../../src/auth/errors.ts';
@@ -9,6 +11,7 @@ import { refresh } from '../../src/cli/auth/refresh.ts';
 import { validate } from '../../src/cli/auth/validate.ts';
 import { startConnectProxy } from '../helpers/connect-proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
+import { runCli } from '../security/cli.ts';
 import {
   type FakeUpstream,
   startFakeUpstream,
@@ -131,6 +134,16 @@ describe('ccproxy auth info|validate|refresh|logout', () => {
         assert.equal(await info(context(authSettings(fake, d), again), {}), 1);
         if (warning) assert.match(again.stderr, warning);
         else assert.doesNotMatch(again.stderr, /Credentials file/);
+      }
+      // The real command says it once (its logger said it a second time).
+      const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ccproxy-info-'));
+      try {
+        fs.mkdirSync(path.join(home, '.claude'));
+        fs.writeFileSync(path.join(home, '.claude', '.credentials.json'), '{broken');
+        const r = await runCli(['auth', 'info'], { cwd: home, env: { PATH: process.env.PATH, HOME: home } });
+        assert.equal(r.stderr.split('is not valid JSON').length - 1, 1, r.stderr);
+      } finally {
+        fs.rmSync(home, { recursive: true, force: true });
       }
     });
   });

@@ -23,7 +23,8 @@ export async function info(ctx: AuthContext, opts: { json?: boolean; account?: s
     }
     return describe(ctx, opts, tokens, [], loginCommand(opts.account));
   }
-  const tokens = new TokenManager({ settings, env: ctx.env, log: ctx.log });
+  // Its warnings about unreadable files are the `warning:` lines below (said once, not twice).
+  const tokens = new TokenManager({ settings, env: ctx.env, log: ctx.log.child({}, { level: 'error' }) });
   const found = tokens.credentials;
   const sources = allCredentials(paths(ctx), ctx.env, (msg) => io.err(`warning: ${msg}\n`));
   if (!found) {
