@@ -326,7 +326,10 @@ describe('ccproxy auth login', () => {
         });
         const cli = authSettings(fake, d, { security: { auth_token: 'ccp_test_token_for_login_0001' } });
         // A login of its own here: not what --server replaces, so not named as such.
-        writeJson(cli.auth.credentials_file, oauthDoc({ accessToken: 'sk-ant-oat01-local-login-0000000000' }));
+        writeJson(
+          cli.auth.credentials_file,
+          oauthDoc({ accessToken: 'sk-ant-oat01-local-login-0000000000' }),
+        );
         assert.equal(await login(context(cli, io), { server: proxy.url, timeout: '60' }), 0, io.stderr);
         assert.doesNotMatch(io.stdout, /This replaces the login in/);
         fs.rmSync(cli.auth.credentials_file);
