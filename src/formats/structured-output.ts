@@ -7,6 +7,10 @@
  * strict the way Anthropic's SDK does it (unsupported keywords move into descriptions). Otherwise,
  * and for `json_object` (an open object cannot be expressed as a strict schema), a tool whose input
  * is the answer is forced, and the renderers return that input as the answer's text.
+ *
+ * SDK mode cannot pass `output_config.format` to the agent (it is no per-turn option of Claude
+ * Code), so it asks for the stand-in instead (`formatAsAnswerTool`) and answers with the tool's
+ * input as text; `answerToolOf` tells it which tool a request's stand-in is.
  */
 import type { MessagesRequest, ToolChoice } from './anthropic/types.ts';
 import { invalid, isObject, isSet, type Obj } from './fields.ts';
@@ -52,6 +56,28 @@ export function readOutputFormat(
 const FALLBACK_TOOL = 'json_response';
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
+/** Translated requests → their stand-in tool; kept off the request itself, which goes upstream as is. */
+const answerTools = new WeakMap<MessagesRequest, string>();
+
+/** The name of the tool whose input is this request's answer, if one stands in for structured output. */
+export function answerToolOf(request: MessagesRequest): string | undefined {
+  return answerTools.get(request);
+}
+
+/**
+ * Replaces a request's `output_config.format` (JSON schema) with the stand-in tool, for a backend that
+ * cannot pass the format on. Returns the stand-in's name, also when the request already had one.
+ */
+export function formatAsAnswerTool(request: MessagesRequest): string | undefined {
+  const format = request.output_config?.format;
+  if (!isObject(format) || format.type !== 'json_schema' || !isObject(format.schema))
+    return answerToolOf(request);
+  const { format: _, ...rest } = request.output_config ?? {};
+  if (Object.keys(rest).length > 0) request.output_config = rest;
+  else delete request.output_config;
+  return forceTool(request, format.schema, undefined, undefined);
+}
+
 /** Applies the format to the request; returns the forced tool's name when one stands in for it. */
 export function applyStructuredOutput(
   format: OutputFormat,
@@ -78,7 +104,7 @@ function forceTool(
   name: string | undefined,
   description: string | undefined,
 ): string {
-  const tools = request.tools ?? [];
+  const tools = [...(request.tools ?? [])];
   const clientTools = tools.length > 0;
   const taken = new Set(tools.map((t) => t.name));
   // The schema's name tells the model what it is writing; avoid clashing with the client's tools.
@@ -94,6 +120,7 @@ function forceTool(
     clientTools ? (request.tool_choice ?? { type: 'auto' }) : undefined,
     tool,
   );
+  answerTools.set(request, tool);
   return tool;
 }
 

@@ -1,6 +1,8 @@
 /**
  * Where an agent goes when its turn ends:
  *
+ * - ended by the answer tool (structured output; client-tools.ts) → the rest of the run (the tool's
+ *   result, the result message: no model call) is read, then as below for a turn that ended;
  * - suspended in a client tool call → waits for the client's result (suspended.ts), a session's
  *   agent also under its session, until `claude.client_tool_timeout_s`;
  * - a session's turn that ended cleanly → kept for the session's next turn; one that did not
@@ -27,7 +29,7 @@ import { addUsage } from './usage.ts';
 /** How long a stopped run may take to report its end before its process is closed. */
 const DRAIN_MS = 5_000;
 
-export type Outcome = 'done' | 'suspended' | 'failed' | 'interrupted';
+export type Outcome = 'done' | 'answered' | 'suspended' | 'failed' | 'interrupted';
 
 /** What the end of a turn needs to know of it. */
 export interface EndedTurn {
@@ -56,6 +58,11 @@ export class AfterTurn {
   finish(turn: EndedTurn, tr: SdkEventTranslator, outcome: Outcome): void {
     const { agent, ctx } = turn;
     const { pool, settings, lifecycle } = this.d;
+    if (outcome === 'answered') {
+      // The client has its answer; the agent stays working until its run has reported its end.
+      void drain(agent, DRAIN_MS).then((ok) => this.finish(turn, tr, ok ? 'done' : 'failed'));
+      return;
+    }
     ctx.log.debug(
       { agent: agent.id, origin: agent.origin, pid: agent.pid, outcome, turns: tr.result?.num_turns },
       'sdk: run ended',

@@ -74,7 +74,7 @@ export class AgentChooser {
     const resumed = await this.resumeSuspended(plan, ctx);
     if (resumed) return resumed;
     // Tool results that no suspended run waits for (ccproxy restarted, the wait timed out).
-    const tools = clientToolSet(request);
+    const tools = clientToolSet(request, cfg.answerTool);
     if (ctx.sessionId)
       return this.sessionTurn(agentSessionId(ctx.sessionId), resultsAsText(plan), cfg, tools, ctx.signal);
     return this.statelessTurn(plan, cfg, tools, ctx.signal);

@@ -33,6 +33,17 @@ export function timedOut(seconds: number): ProxyError {
   );
 }
 
+/**
+ * A streamed answer whose API call failed midway, and which Claude Code's second call does not
+ * continue: the client has part of an answer the agent replaced, and text sent cannot be taken back.
+ */
+export function answerNotContinued(): ProxyError {
+  return new ProxyError(
+    'upstream',
+    'The answer was cut off: the Anthropic API failed in the middle of it, and Claude Code asked again and got an answer that does not continue the text already sent. Send the request again.',
+  );
+}
+
 /** The kind for an assistant-message error the SDK reports (API failures seen by the agent). */
 export function kindForAssistantError(err: SDKAssistantMessageError, status?: number | null): ErrorKind {
   switch (err) {

@@ -48,6 +48,8 @@ export interface RunConfig {
   timeoutS: number;
   /** The login this request's agent runs with (login.ts); set by the backend after the options. */
   login?: LentLogin;
+  /** The client tool whose input is the answer (structured output, see client-tools.ts). */
+  answerTool?: string;
 }
 
 /** Names Claude Code itself resolves (aliases and its default). */

@@ -4,6 +4,7 @@
  * agent then goes where after-turn.ts says), and the header naming tools the settings left out.
  */
 import type { MessagesRequest } from '../../formats/anthropic/types.ts';
+import { formatAsAnswerTool } from '../../formats/structured-output.ts';
 import type { Reply, RequestContext } from '../backend.ts';
 import { AfterTurn } from './after-turn.ts';
 import { AgentChooser, type ChooserDeps } from './choose.ts';
@@ -42,10 +43,13 @@ export class SdkRunner {
   async send(request: MessagesRequest, ctx: RequestContext, login?: LentLogin): Promise<Reply> {
     const { settings, pool, workdir } = this.d;
     const overrides = validateSdkOverrides(overridesOf(ctx, request), overridePolicy(settings));
+    // Claude Code takes no output format per turn: a JSON schema becomes the answer tool.
+    const answerTool = formatAsAnswerTool(request);
     const plan = planPrompt(request);
     if (workdir.isDefault) ensureAgentHome(workdir.dir);
     const cfg = runConfig(settings, overrides, request, plan.system, workdir.dir);
     cfg.login = login;
+    cfg.answerTool = answerTool;
     if (cfg.droppedTools.length > 0) {
       ctx.log.warn(
         { dropped: cfg.droppedTools },

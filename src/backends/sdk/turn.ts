@@ -17,6 +17,7 @@ import type { AfterTurn, EndedTurn, Outcome } from './after-turn.ts';
 import type { Agent } from './agent.ts';
 import { agentApiUrl, isApiRetry, RetryWatch, retryReason } from './api-retries.ts';
 import type { ClaudeBinary } from './binary.ts';
+import { AnswerAsText, agentToolName } from './client-tools.ts';
 import { firstLine, fromThrown, timedOut } from './errors.ts';
 import { nextStep, type Step } from './next-step.ts';
 import type { RunConfig } from './options.ts';
@@ -69,6 +70,7 @@ export class TurnRunner {
       clientTools: agent.clientToolNames,
       reported: agent.reported,
       maxTurns: cfg.maxTurns,
+      buffered: !turn.stream,
     });
     const events = this.events(turn, translator);
     const retryCold = async (err: unknown): Promise<Reply> => {
@@ -107,6 +109,7 @@ export class TurnRunner {
       agentApiUrl(this.d.env),
       Date.now(),
     );
+    const answer = cfg.answerTool === undefined ? undefined : new AnswerAsText(cfg.answerTool);
     let outcome: Outcome = 'interrupted';
     try {
       while (true) {
@@ -148,13 +151,13 @@ export class TurnRunner {
           );
           throw givenUp;
         }
-        for (const ev of tr.push(msg)) {
+        for (const ev of tr.push(msg).flatMap((e) => answer?.push(e) ?? [e])) {
           turn.answer?.push(ev);
           yield ev;
         }
         if (tr.phase !== 'streaming') break;
       }
-      outcome = tr.phase === 'suspended' ? 'suspended' : tr.error ? 'failed' : 'done';
+      outcome = tr.phase === 'suspended' ? suspendedOutcome(tr, cfg) : tr.error ? 'failed' : 'done';
       if (tr.error) throw tr.error;
     } finally {
       this.record(turn, tr);
@@ -190,6 +193,12 @@ export class TurnRunner {
       `Claude Code exited before it answered${tail.trim() ? `: ${firstLine(tail.trim().split('\n').at(-1) ?? '')}` : '.'}`,
     );
   }
+}
+
+/** A run stopped at client tool calls waits for their results, unless the only call was the answer. */
+function suspendedOutcome(tr: SdkEventTranslator, cfg: RunConfig): Outcome {
+  const answer = cfg.answerTool === undefined ? undefined : agentToolName(cfg.answerTool);
+  return tr.clientToolCalls.every((c) => c.agentName === answer) ? 'answered' : 'suspended';
 }
 
 async function* prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {

@@ -128,3 +128,57 @@ export function result(over: Record<string, unknown> = {}): SDKMessage {
     ...over,
   } as unknown as SDKMessage;
 }
+
+/**
+ * A turn the API cut short after `text`, as Claude Code reports it: the open block and the message
+ * closed without a `message_delta` (recorded against the fake's `streamError` and `drop`).
+ */
+export function cutTurn(id: string, text: string, opts: { clientTool?: string } = {}): SDKMessage[] {
+  const all = turn(id, [
+    { type: 'text', text },
+    ...(opts.clientTool
+      ? [{ type: 'tool_use' as const, id: 'toolu_cut', name: opts.clientTool, input: {} }]
+      : []),
+  ]);
+  return all.filter((m) => (m as unknown as { event: { type: string } }).event.type !== 'message_delta');
+}
+
+/**
+ * A whole model message as `assistant` messages, one per block with the message's stop reason, as
+ * Claude Code reports the answer of a call it did not stream (its second call after an `event: error`).
+ */
+export function wholeMessage(id: string, blocks: BlockSpec[], stop = 'end_turn'): SDKMessage[] {
+  return blocks.map(
+    (b) =>
+      ({
+        type: 'assistant',
+        message: {
+          id,
+          type: 'message',
+          role: 'assistant',
+          model: 'claude-sonnet-5-5',
+          content: [b.type === 'thinking' ? { ...b, signature: 'sig' } : b],
+          stop_reason: stop,
+          stop_sequence: null,
+          usage: { input_tokens: 10, output_tokens: 5 },
+        },
+        parent_tool_use_id: null,
+        uuid: 'u',
+        session_id: SESSION,
+      }) as unknown as SDKMessage,
+  );
+}
+
+export function apiRetry(): SDKMessage {
+  return {
+    type: 'system',
+    subtype: 'api_retry',
+    attempt: 1,
+    max_retries: 10,
+    retry_delay_ms: 500,
+    error_status: null,
+    error: 'unknown',
+    uuid: 'u',
+    session_id: SESSION,
+  } as unknown as SDKMessage;
+}

@@ -11,7 +11,15 @@ import { SdkEventTranslator, type TranslatorOptions } from '../../../src/backend
 import { MessageAccumulator } from '../../../src/formats/anthropic/accumulate.ts';
 import type { StreamEvent, TextBlock } from '../../../src/formats/anthropic/types.ts';
 import { sdkFixture, sdkFixtureNames } from './sdk-fixtures.ts';
-import { type BlockSpec, result, streamEvent, turn } from './sdk-messages.ts';
+import {
+  apiRetry,
+  type BlockSpec,
+  cutTurn,
+  result,
+  streamEvent,
+  turn,
+  wholeMessage,
+} from './sdk-messages.ts';
 
 const CLIENT = new Map([['mcp__ccproxy_client__get_weather', 'get_weather']]);
 
@@ -147,6 +155,23 @@ describe('SDK messages → one Anthropic message (recorded from Claude Code)', (
     assert.match(failure, /^\n\n> ✗ Permission for this tool use was denied\. /);
     assert.equal(answer, '\n\nI may not run commands here.');
     assert.deepEqual(rest, []);
+  });
+
+  it('buffered: an agent tool result that comes before its turn’s message_stop stays after the turn', () => {
+    const msgs = sdkFixture('agent-tool-denied');
+    // Claude Code sends the tool's result before or after the turn's message_stop (timing).
+    const u = msgs.findIndex((m) => m.type === 'user');
+    const stop = msgs
+      .slice(0, u)
+      .findLastIndex(
+        (m) => m.type === 'stream_event' && (m.event as { type: string }).type === 'message_stop',
+      );
+    assert.ok(stop > 0);
+    const early = [...msgs.slice(0, stop), msgs[u]!, ...msgs.slice(stop, u), ...msgs.slice(u + 1)];
+    const { events } = translate(early, { buffered: true });
+    assertCoherent(events);
+    assert.equal(events[0]!.type, 'message_start');
+    assert.deepEqual(texts(events), texts(translate(msgs).events));
   });
 
   it('ends the response with a real tool_use for a client tool, and suspends the run', () => {
@@ -311,5 +336,186 @@ describe('SDK messages → one Anthropic message (hand-built: what no recording 
       result(),
     ]);
     assertCoherent(events);
+  });
+});
+
+describe('SDK messages → one Anthropic message: a model turn the API cut short', () => {
+  // What Claude Code says when a stream fails midway (cut-answers.test.ts drives the real binary):
+  // the cut turn ends without a message_delta, then comes the answer of its second call, whole
+  // (`assistant` messages under a new id) after an `event: error`, streamed after a dropped connection.
+  const FULL = 'This answer will be complete in the end.';
+  const streamedText = (events: StreamEvent[]) =>
+    events
+      .map((e) => (e.type === 'content_block_delta' && e.delta.type === 'text_delta' ? e.delta.text : ''))
+      .join('');
+
+  it('buffered: the cut turn is dropped, the whole answer of the second call is the answer', () => {
+    const { tr, events } = translate(
+      [...cutTurn('m1', 'A first answer, '), ...wholeMessage('m2', [{ type: 'text', text: FULL }]), result()],
+      { buffered: true },
+    );
+    assertCoherent(events);
+    assert.deepEqual(texts(events), [FULL]);
+    assert.equal(tr.error, undefined);
+  });
+
+  it('streamed: the rest of the text when the second answer continues it, in one paragraph', () => {
+    const { events } = translate([
+      ...turn('m0', [{ type: 'text', text: 'Before.' }]),
+      ...cutTurn('m1', 'This answer '),
+      ...wholeMessage('m2', [{ type: 'text', text: FULL }]),
+      result(),
+    ]);
+    assertCoherent(events);
+    assert.equal(streamedText(events), `Before.\n\n${FULL}`);
+  });
+
+  it('streamed: the second call streamed after a retry continues the text the same way', () => {
+    const { events } = translate([
+      ...cutTurn('m1', 'This answer '),
+      apiRetry(),
+      ...turn('m2', [{ type: 'text', text: FULL }]),
+      result(),
+    ]);
+    assertCoherent(events);
+    assert.equal(streamedText(events), FULL);
+  });
+
+  it('streamed: another answer stops the response with an error, never marked complete', () => {
+    const { tr, events } = translate([
+      ...cutTurn('m1', 'A first answer, '),
+      ...wholeMessage('m2', [{ type: 'text', text: FULL }]),
+      result(),
+    ]);
+    assert.equal(tr.phase, 'stopped', 'the agent still runs: the caller stops it');
+    assert.equal(tr.error?.kind, 'upstream');
+    assert.match(tr.error!.message, /cut off/);
+    assert.ok(!events.some((e) => e.type === 'message_delta' || e.type === 'message_stop'));
+  });
+
+  it('streamed: a second answer shorter than what was sent is another answer', () => {
+    const { tr } = translate([
+      ...cutTurn('m1', 'This answer '),
+      ...turn('m2', [{ type: 'text', text: 'This' }]),
+    ]);
+    assert.equal(tr.phase, 'stopped');
+  });
+
+  it('a cut turn’s client tool call never ran: no suspension, the second answer goes on', () => {
+    const { tr, events } = translate(
+      [
+        ...cutTurn('m1', 'Let me check.', { clientTool: 'mcp__ccproxy_client__get_weather' }),
+        ...wholeMessage('m2', [{ type: 'text', text: 'Sunny.' }]),
+        result(),
+      ],
+      { clientTools: CLIENT, buffered: true },
+    );
+    assertCoherent(events);
+    assert.deepEqual(texts(events), ['Sunny.']);
+    assert.deepEqual(tr.clientToolCalls, []);
+  });
+
+  it('a whole answer with a client tool call ends the response with it', () => {
+    const { tr, events } = translate(
+      [
+        ...cutTurn('m1', ''),
+        ...wholeMessage(
+          'm2',
+          [
+            {
+              type: 'tool_use',
+              id: 'toolu_1',
+              name: 'mcp__ccproxy_client__get_weather',
+              input: { city: 'Paris' },
+            },
+          ],
+          'tool_use',
+        ),
+        { type: 'rate_limit_event' } as unknown as SDKMessage,
+      ],
+      { clientTools: CLIENT, buffered: true },
+    );
+    assertCoherent(events);
+    assert.equal(tr.phase, 'suspended');
+    const block = fold(events).content[0] as { type: string; name: string; input: unknown };
+    assert.deepEqual([block.type, block.name, block.input], ['tool_use', 'get_weather', { city: 'Paris' }]);
+  });
+
+  it('a streamed turn’s own assistant messages are not shown twice; synthetic ones not at all', () => {
+    const synthetic = {
+      ...wholeMessage('x', [{ type: 'text', text: 'API Error: nope' }])[0],
+      message: { id: 'x', model: '<synthetic>', content: [{ type: 'text', text: 'API Error: nope' }] },
+    } as unknown as SDKMessage;
+    const { events } = translate([
+      ...turn('m1', [{ type: 'text', text: 'Once.' }]),
+      ...wholeMessage('m1', [{ type: 'text', text: 'Once.' }]),
+      synthetic,
+      result(),
+    ]);
+    assertCoherent(events);
+    assert.equal(streamedText(events), 'Once.');
+  });
+
+  it('the client gets the second answer whatever the cut (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 30 }),
+        fc.nat(),
+        fc.string({ maxLength: 30 }),
+        (full, at, other) => {
+          const cut = full.slice(0, at % (full.length + 1));
+          // Buffered: always the second answer.
+          const b = translate(
+            [...cutTurn('m1', other), ...wholeMessage('m2', [{ type: 'text', text: full }]), result()],
+            {
+              buffered: true,
+            },
+          );
+          assert.equal(streamedText(b.events), full);
+          // Streamed: the second answer when it continues what was sent, else an error.
+          const s = translate([
+            ...cutTurn('m1', cut),
+            ...wholeMessage('m2', [{ type: 'text', text: full }]),
+            result(),
+          ]);
+          assertCoherent(s.events);
+          assert.equal(streamedText(s.events), full);
+          const d = translate([
+            ...cutTurn('m1', other),
+            ...wholeMessage('m2', [{ type: 'text', text: full }]),
+            result(),
+          ]);
+          if (full.startsWith(other)) assert.equal(streamedText(d.events), full);
+          else assert.equal(d.tr.phase, 'stopped');
+        },
+      ),
+    );
+  });
+});
+
+describe('SDK messages → one Anthropic message: a refusal', () => {
+  it('is an answer with stop_reason refusal and stop_details, not Claude Code’s error result', () => {
+    // Claude Code reports a refusal it could not get past as an error result whose text is its own
+    // "API Error: …safeguards…" wording (cut-answers.test.ts shows it with the real binary).
+    const details = { type: 'refusal', category: 'cyber', explanation: 'Blocked under the Usage Policy.' };
+    const refusal = turn('m1', [], { stop: 'refusal' }).map((m) => {
+      const ev = (m as unknown as { event: { type: string; delta?: Record<string, unknown> } }).event;
+      if (ev.type === 'message_delta') ev.delta = { ...ev.delta, stop_details: details };
+      return m;
+    });
+    const { tr, events } = translate([
+      ...refusal,
+      result({
+        is_error: true,
+        stop_reason: 'refusal',
+        result: 'API Error: safeguards flagged this message.',
+      }),
+    ]);
+    assertCoherent(events);
+    assert.equal(tr.error, undefined);
+    const msg = fold(events);
+    assert.equal(msg.stop_reason, 'refusal');
+    assert.deepEqual(msg.stop_details, details);
+    assert.deepEqual(msg.content, []);
   });
 });
