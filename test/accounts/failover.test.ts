@@ -147,7 +147,7 @@ describe('several accounts: failover, probes, affinity', () => {
       assert.equal(a.state, 'invalid');
       assert.equal(
         a.reason,
-        'The upstream rejected the subscription credential ccproxy sent (Invalid bearer token). Replace it (environment variable TOKEN_A) with a new token from `claude setup-token`.',
+        'The upstream rejected the credential ccproxy sent (Invalid bearer token). Replace it (environment variable TOKEN_A) with a new token from `claude setup-token`.',
       );
       await ask();
       assert.deepEqual(used(), ['a', 'b', 'b']);

@@ -49,7 +49,7 @@ describe('a credential the upstream rejects', () => {
       for (const message of [anthropic, openai]) {
         assert.match(
           message,
-          /The upstream rejected the subscription credential ccproxy sent \(Invalid bearer token\)\. It comes from environment variable CLAUDE_CODE_OAUTH_TOKEN: replace it with a new token from `claude setup-token`, or unset it to use your login\./,
+          /The upstream rejected the credential ccproxy sent \(Invalid bearer token\)\. It comes from environment variable CLAUDE_CODE_OAUTH_TOKEN: replace it with a new token from `claude setup-token`, or unset it to use your login\./,
         );
       }
       const health = await fetch(`${proxy.url}/health`);

@@ -447,7 +447,7 @@ export async function readJson(
 
 /** The upstream's 401 as the client should read it: ccproxy's credential was refused, and what to do. */
 function rejectedCredential(error: ProxyError, hint: string): ProxyError {
-  const message = `The upstream rejected the subscription credential ccproxy sent (${error.upstream?.message ?? error.message}). ${hint}`;
+  const message = `The upstream rejected the credential ccproxy sent (${error.upstream?.message ?? error.message}). ${hint}`;
   const upstream = error.upstream && { ...error.upstream };
   // The upstream's error object still passes through (formats/anthropic), with these words in it.
   const body = upstream?.body as ApiErrorBody | undefined;
