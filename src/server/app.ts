@@ -184,7 +184,11 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
   const app = Fastify({
     serverFactory: (handler) => {
       fastifyListener = handler;
-      const server = createServer(timeouts, (req, res) => (listener ?? handler)(req, res));
+      // No Host on HTTP/1.1 is the guard's to refuse, in the client's format (node's own 400 is bare).
+      const server = createServer({ ...timeouts, requireHostHeader: false }, (req, res) =>
+        (listener ?? handler)(req, res),
+      );
+      server.on('checkExpectation', connections.refuseExpectation);
       // Receiving the request is bounded (server.body_timeout_s); answers are not: long agent runs
       // and streams have the proxy's own time limits instead.
       server.requestTimeout = timeouts.requestTimeout;

@@ -101,6 +101,18 @@ export interface Connections {
   onClientError(err: NodeJS.ErrnoException, socket: Socket): void;
   /** On shutdown: connections kept only to take in the rest of a refused body go at once. */
   dropRefused(): void;
+  /** An `Expect` other than 100-continue: 417 in the route's format (node's own is bare). */
+  refuseExpectation(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/**
+ * The target of a request whose head node could not parse (headers too large, a doubled length):
+ * node hands its bytes over as `rawPacket`, so the answer can still be in the route's format.
+ */
+function requestTarget(err: NodeJS.ErrnoException & { rawPacket?: unknown }): string | undefined {
+  if (!Buffer.isBuffer(err.rawPacket)) return undefined;
+  const line = err.rawPacket.subarray(0, 2048).toString('latin1');
+  return /^[A-Z]+ (\/\S*) HTTP\/1\.[01]\r?\n/.exec(line)?.[1];
 }
 
 export function createConnections(
@@ -147,7 +159,7 @@ export function createConnections(
     },
 
     // Answered in the client's own format when the request line was read (a 408 timeout, which SDKs
-    // retry), in Anthropic's otherwise; then the connection is closed.
+    // retry; a head node could not parse), in Anthropic's otherwise; then the connection is closed.
     onClientError(err, socket) {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
       const res = answering.get(socket);
@@ -164,7 +176,7 @@ export function createConnections(
             : err.code === 'HPE_HEADER_OVERFLOW'
               ? new ProxyError('too_large', 'The request headers are too large.', { status: 431 })
               : ProxyError.invalid('Malformed HTTP request.');
-        const rendered = render(pe, inProgress ? res.req.url : undefined);
+        const rendered = render(pe, inProgress ? res.req.url : requestTarget(err));
         const text = JSON.stringify(rendered.body);
         socket.write(
           `HTTP/1.1 ${rendered.status} ${STATUS_CODES[rendered.status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
@@ -175,6 +187,23 @@ export function createConnections(
 
     dropRefused() {
       for (const socket of refused) socket.destroy();
+    },
+
+    refuseExpectation(req, res) {
+      const pe = new ProxyError(
+        'invalid_request',
+        `Expect: ${String(req.headers.expect).slice(0, 64)} is not supported; send the request without it (or with Expect: 100-continue).`,
+        { status: 417 },
+      );
+      const rendered = render(pe, req.url);
+      const text = JSON.stringify(rendered.body);
+      res.writeHead(rendered.status, {
+        ...rendered.headers,
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+        connection: 'close',
+      });
+      res.end(text);
     },
   };
 }

@@ -228,6 +228,39 @@ describe('hostile bodies', () => {
     });
   });
 
+  describe("heads node's parser or its defaults refuse: answered in the route's format", () => {
+    /** Write `head` (and nothing else) and read the one answer. */
+    const answer = async (head: string) => {
+      const c = rawClient(port, head);
+      return c.response;
+    };
+    for (const { format, path } of FORMATS) {
+      it(`${format}: headers too large (431), a doubled Content-Length (400), no Host (403), Expect: foo (417)`, async () => {
+        const big = await answer(
+          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Big: ${'a'.repeat(20_000)}\r\nContent-Length: 2\r\n\r\n{}`,
+        );
+        assert.equal(big.status, 431);
+        assert.match(errorIn(format, big.json).message, /headers are too large/);
+        const twice = await answer(
+          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}`,
+        );
+        assert.equal(twice.status, 400);
+        errorIn(format, twice.json);
+        const hostless = await answer(
+          `POST ${path} HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
+        );
+        assert.equal(hostless.status, 403);
+        assert.match(errorIn(format, hostless.json).message, /Host "" is not allowed/);
+        const expect = await answer(
+          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: foo\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
+        );
+        assert.equal(expect.status, 417);
+        assert.match(errorIn(format, expect.json).message, /Expect: foo is not supported/);
+        assert.equal(await health(), 200);
+      });
+    }
+  });
+
   describe('the real SDKs sending 50 MB: a 413 error, and no retry', () => {
     const huge = 'x'.repeat(50 * MB);
     /** A fetch that counts the SDK's attempts. */
