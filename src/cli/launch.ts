@@ -19,7 +19,7 @@ import { ensureProxy, ProxyUnavailable, type RunningProxy } from './launch/ensur
 import { runAgent } from './launch/run.ts';
 import { clientVariables, detectShell, renderEnv, SHELLS, type Shell } from './launch/shell-env.ts';
 import { checkUrlOrExit, proxyBase, serverUrl } from './proxy-client.ts';
-import { explicitConfig, loadOrExit } from './settings.ts';
+import { type CommonFlags, explicitConfig, loadOrExit } from './settings.ts';
 
 interface LaunchFlags {
   port?: string;
@@ -61,6 +61,20 @@ const AGENTS: Agent[] = [
   },
 ];
 
+/**
+ * The flags before the command that change what `serve` does, for a proxy a launcher starts: it must
+ * run with the settings the launcher read (its address, trust, log level…). `--port` is passed apart.
+ */
+function serveFlags(root: CommonFlags): string[] {
+  return [
+    ...(root.host !== undefined ? ['--host', root.host] : []),
+    ...(root.trustProject ? ['--trust-project'] : []),
+    ...(root.allowUnauthenticated ? ['--allow-unauthenticated'] : []),
+    ...(root.logLevel !== undefined ? ['--log-level', root.logLevel] : []),
+    ...(root.observability ? ['--observability'] : []),
+  ];
+}
+
 /** `ccproxy <agent> [args…]`: its own options only right after the name; everything else is the agent's. */
 function registerLauncher(program: Command, agent: Agent): void {
   program
@@ -75,7 +89,8 @@ function registerLauncher(program: Command, agent: Agent): void {
     .allowExcessArguments()
     .passThroughOptions()
     .action(async (args: string[], opts: LaunchFlags) => {
-      const loaded = loadOrExit({ ...program.opts(), port: opts.port });
+      const root = program.opts() as CommonFlags;
+      const loaded = loadOrExit({ ...root, port: opts.port ?? root.port });
       checkUrlOrExit(opts.url);
       const found = agent.find();
       if (!found) return fail(agent.install, 127);
@@ -85,6 +100,7 @@ function registerLauncher(program: Command, agent: Agent): void {
           settings: loaded.settings,
           url: opts.url,
           configFile: explicitConfig(program),
+          serveFlags: serveFlags(root),
           say: (line) => process.stderr.write(`${line}\n`),
         });
       } catch (err) {
@@ -122,7 +138,8 @@ export function registerLaunchers(program: Command): void {
       if (!SHELLS.includes(shell)) fail(`unknown shell "${opts.shell}": use ${SHELLS.join(', ')}.`, 2);
       if (!(MODES as readonly string[]).includes(opts.mode))
         fail(`unknown mode "${opts.mode}": use ${MODES.join(' or ')}.`, 2);
-      const { settings } = loadOrExit({ ...program.opts(), port: opts.port });
+      const root = program.opts() as CommonFlags;
+      const { settings } = loadOrExit({ ...root, port: opts.port ?? root.port });
       checkUrlOrExit(opts.url);
       const base = opts.url === undefined ? serverUrl(settings) : proxyBase(opts.url);
       const key = settings.security.auth_token || 'dummy';

@@ -97,7 +97,8 @@ describe('ccproxy claude / codex: the agents through a proxy the launcher starts
     assert.equal((await probeProxy(url)).state, 'free');
     fake.reset();
     fake.handle(() => reply.text('Hello from the launcher.'));
-    const r = await cli(['claude', '-p', 'hello']);
+    // Flags before the command reach the proxy it starts (`--port` from the environment here).
+    const r = await cli(['--log-level', 'debug', '--trust-project', 'claude', '-p', 'hello']);
     fake.handle(undefined);
     pid = startedPid(r.stderr);
     assert.equal(r.code, 0, r.stderr);
@@ -112,6 +113,12 @@ describe('ccproxy claude / codex: the agents through a proxy the launcher starts
     if (process.platform === 'linux') {
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       assert.ok(cmdline.includes('--max-semi-space-size=4'), cmdline.join(' '));
+      const serve = cmdline.slice(cmdline.indexOf('serve'));
+      assert.deepEqual(
+        serve.slice(0, 4),
+        ['serve', '--trust-project', '--log-level', 'debug'],
+        serve.join(' '),
+      );
       const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
       assert.ok(environ.includes('MALLOC_TRIM_THRESHOLD_=524288'), 'glibc malloc settings');
     }
@@ -172,6 +179,40 @@ describe('ccproxy claude / codex: the agents through a proxy the launcher starts
     assert.equal(req.headers.authorization, `Bearer ${TEST_ACCESS_TOKEN}`);
     // The user's Codex configuration is not touched.
     assert.ok(!fs.existsSync(path.join(env.CODEX_HOME, 'config.toml')));
+  });
+
+  it('a running proxy that wants a token this launch lacks, or has no credentials, is named before the agent runs', async () => {
+    fake.reset();
+    const { SECURITY__AUTH_TOKEN: _, ...tokenless } = env;
+    const r = await runCli(['claude', '-p', 'hello'], { cwd: dir, env: tokenless });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `the ccproxy at ${url.replaceAll('.', '\\.')} requires a token \\(its security\\.auth_token\\) and none is set here`,
+      ),
+    );
+    assert.equal(fake.messages().length, 0, 'the agent did not run');
+
+    // A ccproxy whose health says it has no credentials (a stand-in answering its health document).
+    const sick = http.createServer((_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/health+json' }).end(
+        JSON.stringify({
+          status: 'fail',
+          serviceId: 'ccproxy',
+          checks: { 'credentials:login': [{ status: 'fail', output: 'No subscription credentials found.' }] },
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => sick.listen(0, '127.0.0.1', resolve));
+    try {
+      const at = `http://127.0.0.1:${(sick.address() as AddressInfo).port}`;
+      const noLogin = await cli(['claude', '--url', at, '-p', 'hello']);
+      assert.equal(noLogin.code, 1);
+      assert.match(noLogin.stderr, /cannot answer requests: No subscription credentials found\./);
+    } finally {
+      await new Promise((resolve) => sick.close(resolve));
+    }
   });
 
   it('a port held by something that is not ccproxy is reported, not used', async () => {
@@ -309,6 +350,9 @@ describe('ccproxy env', () => {
       const r = await runCli(['env', '--shell', 'bash'], { cwd, env });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^export ANTHROPIC_BASE_URL='http:\/\/127\.0\.0\.1:8123\/api'$/m);
+      // --port before the command, as `ccproxy --help` lists it.
+      const root = await runCli(['--port', '8124', 'env', '--shell', 'bash'], { cwd, env });
+      assert.match(root.stdout, /^export ANTHROPIC_BASE_URL='http:\/\/127\.0\.0\.1:8124\/api'$/m);
       assert.match(r.stdout, new RegExp(`^export OPENAI_API_KEY='${TOKEN}'$`, 'm'));
       const url = await runCli(
         ['env', '--shell', 'fish', '--url', 'http://proxy.lan:9000/', '--mode', 'sdk'],

@@ -14,7 +14,8 @@ import { backgroundEnv, selfCommand, stateDir } from '../self.ts';
 
 /** What answers at a base URL. */
 export type Probe =
-  | { state: 'ccproxy'; version?: string; status?: string }
+  /** `credentials`: what its credentials check says when it fails. */
+  | { state: 'ccproxy'; version?: string; status?: string; credentials?: string }
   | { state: 'free' }
   | { state: 'other'; detail: string };
 
@@ -34,7 +35,9 @@ export async function probeProxy(client: ProxyClient, timeoutMs = 3000): Promise
     return { state: 'other', detail: `it does not speak HTTP (${code ?? (err as Error).message})` };
   }
   const text = await res.text().catch(() => '');
-  let body: { serviceId?: unknown; version?: unknown; status?: unknown } | undefined;
+  let body:
+    | { serviceId?: unknown; version?: unknown; status?: unknown; checks?: Record<string, unknown> }
+    | undefined;
   try {
     body = JSON.parse(text);
   } catch {
@@ -45,6 +48,7 @@ export async function probeProxy(client: ProxyClient, timeoutMs = 3000): Promise
       state: 'ccproxy',
       version: typeof body.version === 'string' ? body.version : undefined,
       status: typeof body.status === 'string' ? body.status : undefined,
+      credentials: failingCredentials(body.checks),
     };
   }
   const server = res.headers.get('server');
@@ -54,12 +58,24 @@ export async function probeProxy(client: ProxyClient, timeoutMs = 3000): Promise
   };
 }
 
+/** What the credentials check of a health document says when it fails (no login, a dead one). */
+function failingCredentials(checks: Record<string, unknown> | undefined): string | undefined {
+  const list = checks?.['credentials:login'];
+  for (const c of Array.isArray(list) ? list : []) {
+    const check = c as { status?: unknown; output?: unknown };
+    if (check.status === 'fail' && typeof check.output === 'string') return check.output;
+  }
+  return undefined;
+}
+
 export interface EnsureProxyOptions {
   settings: Settings;
   /** A proxy elsewhere (`--url`): used when it answers, never started. */
   url?: string;
   /** The settings file the caller loaded, handed to a started proxy so that it reads the same one. */
   configFile?: string;
+  /** `serve` flags the caller was given (--host, --trust-project…), for a started proxy. */
+  serveFlags?: string[];
   /** How to run ccproxy (default: this process's own command line). */
   command?: { file: string; args: string[] };
   /** Directory of the started proxy's log (default: $XDG_STATE_HOME/ccproxy). */
@@ -77,6 +93,28 @@ export interface RunningProxy {
   key: string;
   /** Set when this call started it. */
   started?: { pid: number; log: string };
+}
+
+/**
+ * A proxy found running, checked before an agent is started on it: one whose health fails (no
+ * credentials, a login to renew) or that refuses this key would leave the agent retrying for minutes.
+ */
+async function usable(
+  client: ProxyClient,
+  found: Extract<Probe, { state: 'ccproxy' }>,
+  proxy: RunningProxy,
+): Promise<RunningProxy> {
+  if (found.credentials) {
+    throw new ProxyUnavailable(`the ccproxy at ${proxy.url} cannot answer requests: ${found.credentials}`);
+  }
+  const res = await client.get('/api/status', 5000).catch(() => undefined);
+  await res?.arrayBuffer().catch(() => {});
+  if (res?.status === 401) {
+    throw new ProxyUnavailable(
+      `the ccproxy at ${proxy.url} requires a token (its security.auth_token) and ${proxy.key === 'dummy' ? 'none is set here' : 'the one set here is not it'}: set the same security.auth_token (or SECURITY__AUTH_TOKEN) for this command.`,
+    );
+  }
+  return proxy;
 }
 
 /** A proxy could not be found or started; the message says why and what to do. */
@@ -100,7 +138,7 @@ export async function ensureProxy(opts: EnsureProxyOptions): Promise<RunningProx
   const client = new ProxyClient(settings, opts.url);
   const url = client.base;
   const found = await probeProxy(client);
-  if (found.state === 'ccproxy') return { url, key };
+  if (found.state === 'ccproxy') return usable(client, found, { url, key });
 
   if (opts.url) {
     throw new ProxyUnavailable(
@@ -135,6 +173,7 @@ export async function ensureProxy(opts: EnsureProxyOptions): Promise<RunningProx
     ...self.args,
     ...(opts.configFile ? ['--config', opts.configFile] : []),
     'serve',
+    ...(opts.serveFlags ?? []),
     '--port',
     String(port),
     '--log-format',
@@ -161,7 +200,8 @@ export async function ensureProxy(opts: EnsureProxyOptions): Promise<RunningProx
   for (;;) {
     const now = await probeProxy(client, 2000);
     if (now.state === 'ccproxy') {
-      if (exited !== undefined) return { url, key }; // another launcher's proxy won the race for the port
+      // Another launcher's proxy won the race for the port.
+      if (exited !== undefined) return usable(client, now, { url, key });
       say(
         `ccproxy: no proxy answered at ${url}, so one was started in the background (pid ${pid}, log ${log}). It keeps running for later launches; stop it with \`kill ${pid}\`.`,
       );
