@@ -49,7 +49,12 @@ if [ "$1" = serve ]; then
   case "$allowed" in
     1 | true | yes | on) allowed=yes ;;
   esac
-  if [ "$loopback" = no ] && [ -z "${SECURITY__AUTH_TOKEN:-}" ] && [ "$allowed" != yes ] && [ ! -f "$settings" ]; then
+  # A token in the working directory's .env counts too (ccproxy reads it; /data is its home, trusted).
+  dotenv_token=no
+  if [ -f .env ] && grep -Eq '^[[:space:]]*(export[[:space:]]+)?SECURITY__AUTH_TOKEN[[:space:]]*=[[:space:]]*["'"'"']?[^[:space:]"'"'"'#]' .env; then
+    dotenv_token=yes
+  fi
+  if [ "$loopback" = no ] && [ -z "${SECURITY__AUTH_TOKEN:-}" ] && [ "$dotenv_token" = no ] && [ "$allowed" != yes ] && [ ! -f "$settings" ]; then
     cat >&2 <<MSG
 ccproxy: refusing to start without a token. The container listens on $host so that its published
 port reaches it, and anyone who can reach that port could use your Claude subscription.

@@ -179,6 +179,43 @@ describe('docker/entrypoint.sh and docker/healthcheck.mjs, outside a container',
     assert.equal(opts.status, 2);
   });
 
+  it('with the token (and the login) in /data/.env it serves: ccproxy reads that .env, and so does the check', async () => {
+    const port = await freePort();
+    const dotenv = path.join(home, '.env');
+    fs.writeFileSync(
+      dotenv,
+      'SECURITY__AUTH_TOKEN="ccp_entrypoint-dotenv-token-0123456789"\nCLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-entrypoint-dotenv\n',
+      { mode: 0o600 },
+    );
+    const child = spawn('sh', [entrypoint, '--port', String(port)], {
+      cwd: home,
+      env: imageEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    try {
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (c) => {
+          out += c;
+          if (out.includes('listening on')) resolve();
+        });
+        child.stderr!.on('data', (c) => {
+          out += c;
+        });
+        child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+      });
+      const res = await fetch(`http://127.0.0.1:${port}/api/status`);
+      await res.arrayBuffer();
+      assert.equal(res.status, 401, 'the token from .env guards it');
+      assert.equal(health(port).status, 0, 'and the login from .env is used');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.on('exit', resolve));
+      fs.rmSync(dotenv);
+    }
+  });
+
   it('runs ccproxy commands other than serve as they are', () => {
     const version = spawnSync('sh', [entrypoint, '--version'], {
       cwd: home,
