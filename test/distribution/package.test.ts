@@ -99,6 +99,9 @@ describe('the npm package, packed and installed into an empty prefix', {
       'dist/dashboard/index.html',
       'npm-shrinkwrap.json',
       'README.md',
+      // The docs link to the examples.
+      'docs/install.md',
+      'examples/codex-config.toml',
     ])
       assert.ok(files.includes(f), `${f} is packed`);
     assert.ok(
