@@ -198,6 +198,9 @@ export function hostOptions(
     spawnClaudeCodeProcess: d.spawn,
     env: agentEnv(d.env, d.settings),
     settingSources: [...c.setting_sources],
+    // Claude Code's own system prompt (its safety guidance among it): a spare fixes the preset at
+    // prewarm, and without one it ran on the SDK's minimal prompt; a cold start sets it again below.
+    systemPrompt: { type: 'preset', preset: 'claude_code' },
     includePartialMessages: true,
     maxTurns: cfg?.maxTurns ?? c.max_turns,
     // The client's tools are always allowed: the client decides whether to run them.

@@ -574,7 +574,14 @@ describe('SDK backend warm pool', () => {
       assert.equal(after.warm_claims, 1, 'served by the spare');
       assert.equal(after.cold_starts, 1, 'no process started for the request');
       assert.ok(!(after as unknown as { spare_pids: number[] }).spare_pids.includes(spare));
-      assert.match(JSON.stringify((h.fake.messages().at(-1)!.body as { system: unknown }).system), /Sys\./);
+      const systemOf = (i: number) =>
+        JSON.stringify((h.fake.messages().at(i)!.body as { system: unknown }).system);
+      assert.match(systemOf(-1), /Sys\./);
+      // The spare runs on Claude Code's own system prompt, as the cold start did (it had the SDK's
+      // one-line prompt: no safety guidance, no tool guidance).
+      const cold = systemOf(0).length;
+      assert.ok(cold > 5000, `a cold start's system prompt: ${cold} characters`);
+      assert.ok(systemOf(-1).length > cold / 2, `the spare's: ${systemOf(-1).length} characters`);
     } finally {
       await h.close();
     }
