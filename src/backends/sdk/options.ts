@@ -86,11 +86,44 @@ export function resolveCwd(dir: string): string {
 export function agentCwd(configured: string, override?: string): string {
   const base = resolveCwd(configured);
   if (override === undefined) return base;
-  const dir = resolveCwd(path.resolve(base, override));
-  if (dir !== base && !dir.startsWith(base.endsWith(path.sep) ? base : base + path.sep)) {
-    throw ProxyError.invalid(`ccproxy.cwd: must be inside claude.cwd (${base}).`, 'ccproxy.cwd');
+  const inside = (d: string) => d === base || d.startsWith(base.endsWith(path.sep) ? base : base + path.sep);
+  let dir: string | undefined;
+  try {
+    dir = fs.realpathSync(path.resolve(base, override));
+    if (!fs.statSync(dir).isDirectory()) dir = undefined;
+  } catch {
+    dir = undefined;
+  }
+  // One answer for a folder outside and one that does not exist: a client learns nothing of the disk.
+  if (!dir || !inside(dir)) {
+    throw ProxyError.invalid(`ccproxy.cwd: must name a folder inside claude.cwd (${base}).`, 'ccproxy.cwd');
+  }
+  const found = projectSettingsBelow(dir, base);
+  if (found) {
+    throw ProxyError.invalid(
+      `ccproxy.cwd: ${path.relative(base, found.dir)} holds Claude Code project settings (${found.file}), which could run hooks or start MCP servers; only claude.cwd's own are vetted. Choose another folder, or set claude.cwd to it.`,
+      'ccproxy.cwd',
+    );
   }
   return dir;
+}
+
+/** Files through which a folder configures Claude Code (hooks, permissions, MCP servers). */
+const PROJECT_SETTINGS = [
+  path.join('.claude', 'settings.json'),
+  path.join('.claude', 'settings.local.json'),
+  '.mcp.json',
+];
+
+/**
+ * The first project settings file in `dir` or a folder between it and `base` (not `base` itself,
+ * whose settings the operator chose): a request may pick a working folder, not a configuration.
+ */
+function projectSettingsBelow(dir: string, base: string): { dir: string; file: string } | undefined {
+  for (let d = dir; d !== base && d.startsWith(base); d = path.dirname(d)) {
+    for (const file of PROJECT_SETTINGS) if (fs.existsSync(path.join(d, file))) return { dir: d, file };
+  }
+  return undefined;
 }
 
 /**

@@ -273,17 +273,55 @@ describe('agent options', () => {
       permissionMode: 'default',
       appendSystemPrompt: 'Sys',
     });
-    assert.throws(() => runConfig(settings, { cwd: '/no/such/dir' }, req(), undefined), /does not exist/);
+    // A folder that does not exist and one outside get the same answer: no probing of the disk.
+    assert.throws(
+      () => runConfig(settings, { cwd: '/no/such/dir' }, req(), undefined),
+      /ccproxy\.cwd: must name a folder inside claude\.cwd/,
+    );
     const sub = fs.mkdtempSync(path.join(os.tmpdir(), 'ccproxy-sub-'));
     try {
+      // A folder holding Claude Code project settings (hooks, MCP servers) is not the request's to pick.
+      const inner = settingsSchema.parse({ claude: { cwd: sub } });
+      const vendored = path.join(sub, 'vendor', 'lib');
+      fs.mkdirSync(path.join(vendored, 'src'), { recursive: true });
+      assert.equal(
+        runConfig(inner, { cwd: 'vendor/lib/src' }, req(), undefined).cwd,
+        fs.realpathSync(path.join(vendored, 'src')),
+      );
+      for (const file of [
+        path.join('.claude', 'settings.json'),
+        path.join('.claude', 'settings.local.json'),
+        '.mcp.json',
+      ]) {
+        fs.mkdirSync(path.join(vendored, '.claude'), { recursive: true });
+        fs.writeFileSync(path.join(vendored, file), '{}');
+        for (const cwd of ['vendor/lib', 'vendor/lib/src']) {
+          assert.throws(
+            () => runConfig(inner, { cwd }, req(), undefined),
+            new RegExp(
+              `ccproxy\\.cwd: vendor/lib holds Claude Code project settings \\(${file.replaceAll('.', '\\.')}\\)`,
+            ),
+            `${cwd} with ${file}`,
+          );
+        }
+        fs.rmSync(path.join(vendored, file));
+      }
+      // claude.cwd's own settings are the operator's: the folder itself and those below stay open.
+      fs.mkdirSync(path.join(sub, '.claude'), { recursive: true });
+      fs.writeFileSync(path.join(sub, '.claude', 'settings.json'), '{}');
+      assert.equal(runConfig(inner, { cwd: '.' }, req(), undefined).cwd, fs.realpathSync(sub));
+      assert.equal(
+        runConfig(inner, { cwd: 'vendor' }, req(), undefined).cwd,
+        fs.realpathSync(path.join(sub, 'vendor')),
+      );
+      fs.rmSync(path.join(sub, '.claude'), { recursive: true });
       assert.equal(
         runConfig(settings, { cwd: path.basename(sub) }, req(), undefined).cwd,
         fs.realpathSync(sub),
       );
-      const inner = settingsSchema.parse({ claude: { cwd: sub } });
       assert.throws(
         () => runConfig(inner, { cwd: os.tmpdir() }, req(), undefined),
-        /must be inside claude\.cwd/,
+        /must name a folder inside claude\.cwd/,
       );
     } finally {
       fs.rmSync(sub, { recursive: true, force: true });
