@@ -263,9 +263,19 @@ export function fitsSpare(cfg: RunConfig, settings: Settings): boolean {
   );
 }
 
-/** A signature of the host options: a live session agent is reused only while it matches. */
+/**
+ * A signature of the options a live agent keeps: a session's agent is reused only while it matches.
+ * The permission mode is one: a session turn that narrows it gets an agent that runs under it.
+ */
 export function hostSignature(cfg: RunConfig): string {
-  return JSON.stringify([cfg.maxTurns, cfg.allowedTools, cfg.disallowedTools, cfg.cwd, cfg.systemMode]);
+  return JSON.stringify([
+    cfg.maxTurns,
+    cfg.allowedTools,
+    cfg.disallowedTools,
+    cfg.cwd,
+    cfg.systemMode,
+    cfg.permissionMode,
+  ]);
 }
 
 export function systemPromptOption(cfg: RunConfig): Options['systemPrompt'] {

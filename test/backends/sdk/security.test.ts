@@ -145,6 +145,31 @@ describe('SDK overrides cannot lift a configured deny', () => {
   });
 });
 
+describe('a session turn that narrows the permission mode runs under it', () => {
+  it('acceptEdits in the settings, default asked on a later turn: the write is not made', async () => {
+    const h = await startHarness({ claude: { permission_mode: 'acceptEdits' } });
+    try {
+      const write = (name: string) =>
+        reply.toolUse({ name: 'Write', input: { file_path: path.join(h.cwd, name), content: 'x' } });
+      h.fake.enqueue(write('first.txt'));
+      messageOf(
+        await h.backend.send(request([{ role: 'user', content: 'one' }]), h.ctx({ sessionId: 'narrow' })),
+      );
+      assert.equal(fs.existsSync(path.join(h.cwd, 'first.txt')), true, 'acceptEdits writes');
+      h.fake.enqueue(write('second.txt'));
+      messageOf(
+        await h.backend.send(
+          request([{ role: 'user', content: 'two' }], { ccproxy: { permission_mode: 'default' } }),
+          h.ctx({ sessionId: 'narrow' }),
+        ),
+      );
+      assert.equal(fs.existsSync(path.join(h.cwd, 'second.txt')), false, 'the narrowed turn did not write');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('SDK overrides on a proxy bound beyond loopback', () => {
   it('tool, permission and folder overrides are refused unless claude.allow_request_overrides', async () => {
     const exposed = await startHarness({ claude: { allowed_tools: ['Read'] } });
