@@ -185,7 +185,7 @@ function banner(
   return `${lines.join('\n')}\n\n`;
 }
 
-/** First SIGINT/SIGTERM: stop accepting, let requests finish for the grace period, then end the rest. Second: exit now. */
+/** First SIGINT/SIGTERM/SIGHUP: stop accepting, let requests finish for the grace period, then end the rest. Second: exit now. */
 function handleSignals(proxy: ProxyApp, settings: Settings, log: ReturnType<typeof createLogger>): void {
   let stopping = false;
   const stop = async (signal: string) => {
@@ -217,6 +217,8 @@ function handleSignals(proxy: ProxyApp, settings: Settings, log: ReturnType<type
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // Its terminal closed: node's default would exit at once, leaving busy agents running on their own.
+  process.on('SIGHUP', () => void stop('SIGHUP'));
 }
 
 /** The error code listening on `host:port` would meet now, if any (the port is let go at once). */

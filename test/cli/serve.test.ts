@@ -136,6 +136,26 @@ describe('ccproxy serve, from a newcomer’s chair', () => {
     assert.match(help.stdout, /Usage: ccproxy serve/);
   });
 
+  it('SIGHUP (its terminal closed) shuts down as SIGTERM does, not at once', async () => {
+    const child = spawnCli(['serve', '--port', '0'], { cwd: dir, env });
+    child.stdin.end();
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (c) => {
+        stdout += c;
+        if (/listening on/.test(stdout)) resolve();
+      }),
+    );
+    child.kill('SIGHUP');
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /SIGHUP: shutting down/);
+  });
+
   it('a second ccproxy on a port in use says so, not that the first one holds the access log', async () => {
     const first = await startServe(['--port', '0', '--observability'], { cwd: dir, env });
     try {
