@@ -160,7 +160,7 @@ export const settingsSchema = z.object({
       ).meta(PROTECTED),
       shutdown_grace_s: seconds(
         15,
-        'On SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted.',
+        'On SIGTERM/SIGINT/SIGHUP, how long in-flight requests may finish before they are aborted.',
       ),
       idle_gc_s: seconds(
         30,
