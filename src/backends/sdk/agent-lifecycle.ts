@@ -65,7 +65,7 @@ export class AgentLifecycle {
     const pid = agent.pid;
     const job = (async () => {
       if (pid !== undefined) await this.d.tracker.exited(pid);
-      await Promise.all(files.map((f) => removeTranscript(f).catch(() => {})));
+      await Promise.all(files.map((f) => removeTranscript(f, this.d.env).catch(() => {})));
     })();
     this.cleanups.add(job);
     void job.finally(() => this.cleanups.delete(job));

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Turn } from './prompt.ts';
 
@@ -138,9 +139,27 @@ export async function writeTranscript(file: string, entries: Record<string, unkn
 }
 
 /** Remove a session's transcript and its side folder (stateless runs keep nothing). */
-export async function removeTranscript(file: string): Promise<void> {
+export async function removeTranscript(
+  file: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<void> {
   await fs.rm(file, { force: true });
   await fs.rm(file.replace(/\.jsonl$/, ''), { recursive: true, force: true });
+  const scratch = sessionScratchDir(file, env);
+  if (scratch) await fs.rm(scratch, { recursive: true, force: true });
+}
+
+/**
+ * What Claude Code keeps of a session in its temp folder, `<tmp>/claude-<uid>/<project>/<session>`
+ * (the client's images among it, saved to pass them on): gone with a stateless transcript.
+ */
+export function sessionScratchDir(file: string, env: Record<string, string | undefined>): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined;
+  const project = path.basename(path.dirname(file));
+  const session = path.basename(file, '.jsonl');
+  if (!project || !session) return undefined;
+  return path.join(env.TMPDIR || os.tmpdir(), `claude-${uid}`, project, session);
 }
 
 export async function transcriptExists(file: string): Promise<boolean> {

@@ -4,10 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeCredentialsFile } from '../../../src/auth/credentials.ts';
 import { agentSessionId } from '../../../src/backends/sdk/session-id.ts';
+import { projectKey } from '../../../src/backends/sdk/transcript.ts';
 import { ProxyError } from '../../../src/errors.ts';
 import type { StreamEvent } from '../../../src/formats/anthropic/types.ts';
 import { reply, TEST_ACCESS_TOKEN } from '../../support/fake-upstream.ts';
@@ -412,6 +414,23 @@ describe('SDK backend transcripts', () => {
     const h = await startHarness();
     try {
       messageOf(await h.backend.send(request([{ role: 'user', content: 'one-off' }]), h.ctx()));
+      // An image, which Claude Code saves in its temp folder for the session.
+      const PNG =
+        'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==';
+      messageOf(
+        await h.backend.send(
+          request([
+            {
+              role: 'user',
+              content: [
+                { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } },
+                { type: 'text', text: 'what is it?' },
+              ],
+            },
+          ]),
+          h.ctx(),
+        ),
+      );
       messageOf(
         await h.backend.send(
           request([
@@ -426,11 +445,22 @@ describe('SDK backend transcripts', () => {
         await h.backend.send(request([{ role: 'user', content: 'kept' }]), h.ctx({ sessionId: 'keep-me' })),
       );
       assert.ok(transcripts(h).length >= 3, 'running agents have their transcripts');
+      const scratch = path.join(
+        os.tmpdir(),
+        `claude-${process.getuid?.()}`,
+        projectKey(fs.realpathSync(h.cwd)),
+      );
+      const images = () =>
+        fs.existsSync(scratch)
+          ? fs.readdirSync(scratch).filter((s) => fs.existsSync(path.join(scratch, s, 'images')))
+          : [];
+      assert.equal(images().length, 1, 'Claude Code saved the image while its run lives');
       await h.restart();
       assert.deepEqual(
         transcripts(h).map((f) => path.basename(f)),
         [`${agentSessionId('keep-me')}.jsonl`],
       );
+      assert.deepEqual(images(), [], "the stateless run's saved image is gone with it");
     } finally {
       await h.close();
     }
