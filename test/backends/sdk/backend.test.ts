@@ -623,21 +623,17 @@ describe('SDK backend warm pool, a refused claim', () => {
   it('bug-spare-refusal-missed: a spare that refuses its claim gives way to a cold start', async () => {
     const h = await startHarness({ claude: { pool_size: 1 } });
     try {
-      // Project settings that set `model`: a spare cannot take that folder (the SDK's ClaimOptions).
-      const dir = path.join(h.cwd, 'pinned');
-      fs.mkdirSync(path.join(dir, '.claude'), { recursive: true });
+      assert.equal(await h.backend.warmUp(60_000), true);
+      // Project settings that set `model`, written after the spare started: it cannot take the
+      // folder (the SDK's ClaimOptions). (A request's ccproxy.cwd may not name a folder with
+      // settings of its own: these are claude.cwd's, the operator's.)
+      fs.mkdirSync(path.join(h.cwd, '.claude'), { recursive: true });
       fs.writeFileSync(
-        path.join(dir, '.claude', 'settings.json'),
+        path.join(h.cwd, '.claude', 'settings.json'),
         JSON.stringify({ model: 'claude-sonnet-4-5' }),
       );
-      assert.equal(await h.backend.warmUp(60_000), true);
       h.fake.enqueue(reply.text('Answered cold.'));
-      const msg = messageOf(
-        await h.backend.send(
-          request([{ role: 'user', content: 'hi' }], { ccproxy: { cwd: 'pinned' } }),
-          h.ctx(),
-        ),
-      );
+      const msg = messageOf(await h.backend.send(request([{ role: 'user', content: 'hi' }]), h.ctx()));
       assert.equal(textOf(msg.content), 'Answered cold.');
       const p = await pool(h.backend);
       assert.equal(p.claim_refusals, 1, 'the spare refused');
