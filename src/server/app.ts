@@ -37,7 +37,7 @@ import { Lifecycle } from '../observability/lifecycle.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { urlPassword } from '../storage/url.ts';
 import { VERSION } from '../version.ts';
-import { bodyReader, rawBodyOf, registerJsonBody } from './body.ts';
+import { bodyReader, continueWhenWanted, rawBodyOf, registerJsonBody } from './body.ts';
 import { capConnections, createConnections, timeoutOptions } from './connections.ts';
 import { openContext } from './context.ts';
 import { formatForPath, toProxyError, writeError } from './errors.ts';
@@ -189,6 +189,11 @@ export async function buildApp(opts: AppOptions): Promise<ProxyApp> {
         (listener ?? handler)(req, res),
       );
       server.on('checkExpectation', connections.refuseExpectation);
+      // Expect: 100-continue: told to send the body once it is wanted (body.ts), not at once.
+      server.on('checkContinue', (req, res) => {
+        continueWhenWanted(req, res);
+        (listener ?? handler)(req, res);
+      });
       // Receiving the request is bounded (server.body_timeout_s); answers are not: long agent runs
       // and streams have the proxy's own time limits instead.
       server.requestTimeout = timeouts.requestTimeout;

@@ -4,7 +4,7 @@
  * arrive (json-shape.ts), so an oversized or hostile body is refused mid-upload and never parsed.
  * What the refused client was still sending is the connection's business (connections.ts).
  */
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyContentTypeParser, FastifyInstance } from 'fastify';
 import { rememberBytes } from '../body-bytes.ts';
@@ -59,6 +59,8 @@ export function readJsonBody(
   maxBytes: number,
   /** Given the body's bytes as they came (request capture keeps them). */
   keep?: (bytes: Buffer) => void,
+  /** The headers are acceptable: the body is wanted (`Expect: 100-continue` is answered now). */
+  accepted?: () => void,
 ): Promise<unknown> {
   const contentType = headers['content-type'];
   if (!isJsonContentType(contentType)) return Promise.reject(unsupportedMediaType(contentType!));
@@ -67,6 +69,7 @@ export function readJsonBody(
     return Promise.reject(unsupportedEncoding(encoding));
   const declared = Number(headers['content-length']);
   if (declared > maxBytes) return Promise.reject(tooLarge(maxBytes, declared));
+  accepted?.();
 
   return new Promise((resolve, reject) => {
     const scanner = new JsonShapeScanner();
@@ -152,7 +155,30 @@ export function rawBodyOf(req: IncomingMessage): Buffer | undefined {
  */
 export function bodyReader(maxBytes: number, keepRaw = false): (req: IncomingMessage) => Promise<unknown> {
   return (req) =>
-    readJsonBody(req, req.headers, maxBytes, keepRaw ? (bytes) => rawBodies.set(req, bytes) : undefined);
+    readJsonBody(
+      req,
+      req.headers,
+      maxBytes,
+      keepRaw ? (bytes) => rawBodies.set(req, bytes) : undefined,
+      req.headers.expect === undefined ? undefined : continueOf(req),
+    );
+}
+
+function continueOf(req: IncomingMessage): (() => void) | undefined {
+  const res = awaitingContinue.get(req);
+  return res && (() => res.writeContinue());
+}
+
+/** Requests that sent `Expect: 100-continue`, and the answer to send `100 Continue` on. */
+const awaitingContinue = new WeakMap<IncomingMessage, ServerResponse>();
+
+/**
+ * `Expect: 100-continue`: the client waits to be told to send its body. Told once the guard and the
+ * body's headers are accepted (bodyReader), so a refused upload (413, 415, 401) is never sent; node
+ * would say 100 at once. The server calls this for its `checkContinue` event (server/app.ts).
+ */
+export function continueWhenWanted(req: IncomingMessage, res: ServerResponse): void {
+  awaitingContinue.set(req, res);
 }
 
 /** Every body Fastify reads goes through `read`, whatever its Content-Type says. */

@@ -261,6 +261,28 @@ describe('hostile bodies', () => {
     }
   });
 
+  describe('Expect: 100-continue: the body is asked for only when it is wanted', () => {
+    const head = (path: string, type: string, length: number, extra = '') =>
+      `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\n${extra}\r\n`;
+    for (const { format, path } of FORMATS) {
+      it(`${format}: a refused upload gets its 413/415 instead of 100 Continue; an accepted one 100, then its answer`, async () => {
+        const tooBig = await rawClient(port, head(path, 'application/json', 40 * MB)).response;
+        assert.equal(tooBig.status, 413, 'no 100 for a body that will be refused');
+        const wrongType = await rawClient(port, head(path, 'text/plain', 2)).response;
+        assert.equal(wrongType.status, 415);
+        const body = JSON.stringify(VALID[format]);
+        const ok = rawClient(port, head(path, 'application/json', Buffer.byteLength(body)));
+        assert.equal((await ok.response).status, 100);
+        await ok.write(body);
+        await new Promise((r) => setTimeout(r, 50));
+        while (!/\r\n\r\n[\s\S]*HTTP\/1\.1 200 /.test(ok.received) && !ok.ended)
+          await new Promise((r) => setTimeout(r, 20));
+        assert.match(ok.received, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+        ok.socket.destroy();
+      });
+    }
+  });
+
   describe('the real SDKs sending 50 MB: a 413 error, and no retry', () => {
     const huge = 'x'.repeat(50 * MB);
     /** A fetch that counts the SDK's attempts. */
