@@ -164,6 +164,28 @@ describe('docker/entrypoint.sh and docker/healthcheck.mjs, outside a container',
   const health = (port: number) =>
     spawnSync(process.execPath, [healthcheck], { env: { SERVER__PORT: String(port) }, encoding: 'utf8' });
 
+  /** The entrypoint started with `args`, once ccproxy's banner says it listens; its output so far. */
+  const serving = async (args: string[], env: Record<string, string>) => {
+    const child = spawn('sh', [entrypoint, ...args], { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (c) => {
+        out += c;
+        if (out.includes('listening on')) resolve();
+      });
+      child.stderr!.on('data', (c) => {
+        out += c;
+      });
+      child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    });
+    const stop = async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.on('exit', resolve));
+    };
+    return { out, stop };
+  };
+
   it('refuses 0.0.0.0 without a token, and says how to give one', () => {
     const r = spawnSync('sh', [entrypoint], { cwd: home, env: imageEnv(), encoding: 'utf8' });
     assert.equal(r.status, 2);
@@ -187,31 +209,14 @@ describe('docker/entrypoint.sh and docker/healthcheck.mjs, outside a container',
       'SECURITY__AUTH_TOKEN="ccp_entrypoint-dotenv-token-0123456789"\nCLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-entrypoint-dotenv\n',
       { mode: 0o600 },
     );
-    const child = spawn('sh', [entrypoint, '--port', String(port)], {
-      cwd: home,
-      env: imageEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
+    const proxy = await serving(['--port', String(port)], imageEnv());
     try {
-      let out = '';
-      await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (c) => {
-          out += c;
-          if (out.includes('listening on')) resolve();
-        });
-        child.stderr!.on('data', (c) => {
-          out += c;
-        });
-        child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-      });
       const res = await fetch(`http://127.0.0.1:${port}/api/status`);
       await res.arrayBuffer();
       assert.equal(res.status, 401, 'the token from .env guards it');
       assert.equal(health(port).status, 0, 'and the login from .env is used');
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.on('exit', resolve));
+      await proxy.stop();
       fs.rmSync(dotenv);
     }
   });
@@ -235,54 +240,27 @@ describe('docker/entrypoint.sh and docker/healthcheck.mjs, outside a container',
 
   it('with SECURITY__AUTH_TOKEN it serves on 0.0.0.0; the healthcheck passes once credentials are there', async () => {
     const port = await freePort();
-    const child = spawn('sh', [entrypoint], {
-      cwd: home,
-      env: imageEnv({
+    const { out, stop } = await serving(
+      [],
+      imageEnv({
         SERVER__PORT: String(port),
         SECURITY__AUTH_TOKEN: 'ccp_entrypoint-test-token-0123456789',
         CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-entrypoint-test',
       }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (c) => {
-        out += c;
-        if (out.includes('listening on')) resolve();
-      });
-      child.stderr!.on('data', (c) => {
-        out += c;
-      });
-      child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-    });
+    );
     assert.match(out, new RegExp(`listening on http://0\\.0\\.0\\.0:${port}`));
     const r = health(port);
     assert.equal(r.status, 0, r.stderr);
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.on('exit', resolve));
+    await stop();
     assert.equal(health(port).status, 1, 'nothing answers: unhealthy');
   });
 
   it('the healthcheck fails while ccproxy has no credentials, naming why', async () => {
     const port = await freePort();
-    const child = spawn('sh', [entrypoint, '--host', '127.0.0.1', '--port', String(port)], {
-      cwd: home,
-      env: imageEnv(),
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    children.push(child);
-    await new Promise<void>((resolve) => {
-      let out = '';
-      child.stdout!.on('data', (c) => {
-        out += c;
-        if (out.includes('listening on')) resolve();
-      });
-    });
+    const { stop } = await serving(['--host', '127.0.0.1', '--port', String(port)], imageEnv());
     const r = health(port);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /unhealthy: No subscription credentials found/);
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.on('exit', resolve));
+    await stop();
   });
 });
