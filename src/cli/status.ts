@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { AccountView } from '../accounts/index.ts';
 import { humanDuration } from '../backends/api/rate-limits.ts';
 import type { Settings } from '../config/schema.ts';
+import { probeProxy } from './launch/ensure-proxy.ts';
 import { addProxyOptions, connect, ProxyClient, type ProxyOptions } from './proxy-client.ts';
 
 interface Health {
@@ -92,17 +93,21 @@ export async function statusReport(settings: Settings, opts: StatusOptions = {})
   const timeoutMs = opts.timeoutMs ?? 3000;
   const get = (path: string) => client.get(path, timeoutMs);
 
-  let health: Health;
-  try {
-    const res = await get('/health');
-    health = (await res.json()) as Health;
-  } catch (err) {
-    const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+  // What answers there, as the launchers ask: ccproxy, nothing, or something else.
+  const found = await probeProxy(client, timeoutMs);
+  if (found.state === 'free') {
     return {
       code: 1,
-      text: `ccproxy is not running at ${base} (${why === 'ECONNREFUSED' ? 'connection refused' : why === 'TimeoutError' ? `no answer within ${timeoutMs / 1000}s` : why}). Start it with \`ccproxy serve\`, or point this at it with --port or --url.`,
+      text: `ccproxy is not running at ${base} (connection refused). Start it with \`ccproxy serve\`, or point this at it with --port or --url.`,
     };
   }
+  if (found.state === 'other') {
+    return {
+      code: 1,
+      text: `${base} is not a ccproxy: ${found.detail}. Point this at ccproxy with --port or --url.`,
+    };
+  }
+  const health: Health = { status: found.status, version: found.version };
 
   let api: ApiStatus | null = null;
   let apiProblem: string | undefined;

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -89,6 +91,22 @@ describe('ccproxy status', () => {
       down.text,
       new RegExp(`not running at http://127\\.0\\.0\\.1:${port} \\(connection refused\\).*--port`),
     );
+    // Something else on the port is named as such (it read as "not running (SyntaxError)").
+    const other = http.createServer((_req, res) => res.writeHead(404, { server: 'not-ccproxy' }).end('nope'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const otherPort = (other.address() as AddressInfo).port;
+      const elsewhere = await statusReport(settingsFor(otherPort));
+      assert.equal(elsewhere.code, 1);
+      assert.match(
+        elsewhere.text,
+        new RegExp(
+          `^http://127\\.0\\.0\\.1:${otherPort} is not a ccproxy: GET /health answered HTTP 404 from "not-ccproxy"`,
+        ),
+      );
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 
   it('the command itself: exit code 0 when running, 1 when not; --json prints what the proxy said', async () => {
