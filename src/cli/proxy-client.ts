@@ -2,7 +2,7 @@
  * The one way commands talk to a running proxy (`status`, `usage`, `trace`, `auth login --server`,
  * the launchers' probe): the same options on each (`--host`, `--port`, `--url`), the base
  * URL from them or from the settings, and the proxy token from the settings (`security.auth_token`)
- * on every call.
+ * on every call; `probeProxy` says what answers at an address (ccproxy, nothing, something else).
  */
 import type { Command } from 'commander';
 import { blockedPortReason } from '../blocked-ports.ts';
@@ -105,4 +105,60 @@ export function checkUrlOrExit(url: string | undefined): void {
  */
 export function proxyBase(url: string): string {
   return url.replace(/\/+$/, '').replace(/\/(api|sdk)(\/v1)?$/, '');
+}
+
+/** What answers at a base URL. */
+export type Probe =
+  /** `credentials`: what its credentials check says when it fails. */
+  | { state: 'ccproxy'; version?: string; status?: string; credentials?: string }
+  | { state: 'free' }
+  | { state: 'other'; detail: string };
+
+/** Ask `GET /health`. A ccproxy says `serviceId: "ccproxy"`, whatever its status code (503 on fail). */
+export async function probeProxy(client: ProxyClient, timeoutMs = 3000): Promise<Probe> {
+  let res: Response;
+  try {
+    res = await client.get('/health', timeoutMs);
+  } catch (err) {
+    const code = (err as { cause?: { code?: string } }).cause?.code;
+    if (code === 'ECONNREFUSED') return { state: 'free' };
+    if ((err as Error).name === 'TimeoutError')
+      return {
+        state: 'other',
+        detail: `it accepted a connection but did not answer within ${timeoutMs / 1000}s`,
+      };
+    return { state: 'other', detail: `it does not speak HTTP (${code ?? (err as Error).message})` };
+  }
+  const text = await res.text().catch(() => '');
+  let body:
+    | { serviceId?: unknown; version?: unknown; status?: unknown; checks?: Record<string, unknown> }
+    | undefined;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: not ccproxy
+  }
+  if (body?.serviceId === 'ccproxy') {
+    return {
+      state: 'ccproxy',
+      version: typeof body.version === 'string' ? body.version : undefined,
+      status: typeof body.status === 'string' ? body.status : undefined,
+      credentials: failingCredentials(body.checks),
+    };
+  }
+  const server = res.headers.get('server');
+  return {
+    state: 'other',
+    detail: `GET /health answered HTTP ${res.status}${server ? ` from "${server}"` : ''}, not ccproxy's health document`,
+  };
+}
+
+/** What the credentials check of a health document says when it fails (no login, a dead one). */
+function failingCredentials(checks: Record<string, unknown> | undefined): string | undefined {
+  const list = checks?.['credentials:login'];
+  for (const c of Array.isArray(list) ? list : []) {
+    const check = c as { status?: unknown; output?: unknown };
+    if (check.status === 'fail' && typeof check.output === 'string') return check.output;
+  }
+  return undefined;
 }

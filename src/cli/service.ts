@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadSettings, projectConfigPaths } from '../config/load.ts';
-import { ProxyClient, serverUrl } from './proxy-client.ts';
+import { ProxyClient, probeProxy, serverUrl } from './proxy-client.ts';
 import { BACKGROUND_ENV, backgroundEnv } from './self.ts';
 import type { ServiceManager } from './service/manager.ts';
 import type { ServiceSpec } from './service/unit.ts';
@@ -191,7 +191,6 @@ export function registerService(program: Command): void {
       }
       if (client) {
         const url = client.base;
-        const { probeProxy } = await import('./launch/ensure-proxy.ts');
         const p = await probeProxy(client);
         row(
           'proxy',

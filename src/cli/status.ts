@@ -8,8 +8,7 @@ import type { Command } from 'commander';
 import type { AccountView } from '../accounts/index.ts';
 import { humanDuration } from '../backends/api/rate-limits.ts';
 import type { Settings } from '../config/schema.ts';
-import { probeProxy } from './launch/ensure-proxy.ts';
-import { addProxyOptions, connect, ProxyClient, type ProxyOptions } from './proxy-client.ts';
+import { addProxyOptions, connect, ProxyClient, type ProxyOptions, probeProxy } from './proxy-client.ts';
 
 interface Health {
   status?: string;

@@ -2,71 +2,14 @@
  * Find the ccproxy a launcher should use, or start one: ask `/health` on the configured address;
  * a ccproxy there is used as it is; a closed port gets a ccproxy started in the background
  * (detached, its output in a log file under the state directory), waited for until its `/health`
- * answers; anything else on the port is reported, never reused. `probeProxy` asks through the
- * client every command that talks to a running proxy shares (proxy-client.ts).
+ * answers; anything else on the port is reported, never reused (`probeProxy`, proxy-client.ts).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../../config/schema.ts';
-import { ProxyClient } from '../proxy-client.ts';
+import { type Probe, ProxyClient, probeProxy } from '../proxy-client.ts';
 import { backgroundEnv, selfCommand, stateDir } from '../self.ts';
-
-/** What answers at a base URL. */
-export type Probe =
-  /** `credentials`: what its credentials check says when it fails. */
-  | { state: 'ccproxy'; version?: string; status?: string; credentials?: string }
-  | { state: 'free' }
-  | { state: 'other'; detail: string };
-
-/** Ask `GET /health`. A ccproxy says `serviceId: "ccproxy"`, whatever its status code (503 on fail). */
-export async function probeProxy(client: ProxyClient, timeoutMs = 3000): Promise<Probe> {
-  let res: Response;
-  try {
-    res = await client.get('/health', timeoutMs);
-  } catch (err) {
-    const code = (err as { cause?: { code?: string } }).cause?.code;
-    if (code === 'ECONNREFUSED') return { state: 'free' };
-    if ((err as Error).name === 'TimeoutError')
-      return {
-        state: 'other',
-        detail: `it accepted a connection but did not answer within ${timeoutMs / 1000}s`,
-      };
-    return { state: 'other', detail: `it does not speak HTTP (${code ?? (err as Error).message})` };
-  }
-  const text = await res.text().catch(() => '');
-  let body:
-    | { serviceId?: unknown; version?: unknown; status?: unknown; checks?: Record<string, unknown> }
-    | undefined;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON: not ccproxy
-  }
-  if (body?.serviceId === 'ccproxy') {
-    return {
-      state: 'ccproxy',
-      version: typeof body.version === 'string' ? body.version : undefined,
-      status: typeof body.status === 'string' ? body.status : undefined,
-      credentials: failingCredentials(body.checks),
-    };
-  }
-  const server = res.headers.get('server');
-  return {
-    state: 'other',
-    detail: `GET /health answered HTTP ${res.status}${server ? ` from "${server}"` : ''}, not ccproxy's health document`,
-  };
-}
-
-/** What the credentials check of a health document says when it fails (no login, a dead one). */
-function failingCredentials(checks: Record<string, unknown> | undefined): string | undefined {
-  const list = checks?.['credentials:login'];
-  for (const c of Array.isArray(list) ? list : []) {
-    const check = c as { status?: unknown; output?: unknown };
-    if (check.status === 'fail' && typeof check.output === 'string') return check.output;
-  }
-  return undefined;
-}
 
 export interface EnsureProxyOptions {
   settings: Settings;
